@@ -1,0 +1,42 @@
+# Development build of userupd (LuaRocks users: see the rockspec).
+# make [LUA_VERSION=5.4|5.3|5.2|5.1|jit]; make test; make lint; make clean
+
+LUA_VERSION ?= 5.4
+ifeq ($(LUA_VERSION),jit)
+  LUA_PC := luajit
+  LUA := luajit
+else
+  LUA_PC := lua$(LUA_VERSION)
+  LUA := lua$(LUA_VERSION)
+endif
+
+BUILD := build/$(LUA_VERSION)
+MODULE := $(BUILD)/userupd.so
+CC ?= cc
+WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
+        -Wstrict-prototypes -Wdeclaration-after-statement -Wc++-compat
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c99 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+              $(shell pkg-config --cflags $(LUA_PC) libcurl) $(EXTRA_CFLAGS)
+LIBS := $(shell pkg-config --libs libcurl sqlite3) -lm
+
+SRC := lua_userupd.c $(wildcard src/*.c) $(wildcard src/vendors/*.c)
+OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SRC))
+HDR := $(wildcard src/*.h)
+
+all: $(MODULE)
+ifeq ($(LUA_VERSION),5.4)
+	@cp $(MODULE) userupd.so
+endif
+
+$(MODULE): $(OBJ)
+	$(CC) -shared -o $@ $(OBJ) $(LIBS) $(LDFLAGS)
+
+$(BUILD)/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+clean:
+	rm -rf build userupd.so
+
+.PHONY: all clean

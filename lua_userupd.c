@@ -1,0 +1,124 @@
+/*
+** lua_userupd.c: luaopen_userupd, the Lua face of the module.  One
+** constructor per vendor descriptor (so a new descriptor needs no code
+** here), the generic userupd.new, the null sentinel, and a description of
+** every vendor for tools such as bin/userupd.
+*/
+#include <string.h>
+#include "src/userupd.h"
+#include "src/journal.h"
+
+void uu_journal_open_lua(lua_State *L);
+
+/* userupd.<vendor>(opts): the descriptor is the closure's upvalue. */
+static int l_vendor_new(lua_State *L)
+{
+  const uu_vendor *v = (const uu_vendor *)lua_touserdata(L,
+                                                       lua_upvalueindex(1));
+  return uu_client_new(L, v, 1);
+}
+
+/* userupd.new(vendor, opts) */
+static int l_new(lua_State *L)
+{
+  const char *name = luaL_checkstring(L, 1);
+  const uu_vendor *v = uu_vendor_find(name);
+  if (v == NULL)
+    return luaL_argerror(L, 1, lua_pushfstring(L, "unknown vendor '%s'",
+                                                name));
+  return uu_client_new(L, v, 2);
+}
+
+static const char *optype_name(uu_optype t)
+{
+  return t == UU_OPT_INT ? "integer" : "string";
+}
+
+/* { options = { name = { secret, required, type, choices } }, id = ...,
+**   fields = { "FirstName", ... } } for one vendor. */
+static void push_vendor_info(lua_State *L, const uu_vendor *v)
+{
+  static const char *const idkinds[] = {"?", "integer", "uuid", "guid"};
+  const uu_option *o;
+  const uu_field *f;
+  int i = 0;
+  lua_createtable(L, 0, 4);
+  lua_newtable(L);
+  for (o = v->options; o->name != NULL; o++) {
+    lua_createtable(L, 0, 4);
+    lua_pushboolean(L, (o->flags & UU_OPT_SECRET) != 0);
+    lua_setfield(L, -2, "secret");
+    lua_pushboolean(L, (o->flags & UU_OPT_REQUIRED) != 0);
+    lua_setfield(L, -2, "required");
+    lua_pushstring(L, optype_name(o->type));
+    lua_setfield(L, -2, "type");
+    if (o->choices) {
+      lua_pushstring(L, o->choices);
+      lua_setfield(L, -2, "choices");
+    }
+    lua_setfield(L, -2, o->name);
+  }
+  lua_setfield(L, -2, "options");
+  lua_newtable(L);
+  for (f = v->fields; f->name != NULL; f++) {
+    lua_pushstring(L, f->name);
+    lua_rawseti(L, -2, ++i);
+  }
+  lua_setfield(L, -2, "fields");
+  lua_pushstring(L, idkinds[v->id]);
+  lua_setfield(L, -2, "id");
+}
+
+static void add_vendors(lua_State *L)
+{
+  const uu_vendor *const *v;
+  lua_newtable(L);                                 /* module, vendors */
+  for (v = uu_vendor_list(); *v != NULL; v++) {
+    lua_pushlightuserdata(L, (void *)*v);
+    lua_pushcclosure(L, l_vendor_new, 1);
+    lua_setfield(L, -3, (*v)->name);
+    push_vendor_info(L, *v);
+    lua_setfield(L, -2, (*v)->name);
+  }
+  lua_setfield(L, -2, "vendors");
+}
+
+static const luaL_Reg funcs[] = {
+  {"new", l_new},
+  {NULL, NULL}};
+
+/* curl_global_init is not thread-safe before 7.84 and must run once per
+** process; it is never undone from a Lua state's __gc (other states may
+** still use curl). */
+static void init_curl(lua_State *L)
+{
+  static int ready = 0;
+  if (!ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      luaL_error(L, "userupd: curl_global_init failed");
+    ready = 1;
+  }
+}
+
+/* The one exported symbol; everything else is hidden by the build. */
+#if defined(__GNUC__)
+#define UU_EXPORT __attribute__((visibility("default")))
+#else
+#define UU_EXPORT
+#endif
+UU_EXPORT int luaopen_userupd(lua_State *L);
+UU_EXPORT int luaopen_userupd(lua_State *L)
+{
+  init_curl(L);
+  uu_client_open(L);
+  uu_error_open(L);
+  uu_newlib(L, funcs);
+  add_vendors(L);
+  lua_pushlightuserdata(L, NULL);                  /* == cjson.null */
+  lua_setfield(L, -2, "null");
+  lua_pushliteral(L, UU_VERSION);
+  lua_setfield(L, -2, "version");
+  uu_json_open(L);
+  uu_journal_open_lua(L);
+  return 1;
+}

@@ -1,0 +1,629 @@
+/*
+** client.c: building a client from its options, releasing it, and showing
+** it.  Construction follows liolib: the userdata is zeroed and given its
+** metatable before anything is allocated, and every allocation is stored
+** in it at once, so a raise at any point leaves __gc a consistent object.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include "userupd.h"
+
+/* Options every client takes; a vendor adds its own in its descriptor. */
+typedef enum { O_END = 0, O_NUM, O_INT, O_STR, O_BOOL, O_FUNC } otype;
+static const struct common {
+  const char *name;
+  otype type;
+} common[] = {
+  {"base_url", O_STR}, {"timeout", O_NUM}, {"connect_timeout", O_NUM},
+  {"retries", O_INT}, {"retry_base", O_NUM}, {"max_retry_wait", O_NUM},
+  {"rate", O_NUM}, {"burst", O_NUM}, {"max_connections", O_INT},
+  {"max_response", O_INT}, {"max_string", O_INT}, {"user_agent", O_STR},
+  {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
+  {"sleep", O_FUNC}, {"transport", O_FUNC}, {NULL, O_END}};
+
+static char *dup_string(lua_State *L, const char *s)
+{
+  size_t n = strlen(s);
+  char *p = (char *)malloc(n + 1);
+  if (p == NULL)
+    luaL_error(L, "userupd: out of memory");
+  memcpy(p, s, n + 1);
+  return p;
+}
+
+/* ---- option checks (programmer errors: they raise) -------------------- */
+
+static const uu_option *vendor_option(const uu_vendor *v, const char *k)
+{
+  const uu_option *o;
+  for (o = v->options; o->name != NULL; o++)
+    if (strcmp(o->name, k) == 0)
+      return o;
+  return NULL;
+}
+
+static const struct common *common_option(const char *k)
+{
+  const struct common *o;
+  for (o = common; o->name != NULL; o++)
+    if (strcmp(o->name, k) == 0)
+      return o;
+  return NULL;
+}
+
+static int opt_error(lua_State *L, const uu_vendor *v, const char *k,
+                     const char *what)
+{
+  return luaL_error(L, "bad argument #1 to '%s' (option '%s' %s)", v->name,
+                    k, what);
+}
+
+static int type_ok(lua_State *L, otype t)
+{
+  switch (t) {
+  case O_NUM: return lua_type(L, -1) == LUA_TNUMBER;
+  case O_INT:
+    return lua_type(L, -1) == LUA_TNUMBER &&
+           lua_tonumber(L, -1) == (double)(long long)lua_tonumber(L, -1);
+  case O_STR: return lua_type(L, -1) == LUA_TSTRING;
+  case O_BOOL: return lua_type(L, -1) == LUA_TBOOLEAN;
+  default: return lua_type(L, -1) == LUA_TFUNCTION;
+  }
+}
+
+static const char *type_name(otype t)
+{
+  static const char *const names[] = {"?", "a number", "an integer",
+                                      "a string", "a boolean", "a function"};
+  return names[t];
+}
+
+/* A DNS label: what a subdomain or school name may be. */
+static int is_label(const char *s)
+{
+  size_t i, n = strlen(s);
+  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+    return 0;
+  for (i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+      return 0;
+  return 1;
+}
+
+static int in_choices(const char *set, const char *s)
+{
+  size_t n = strlen(s);
+  const char *p = set, *bar;
+  for (;;) {
+    bar = strchr(p, '|');
+    if ((size_t)((bar ? bar : p + strlen(p)) - p) == n &&
+        strncmp(p, s, n) == 0)
+      return 1;
+    if (bar == NULL)
+      return 0;
+    p = bar + 1;
+  }
+}
+
+/* Vendor option: right type, a label where a host part goes, one of its
+** choices.  Secret values are never quoted back. */
+static void check_vendor_option(lua_State *L, const uu_vendor *v,
+                                const uu_option *o)
+{
+  const char *s;
+  if (o->type == UU_OPT_INT) {
+    if (!type_ok(L, O_INT))
+      opt_error(L, v, o->name, "must be an integer");
+    return;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    opt_error(L, v, o->name, "must be a string");
+  s = lua_tostring(L, -1);
+  if (s[0] == '\0' || strlen(s) != uu_rawlen(L, -1))
+    opt_error(L, v, o->name, "must be a non-empty string without NUL");
+  for (; *s; s++)                         /* no header or URL injection */
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      opt_error(L, v, o->name, "must not contain control characters");
+  s = lua_tostring(L, -1);
+  if (o->type == UU_OPT_LABEL && !is_label(s))
+    opt_error(L, v, o->name, "must be a DNS label (letters, digits, '-')");
+  if (o->choices != NULL && !in_choices(o->choices, s))
+    luaL_error(L, "bad argument #1 to '%s' (option '%s' must be one of %s)",
+               v->name, o->name, o->choices);
+}
+
+/* Every key must be an option this vendor knows, of the right type. */
+static void check_options(lua_State *L, const uu_vendor *v, int opts)
+{
+  const struct common *co;
+  const uu_option *vo;
+  const char *k;
+  lua_pushnil(L);
+  while (lua_next(L, opts)) {                      /* opts, ..., k, v */
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "bad argument #1 to '%s' (option names must be "
+                 "strings)", v->name);
+    k = lua_tostring(L, -2);
+    if ((vo = vendor_option(v, k)) != NULL)
+      check_vendor_option(L, v, vo);
+    else if ((co = common_option(k)) == NULL)
+      opt_error(L, v, k, "is unknown");
+    else if (!type_ok(L, co->type))
+      luaL_error(L, "bad argument #1 to '%s' (option '%s' must be %s, "
+                 "got %s)", v->name, k, type_name(co->type),
+                 luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  for (vo = v->options; vo->name != NULL; vo++) {
+    lua_getfield(L, opts, vo->name);
+    if ((vo->flags & UU_OPT_REQUIRED) && lua_isnil(L, -1))
+      opt_error(L, v, vo->name, "is required");
+    lua_pop(L, 1);
+  }
+}
+
+static double num_opt(lua_State *L, int opts, const char *k, double def)
+{
+  double d;
+  lua_getfield(L, opts, k);
+  d = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return d;
+}
+
+static char *str_opt(lua_State *L, int opts, const char *k)
+{
+  char *p = NULL;
+  lua_getfield(L, opts, k);
+  if (lua_isstring(L, -1))
+    p = dup_string(L, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  return p;
+}
+
+/* ---- secrets: remembered in every form they take on the wire --------- */
+
+static void add_secret(uu_client *c, lua_State *L, const char *s, size_t n)
+{
+  char **grown;
+  char *p;
+  if (n == 0)
+    return;
+  grown = (char **)realloc(c->secrets, (c->nsecrets + 1) * sizeof *grown);
+  if (grown == NULL)
+    luaL_error(L, "userupd: out of memory");
+  c->secrets = grown;
+  if ((p = (char *)malloc(n + 1)) == NULL)
+    luaL_error(L, "userupd: out of memory");
+  memcpy(p, s, n);
+  p[n] = '\0';
+  c->secrets[c->nsecrets++] = p;
+}
+
+/* The raw value, its %-encoded form (URL) and its JSON-escaped form. */
+static void add_secret_forms(uu_client *c, lua_State *L, const char *s)
+{
+  uu_buf b = {NULL, 0, 0};
+  add_secret(c, L, s, strlen(s));
+  uu_percent_encode(&b, s, strlen(s));
+  if (b.p != NULL && strcmp(b.p, s) != 0)
+    add_secret(c, L, b.p, b.n);           /* b leaks only if this raises */
+  b.n = 0;
+  if (b.p != NULL && uu_json_string(&b, s, strlen(s)) == UU_JOK &&
+      b.n > 2 && (b.n - 2 != strlen(s) || memcmp(b.p + 1, s, b.n - 2)))
+    add_secret(c, L, b.p + 1, b.n - 2);
+  uu_buf_free(&b);
+}
+
+static void base64(uu_buf *out, const char *s, size_t n)
+{
+  static const char tab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+  unsigned long v;
+  for (i = 0; i < n; i += 3) {
+    v = (unsigned long)(unsigned char)s[i] << 16;
+    if (i + 1 < n) v |= (unsigned long)(unsigned char)s[i + 1] << 8;
+    if (i + 2 < n) v |= (unsigned char)s[i + 2];
+    uu_buf_addc(out, tab[(v >> 18) & 63]);
+    uu_buf_addc(out, tab[(v >> 12) & 63]);
+    uu_buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+    uu_buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
+  }
+}
+
+/* ---- URL templates ------------------------------------------------------ */
+
+/* "{name}" -> the option's value (the login token for the token option).
+** Host parts go in raw (options there are checked labels or hosts);
+** path and query parts are %-encoded.  Stops at "{id}": *rest says where
+** the template goes on after it. */
+static void expand(uu_client *c, lua_State *L, int opts, const char *t,
+                   int encode, uu_buf *out, const char **rest)
+{
+  const char *close, *val;
+  char name[32];
+  size_t n;
+  *rest = NULL;
+  while (*t) {
+    if (*t != '{' || (close = strchr(t, '}')) == NULL) {
+      uu_buf_addc(out, *t++);
+      continue;
+    }
+    n = (size_t)(close - t - 1);
+    snprintf(name, sizeof name, "%.*s", (int)n, t + 1);
+    t = close + 1;
+    if (strcmp(name, "id") == 0) {
+      *rest = t;
+      return;
+    }
+    if (c->v->login && strcmp(name, c->v->login->token_opt) == 0 &&
+        c->token != NULL) {
+      uu_percent_encode(out, c->token, strlen(c->token));
+      continue;
+    }
+    lua_getfield(L, opts, name);
+    if (lua_isnil(L, -1) && c->token == NULL && c->login_user != NULL) {
+      lua_pop(L, 1);                     /* not logged in yet: no token */
+      continue;
+    }
+    if ((val = lua_tolstring(L, -1, &n)) == NULL)
+      opt_error(L, c->v, name, "is required (or give base_url)");
+    if (encode)
+      uu_percent_encode(out, val, n);
+    else
+      uu_buf_add(out, val, n);
+    lua_pop(L, 1);
+  }
+}
+
+static int is_loopback(const char *host, size_t n)
+{
+  return (n >= 4 && strncmp(host, "127.", 4) == 0) ||
+         (n == 9 && strncmp(host, "localhost", 9) == 0) ||
+         (n == 5 && strncmp(host, "[::1]", 5) == 0);
+}
+
+/* base_url replaces scheme and host (the sandbox, a proxy, a region).  It
+** may carry a path prefix, never a query, fragment or user:password. */
+static void check_base(uu_client *c, lua_State *L, const char *b)
+{
+  const char *host, *end;
+  int https = strncmp(b, "https://", 8) == 0;
+  if (!https && strncmp(b, "http://", 7) != 0)
+    opt_error(L, c->v, "base_url", "must start with https:// or http://");
+  if (strpbrk(b, "?#@ \t\r\n") != NULL)
+    opt_error(L, c->v, "base_url", "must not hold a query, fragment, "
+              "credentials or spaces");
+  host = b + (https ? 8 : 7);
+  end = host + strcspn(host, ":/");
+  if (*host == '[')
+    end = host + strcspn(host, "]") + 1;
+  if (end == host)
+    opt_error(L, c->v, "base_url", "has no host");
+  if (!https && !c->allow_http && !is_loopback(host, (size_t)(end - host)))
+    opt_error(L, c->v, "base_url", "uses plain http:// to a host that is "
+              "not loopback; TLS is required (allow_http = true overrides)");
+}
+
+/* url_pre/url_post (and the read call's) from the templates and options.
+** Called at construction and again when a login brings a new token. */
+void uu_build_urls(uu_client *c, lua_State *L, int opts)
+{
+  const char *rest;
+  c->base.n = c->url_pre.n = c->url_post.n = 0;
+  c->get_pre.n = c->get_post.n = 0;
+  lua_getfield(L, opts, "base_url");
+  if (lua_isstring(L, -1))
+    uu_buf_add(&c->base, lua_tostring(L, -1), uu_rawlen(L, -1));
+  else
+    expand(c, L, opts, c->setup.base, 0, &c->base, &rest);
+  lua_pop(L, 1);
+  while (c->base.n > 0 && c->base.p[c->base.n - 1] == '/')
+    c->base.p[--c->base.n] = '\0';
+  if (c->base.p == NULL)
+    luaL_error(L, "userupd: out of memory");
+  check_base(c, L, c->base.p);
+  uu_buf_add(&c->url_pre, c->base.p, c->base.n);
+  uu_buf_add(&c->get_pre, c->base.p, c->base.n);
+  expand(c, L, opts, c->setup.path, 1, &c->url_pre, &rest);
+  if ((c->id_in_url = rest != NULL))
+    expand(c, L, opts, rest, 1, &c->url_post, &rest);
+  expand(c, L, opts, c->setup.get_path, 1, &c->get_pre, &rest);
+  if ((c->id_in_get = rest != NULL))
+    expand(c, L, opts, rest, 1, &c->get_post, &rest);
+}
+
+/* ---- headers and body credentials ----------------------------------- */
+
+static void add_header(uu_client *c, lua_State *L, const char *h)
+{
+  struct curl_slist *l = curl_slist_append(c->headers, h);
+  if (l == NULL)
+    luaL_error(L, "userupd: out of memory");
+  c->headers = l;
+}
+
+/* The auth header, if the vendor's auth is a header, built once. */
+static void auth_header(uu_client *c, lua_State *L, int opts)
+{
+  uu_buf h = {NULL, 0, 0}, pair = {NULL, 0, 0};
+  const char *a, *b;
+  lua_getfield(L, opts, c->v->auth_opt1 ? c->v->auth_opt1 : "api_key");
+  lua_getfield(L, opts, c->v->auth_opt2 ? c->v->auth_opt2 : "password");
+  a = lua_tostring(L, -2), b = lua_tostring(L, -1);
+  if (c->setup.auth == UU_AUTH_BASIC && a && b) {
+    uu_buf_add(&pair, a, strlen(a));
+    uu_buf_addc(&pair, ':');
+    uu_buf_add(&pair, b, strlen(b));
+    uu_buf_add(&h, "Authorization: Basic ", 21);
+    base64(&h, pair.p, pair.n);
+  } else if (c->setup.auth == UU_AUTH_BEARER && a) {
+    uu_buf_add(&h, "Authorization: Bearer ", 22);
+    uu_buf_add(&h, a, strlen(a));
+  } else if (c->setup.auth == UU_AUTH_HEADER && a) {
+    uu_buf_add(&h, c->setup.auth_name, strlen(c->setup.auth_name));
+    uu_buf_add(&h, ": ", 2);
+    uu_buf_add(&h, a, strlen(a));
+  }
+  lua_pop(L, 2);
+  uu_buf_free(&pair);
+  c->auth_header = h.p;                    /* owned by the client now */
+  if (h.p != NULL) {
+    add_secret(c, L, strchr(h.p, ' ') + 1, strlen(strchr(h.p, ' ') + 1));
+    add_header(c, L, h.p);
+  }
+}
+
+static void build_headers(uu_client *c, lua_State *L, int opts)
+{
+  add_header(c, L, "Content-Type: application/json");
+  add_header(c, L, "Accept: application/json");
+  add_header(c, L, "Expect:");             /* no 100-continue round trip */
+  auth_header(c, L, opts);
+}
+
+/* Forms On Fire: "CompanyId":12345,"IntegrationKey":"..." closes the body. */
+static void body_tail(uu_client *c, lua_State *L, int opts)
+{
+  const uu_bodycred *bc;
+  for (bc = c->v->body_creds; bc && bc->json; bc++) {
+    if (c->body_tail.n > 0)
+      uu_buf_addc(&c->body_tail, ',');
+    uu_json_string(&c->body_tail, bc->json, strlen(bc->json));
+    uu_buf_addc(&c->body_tail, ':');
+    lua_getfield(L, opts, bc->option);
+    if (lua_type(L, -1) == LUA_TNUMBER)
+      uu_json_integer(&c->body_tail, (long long)lua_tonumber(L, -1));
+    else
+      uu_json_string(&c->body_tail, lua_tostring(L, -1), uu_rawlen(L, -1));
+    lua_pop(L, 1);
+  }
+}
+
+/* Every secret option, in each form it can take on the wire. */
+static void collect_secrets(uu_client *c, lua_State *L, int opts)
+{
+  const uu_option *o;
+  for (o = c->v->options; o->name != NULL; o++) {
+    if (!(o->flags & UU_OPT_SECRET))
+      continue;
+    lua_getfield(L, opts, o->name);
+    if (lua_isstring(L, -1))
+      add_secret_forms(c, L, lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+/* Frees everything; idempotent, so it serves close, __gc and __close. */
+void uu_client_release(lua_State *L, uu_client *c)
+{
+  int i;
+  if (c->closed)
+    return;
+  c->closed = 1;
+  uu_engine_release(c);
+  uu_slot_free(&c->sync), uu_slot_free(&c->login);
+  uu_buf_free(&c->base);
+  uu_buf_free(&c->url_pre), uu_buf_free(&c->url_post);
+  uu_buf_free(&c->get_pre), uu_buf_free(&c->get_post);
+  uu_buf_free(&c->body_tail), uu_buf_free(&c->scratch);
+  curl_slist_free_all(c->headers), c->headers = NULL;
+  for (i = 0; i < c->nsecrets; i++)
+    free(c->secrets[i]);
+  free(c->secrets), c->secrets = NULL, c->nsecrets = 0;
+  free(c->auth_header), free(c->login_user), free(c->login_pass);
+  free(c->token), free(c->ca_file), free(c->proxy), free(c->user_agent);
+  c->auth_header = c->login_user = c->login_pass = c->token = NULL;
+  c->ca_file = c->proxy = c->user_agent = NULL;
+  luaL_unref(L, LUA_REGISTRYINDEX, c->sleep_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
+  c->sleep_ref = c->transport_ref = LUA_NOREF;
+}
+
+static void read_limits(uu_client *c, lua_State *L, int opts)
+{
+  c->timeout_ms = (long)(num_opt(L, opts, "timeout", 30) * 1000);
+  c->connect_timeout_ms = (long)(num_opt(L, opts, "connect_timeout", 10)
+                                 * 1000);
+  c->retries = (int)num_opt(L, opts, "retries", 3);
+  c->retry_base = num_opt(L, opts, "retry_base", 0.5);
+  c->max_retry_wait = num_opt(L, opts, "max_retry_wait", 60);
+  c->rate = num_opt(L, opts, "rate", c->v->rate);
+  c->burst = num_opt(L, opts, "burst", c->v->burst > 0 ? c->v->burst : 1);
+  c->max_conn = (int)num_opt(L, opts, "max_connections", c->v->max_conn);
+  c->max_response = (size_t)num_opt(L, opts, "max_response", 8 << 20);
+  c->max_string = (size_t)num_opt(L, opts, "max_string", 65536);
+  lua_getfield(L, opts, "allow_http");
+  c->allow_http = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (c->timeout_ms <= 0 || c->connect_timeout_ms <= 0 || c->retries < 0 ||
+      c->retry_base < 0 || c->max_retry_wait < 0 || c->rate < 0 ||
+      c->burst < 1 || c->max_conn < 0 || c->max_string < 1)
+    luaL_error(L, "bad argument #1 to '%s' (timeouts must be positive; "
+               "retries, rates and waits not negative; burst at least 1)",
+               c->v->name);
+  c->tokens = c->burst;
+}
+
+static int hook_ref(lua_State *L, int opts, const char *k)
+{
+  lua_getfield(L, opts, k);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return LUA_NOREF;
+  }
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* Runs the vendor's configure hook and the login setup. */
+static void configure(uu_client *c, lua_State *L, int opts)
+{
+  const char *msg;
+  c->setup.base = c->v->base;
+  c->setup.path = c->v->path;
+  c->setup.get_path = c->v->get_path;
+  c->setup.auth = c->v->auth;
+  c->setup.auth_name = c->v->auth_name;
+  if (c->v->configure && (msg = c->v->configure(&c->setup, L, opts)))
+    luaL_error(L, "bad argument #1 to '%s' (%s)", c->v->name, msg);
+  if (c->v->login != NULL) {
+    c->login_user = str_opt(L, opts, c->v->login->user_opt);
+    c->login_pass = str_opt(L, opts, c->v->login->pass_opt);
+  }
+  c->ca_file = str_opt(L, opts, "ca_file");
+  c->proxy = str_opt(L, opts, "proxy");
+  c->user_agent = str_opt(L, opts, "user_agent");
+}
+
+/* userupd.<vendor>(opts) and userupd.new(vendor, opts). */
+int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
+{
+  uu_client *c;
+  luaL_checktype(L, opts, LUA_TTABLE);
+  check_options(L, v, opts);
+  c = (uu_client *)lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  c->v = v;
+  c->sleep_ref = c->transport_ref = LUA_NOREF;
+  c->closed = 1;                           /* nothing to free yet */
+  luaL_getmetatable(L, UU_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  c->closed = 0;
+  read_limits(c, L, opts);
+  configure(c, L, opts);
+  collect_secrets(c, L, opts);
+  uu_build_urls(c, L, opts);
+  build_headers(c, L, opts);
+  body_tail(c, L, opts);
+  c->sleep_ref = hook_ref(L, opts, "sleep");
+  c->transport_ref = hook_ref(L, opts, "transport");
+  c->rng = (uint64_t)(size_t)c ^ (uint64_t)(uu_now() * 1e6);
+  if (uu_slot_init(c, &c->sync) != 0)
+    luaL_error(L, "userupd: cannot create a curl handle");
+  lua_newtable(L);                         /* uservalue: the options, kept */
+  lua_pushvalue(L, opts);                  /* to rebuild URLs after login */
+  lua_setfield(L, -2, "opts");
+  uu_setuservalue(L, -2);
+  return 1;
+}
+
+uu_client *uu_check_client(lua_State *L, int idx)
+{
+  uu_client *c = (uu_client *)luaL_checkudata(L, idx, UU_CLIENT_MT);
+  if (c->closed)
+    luaL_error(L, "attempt to use a closed client");
+  return c;
+}
+
+static int l_client_close(lua_State *L)
+{
+  uu_client *c = (uu_client *)luaL_checkudata(L, 1, UU_CLIENT_MT);
+  uu_client_release(L, c);
+  return 0;
+}
+
+/* Never shows a secret: vendor and host only. */
+static int l_client_tostring(lua_State *L)
+{
+  uu_client *c = (uu_client *)luaL_checkudata(L, 1, UU_CLIENT_MT);
+  size_t hostlen;
+  const char *host;
+  if (c->closed) {
+    lua_pushfstring(L, "userupd.client(%s, closed)", c->v->name);
+    return 1;
+  }
+  host = c->base.p + (strncmp(c->base.p, "https", 5) == 0 ? 8 : 7);
+  hostlen = strcspn(host, "/?");
+  lua_pushfstring(L, "userupd.client(%s, ", c->v->name);
+  lua_pushlstring(L, c->base.p, (size_t)(host - c->base.p) + hostlen);
+  lua_pushliteral(L, ")");
+  lua_concat(L, 3);
+  return 1;
+}
+
+/* client:prepare(id, fields): the request update would send; no I/O. */
+static int l_client_prepare(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_slot *s = &c->sync;
+  uu_bad bad;
+  size_t fields_end;
+  luaL_checkany(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (uu_check_id(c->v, L, 2, &c->scratch, &bad) != 0 ||
+      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
+                 &bad) != 0) {
+    lua_pushnil(L);
+    uu_push_invalid(L, c->v, &bad);
+    return 2;
+  }
+  if (uu_build_url(c, UU_OP_UPDATE, c->scratch.p, c->scratch.n, &s->url))
+    return luaL_error(L, "userupd: out of memory");
+  uu_push_request(L, c, c->v->method, &s->url, &s->body);
+  return 1;
+}
+
+static int l_client_update(lua_State *L)
+{
+  return uu_update(L, uu_check_client(L, 1), UU_OP_UPDATE);
+}
+
+static int l_client_get(lua_State *L)
+{
+  return uu_update(L, uu_check_client(L, 1), UU_OP_GET);
+}
+
+static int l_client_vendor(lua_State *L)
+{
+  lua_pushstring(L, uu_check_client(L, 1)->v->name);
+  return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+  {"prepare", l_client_prepare}, {"update", l_client_update},
+  {"get", l_client_get}, {"update_many", uu_update_many},
+  {"close", l_client_close}, {"vendor", l_client_vendor},
+  {NULL, NULL}};
+
+static const luaL_Reg client_meta[] = {
+  {"__gc", l_client_close}, {"__tostring", l_client_tostring},
+#if LUA_VERSION_NUM >= 504
+  {"__close", l_client_close},
+#endif
+  {NULL, NULL}};
+
+/* The shared client metatable, with methods in __index. */
+void uu_client_open(lua_State *L)
+{
+  luaL_newmetatable(L, UU_CLIENT_MT);
+  uu_setfuncs(L, client_meta, 0);
+  uu_newlib(L, client_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "userupd.client");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}

@@ -1,0 +1,96 @@
+/*
+** engine.c: sending.  One call (update, get) runs the retry loop on the
+** client's own easy handle, so its connection stays alive between calls.
+** update_many runs many at once on a multi handle (below).
+*/
+#include <stdlib.h>
+#include <string.h>
+#include "userupd.h"
+
+/* One exchange over libcurl on slot s. */
+static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
+{
+  int body = op == UU_OP_UPDATE;
+  uu_slot_prepare(c, s, body ? c->v->method : "GET", body);
+  uu_slot_answer(s, op, curl_easy_perform(s->easy), a);
+}
+
+/* Validates id and fields into the slot; 0, or -1 with bad filled. */
+static int build(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
+                 int id, int fields, uu_bad *bad)
+{
+  size_t fe;
+  if (uu_check_id(c->v, L, id, &s->id, bad) != 0)
+    return -1;
+  if (op == UU_OP_UPDATE &&
+      uu_marshal(c, L, fields, s->id.p, s->id.n, &s->body, &fe, bad) != 0)
+    return -1;
+  return 0;
+}
+
+/* Logs in when the client has credentials but no token yet. */
+static int ensure_login(lua_State *L, uu_client *c, uu_answer *a)
+{
+  if (c->login_user == NULL || c->token != NULL)
+    return 0;
+  return uu_login(c, L, a);
+}
+
+/* The retry loop of one call.  A 401 with a login-based client means the
+** token expired (20 idle minutes): log in again once and resend. */
+static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
+                uu_answer *a)
+{
+  int attempts = 0, relogged = 0;
+  for (;;) {
+    if (ensure_login(L, c, a) != 0)
+      break;
+    if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
+      luaL_error(L, "userupd: out of memory");
+    uu_sleep(c, L, uu_pace(c, uu_now()));
+    attempts++;
+    exchange(c, s, op, a);
+    uu_note_limits(c, s, uu_now());
+    if (a->status == 401 && c->login_user != NULL && !relogged) {
+      relogged = 1;
+      free(c->token), c->token = NULL;
+      continue;
+    }
+    if (!uu_retryable(a) || attempts > c->retries)
+      break;
+    uu_sleep(c, L, uu_backoff(c, attempts, s->retry_after));
+  }
+  a->attempts = attempts;
+}
+
+/* client:update(id, fields) and client:get(id): user, err, info. */
+int uu_update(lua_State *L, uu_client *c, uu_op op)
+{
+  uu_slot *s = &c->sync;
+  uu_bad bad;
+  uu_answer a;
+  double t0 = uu_now();
+  luaL_checkany(L, 2);
+  if (op == UU_OP_UPDATE)
+    luaL_checktype(L, 3, LUA_TTABLE);
+  if (build(L, c, s, op, 2, 3, &bad) != 0) {
+    memset(&a, 0, sizeof a);
+    lua_pushnil(L);
+    uu_push_invalid(L, c->v, &bad);
+    uu_push_info(L, &a);
+    return 3;
+  }
+  run(L, c, s, op, &a);
+  a.elapsed = uu_now() - t0;
+  return uu_push_answer(L, c, &a);
+}
+
+void uu_engine_release(uu_client *c)
+{
+  (void)c;
+}
+
+int uu_update_many(lua_State *L)
+{
+  return luaL_error(L, "update_many: not yet");
+}

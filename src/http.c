@@ -1,0 +1,337 @@
+/*
+** http.c: libcurl easy handles ("slots"), the pace of a client, waiting,
+** and the login call.  No Lua is called from a libcurl callback: the write
+** callback only fills a capped buffer, the header callback only notes a
+** few values.
+*/
+#define _DEFAULT_SOURCE 1 /* timegm */
+#define _XOPEN_SOURCE 700 /* strptime */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "userupd.h"
+
+static char user_agent[96];
+
+const char *uu_user_agent(void)
+{
+  if (user_agent[0] == '\0')
+    snprintf(user_agent, sizeof user_agent, "userupd/%s libcurl/%s",
+             UU_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+  return user_agent;
+}
+
+double uu_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- callbacks ------------------------------------------------------- */
+
+/* Appends to the slot's answer buffer; past max_response it stops the
+** transfer (returning less than given makes curl fail with WRITE_ERROR). */
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+  uu_slot *s = (uu_slot *)ud;
+  size_t n = size * nmemb;
+  if (s->resp.n + n > s->client->max_response) {
+    s->overflow = 1;
+    return 0;
+  }
+  return uu_buf_add(&s->resp, p, n) == 0 ? n : 0;
+}
+
+static int header_is(const char *p, size_t n, const char *name)
+{
+  size_t k = strlen(name);
+  return n > k && p[k] == ':' && strncasecmp(p, name, k) == 0;
+}
+
+/* The value after "Name:", trimmed, copied into out. */
+static void header_value(const char *p, size_t n, char *out, size_t len)
+{
+  const char *v = (const char *)memchr(p, ':', n) + 1, *end = p + n;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  if ((size_t)(end - v) >= len)
+    end = v + len - 1;
+  memcpy(out, v, (size_t)(end - v));
+  out[end - v] = '\0';
+}
+
+/* Retry-After as seconds: a number, or an HTTP date (RFC 7231). */
+static double retry_after(const char *v)
+{
+  struct tm tm;
+  char *end;
+  double d = strtod(v, &end);
+  if (end != v && *end == '\0')
+    return d < 0 ? 0 : d;
+  memset(&tm, 0, sizeof tm);
+  if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
+    return -1;
+  d = difftime(timegm(&tm), time(NULL));
+  return d < 0 ? 0 : d;
+}
+
+/* Notes Retry-After, a request id and the X-RateLimit pair. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+  uu_slot *s = (uu_slot *)ud;
+  size_t n = size * nmemb;
+  char v[96];
+  if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {      /* a new answer */
+    s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
+    s->request_id[0] = '\0';
+  } else if (header_is(p, n, "Retry-After")) {
+    header_value(p, n, v, sizeof v);
+    s->retry_after = retry_after(v);
+  } else if (header_is(p, n, "X-Request-Id") ||
+             header_is(p, n, "Request-Id")) {
+    header_value(p, n, s->request_id, sizeof s->request_id);
+  } else if (header_is(p, n, "X-RateLimit-Remaining")) {
+    header_value(p, n, v, sizeof v);
+    s->rl_remaining = strtol(v, NULL, 10);
+  } else if (header_is(p, n, "X-RateLimit-Reset")) {
+    header_value(p, n, v, sizeof v);
+    s->rl_reset = strtod(v, NULL) - (double)time(NULL);
+  }
+  return n;
+}
+
+/* ---- slots ------------------------------------------------------------ */
+
+/* An easy handle with everything that does not change between requests:
+** set once, so the hot path only sets the URL and the body. */
+int uu_slot_init(uu_client *c, uu_slot *s)
+{
+  CURL *e;
+  s->client = c;
+  if ((e = s->easy = curl_easy_init()) == NULL)
+    return -1;
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+  curl_easy_setopt(e, CURLOPT_USERAGENT,
+                   c->user_agent ? c->user_agent : uu_user_agent());
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)s);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  if (c->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (c->proxy)
+    curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  s->method = NULL;
+  return 0;
+}
+
+void uu_slot_free(uu_slot *s)
+{
+  if (s->easy != NULL)
+    curl_easy_cleanup(s->easy);
+  s->easy = NULL;
+  uu_buf_free(&s->url), uu_buf_free(&s->body), uu_buf_free(&s->resp);
+  uu_buf_free(&s->id);
+}
+
+/* Per request: URL, method and body.  POSTFIELDS is not copied by curl;
+** it points into the slot's body, which lives as long as the slot. */
+void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method, int body)
+{
+  CURL *e = s->easy;
+  (void)c;
+  s->resp.n = 0, s->overflow = 0, s->status = 0, s->errbuf[0] = '\0';
+  s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
+  s->request_id[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, s->url.p);
+  if (s->method != method) {                       /* only on a change */
+    if (body)
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    else {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    }
+    s->method = method;
+  }
+  if (body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body.p);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)s->body.n);
+  }
+}
+
+/* What one transfer gave, for uu_push_answer. */
+void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
+{
+  memset(a, 0, sizeof *a);
+  a->op = op;
+  a->cc = s->overflow ? CURLE_OK : cc;
+  a->overflow = s->overflow;
+  curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &s->status);
+  a->status = s->status;
+  a->curl_msg = s->errbuf;
+  a->body = s->resp.p ? s->resp.p : "";
+  a->len = s->resp.n;
+  a->request_id = s->request_id[0] ? s->request_id : NULL;
+}
+
+/* ---- pacing ------------------------------------------------------------ */
+
+/* A random double in [0, 1): xorshift64*, per client. */
+static double rnd(uu_client *c)
+{
+  uint64_t x = c->rng ? c->rng : 0x9E3779B97F4A7C15ULL;
+  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+  c->rng = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* Seconds to wait before attempt number attempt+1: Retry-After when the
+** vendor gave one, else exponential backoff with full jitter; never more
+** than max_retry_wait. */
+double uu_backoff(uu_client *c, int attempt, double ra)
+{
+  double cap = c->retry_base * pow(2.0, attempt - 1);
+  double d = ra >= 0 ? ra : rnd(c) * cap;
+  return d > c->max_retry_wait ? c->max_retry_wait : d;
+}
+
+/* Seconds until the next request may start (0: now), taking a token.  The
+** bucket refills at rate per second up to burst; the vendor's own word
+** (X-RateLimit-Remaining 0, a 429's Retry-After) pauses everything. */
+double uu_pace(uu_client *c, double now)
+{
+  double wait = c->pause_until > now ? c->pause_until - now : 0;
+  if (c->rate <= 0)
+    return wait;
+  c->tokens += (now - c->last_fill) * c->rate;
+  c->last_fill = now;
+  if (c->tokens > c->burst)
+    c->tokens = c->burst;
+  c->tokens -= 1;
+  if (c->tokens < 0 && -c->tokens / c->rate > wait)
+    wait = -c->tokens / c->rate;
+  return wait;
+}
+
+/* After an answer: when the vendor says its budget is spent, every
+** request of this client waits for the reset (capped by max_retry_wait). */
+void uu_note_limits(uu_client *c, const uu_slot *s, double now)
+{
+  double until = -1;
+  if (s->rl_remaining == 0 && s->rl_reset >= 0)
+    until = now + s->rl_reset;
+  if (s->status == 429 && s->retry_after >= 0)
+    until = now + s->retry_after;
+  if (until > now + c->max_retry_wait)
+    until = now + c->max_retry_wait;
+  if (until > c->pause_until)
+    c->pause_until = until;
+}
+
+/* Blocks for secs, or hands the wait to the client's sleep function. */
+void uu_sleep(uu_client *c, lua_State *L, double secs)
+{
+  struct timespec ts;
+  if (secs <= 0)
+    return;
+  if (c->sleep_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
+    lua_pushnumber(L, secs);
+    lua_call(L, 1, 0);
+    return;
+  }
+  ts.tv_sec = (time_t)secs;
+  ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+/* ---- session login (Blackbaud ON API) -------------------------------- */
+
+/* Reads the token out of a login answer; 0 if found. */
+static int take_token(uu_client *c, lua_State *L, const uu_slot *s)
+{
+  char msg[128];
+  const char *tok;
+  size_t n;
+  int ok = 0;
+  if (uu_json_decode(L, s->resp.p ? s->resp.p : "", s->resp.n, 16, msg,
+                     sizeof msg) != 0)
+    return -1;
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, c->v->login->token_key);
+    if ((tok = lua_tolstring(L, -1, &n)) != NULL && n > 0 &&
+        lua_type(L, -1) == LUA_TSTRING) {
+      free(c->token);
+      if ((c->token = (char *)malloc(n + 1)) != NULL) {
+        memcpy(c->token, tok, n + 1);
+        ok = 1;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return ok ? 0 : -1;
+}
+
+static int login_body(uu_client *c, uu_slot *s)
+{
+  const uu_loginspec *lg = c->v->login;
+  s->url.n = s->body.n = 0;
+  return uu_buf_add(&s->url, c->base.p, c->base.n) ||
+         uu_buf_add(&s->url, lg->path, strlen(lg->path)) ||
+         uu_buf_addc(&s->body, '{') ||
+         uu_json_string(&s->body, lg->user_opt, strlen(lg->user_opt)) ||
+         uu_buf_addc(&s->body, ':') ||
+         uu_json_string(&s->body, c->login_user, strlen(c->login_user)) ||
+         uu_buf_addc(&s->body, ',') ||
+         uu_json_string(&s->body, lg->pass_opt, strlen(lg->pass_opt)) ||
+         uu_buf_addc(&s->body, ':') ||
+         uu_json_string(&s->body, c->login_pass, strlen(c->login_pass)) ||
+         uu_buf_addc(&s->body, '}');
+}
+
+/* POST the credentials as JSON to the login path; on success the token
+** is kept in C memory and the URLs are rebuilt around it (the client is
+** at stack index 1).  On failure *a holds the login's answer. */
+int uu_login(uu_client *c, lua_State *L, uu_answer *a)
+{
+  uu_slot *s = &c->login;
+  CURLcode cc;
+  if (s->easy == NULL && uu_slot_init(c, s) != 0)
+    return luaL_error(L, "userupd: cannot create a curl handle");
+  if (login_body(c, s) != 0)
+    return luaL_error(L, "userupd: out of memory");
+  uu_slot_prepare(c, s, "POST", 1);
+  cc = curl_easy_perform(s->easy);
+  uu_slot_answer(s, UU_OP_LOGIN, cc, a);
+  if (cc != CURLE_OK || s->overflow || a->status != 200 ||
+      take_token(c, L, s) != 0) {
+    if (cc == CURLE_OK && a->status == 200)
+      a->status = 401;                  /* a 200 without a token */
+    return -1;
+  }
+  c->token_gen++;
+  uu_getuservalue(L, 1);
+  lua_getfield(L, -1, "opts");
+  uu_build_urls(c, L, lua_gettop(L));
+  lua_pop(L, 2);
+  return 0;
+}

@@ -1,0 +1,300 @@
+/*
+** reply.c: a finished exchange -> user, err, info.  Errors are built in
+** one place (uu_push_error), so no path can forget kind or let a secret
+** into the message: every text from the wire is redacted first.
+*/
+#include <stdio.h>
+#include <string.h>
+#include "userupd.h"
+
+#define MAX_DECODE_DEPTH 256
+
+/* ---- error objects -------------------------------------------------- */
+
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+  if (v != NULL && v[0] != '\0') {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+  }
+}
+
+/* { kind, message, status, vendor, field, vendor_code, request_id,
+**   retryable } with the shared error metatable. */
+void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
+                   const char *field, long status, const char *code,
+                   const char *request_id, int retryable, const char *msg)
+{
+  lua_createtable(L, 0, 8);
+  set_str(L, "kind", kind);
+  set_str(L, "message", msg);
+  set_str(L, "vendor", v->name);
+  set_str(L, "field", field);
+  set_str(L, "vendor_code", code);
+  set_str(L, "request_id", request_id);
+  if (status > 0) {
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+  }
+  lua_pushboolean(L, retryable);
+  lua_setfield(L, -2, "retryable");
+  luaL_getmetatable(L, UU_ERROR_MT);
+  lua_setmetatable(L, -2);
+}
+
+void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad)
+{
+  uu_push_error(L, v, "invalid", bad->field, 0, NULL, NULL, 0, bad->msg);
+}
+
+/* "userupd: questionpro: rejected (HTTP 400, 1002): message" */
+static int l_error_tostring(lua_State *L)
+{
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "vendor");                    /* 2 */
+  lua_getfield(L, 1, "kind");                      /* 3 */
+  lua_getfield(L, 1, "status");                    /* 4 */
+  lua_getfield(L, 1, "vendor_code");               /* 5 */
+  lua_getfield(L, 1, "message");                   /* 6 */
+  lua_pushfstring(L, "userupd: %s: %s", luaL_optstring(L, 2, "?"),
+                  luaL_optstring(L, 3, "error"));
+  if (!lua_isnil(L, 4) && !lua_isnil(L, 5))
+    lua_pushfstring(L, " (HTTP %s, %s)", lua_tostring(L, 4),
+                    lua_tostring(L, 5));
+  else if (!lua_isnil(L, 4))
+    lua_pushfstring(L, " (HTTP %s)", lua_tostring(L, 4));
+  else
+    lua_pushliteral(L, "");
+  lua_pushfstring(L, ": %s", luaL_optstring(L, 6, "no message"));
+  lua_concat(L, 3);
+  return 1;
+}
+
+void uu_error_open(lua_State *L)
+{
+  luaL_newmetatable(L, UU_ERROR_MT);
+  lua_pushcfunction(L, l_error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "userupd.error");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+/* ---- classification --------------------------------------------------- */
+
+static int transport_retryable(CURLcode cc)
+{
+  switch (cc) {
+  case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT: case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
+  case CURLE_SSL_CONNECT_ERROR: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Worth another try: 408, 429, 502, 503, 504, or a network failure.  A
+** PUT of the same body is idempotent, so a retry cannot do harm. */
+int uu_retryable(const uu_answer *a)
+{
+  if (a->cc != CURLE_OK)
+    return !a->overflow && transport_retryable(a->cc);
+  return a->status == 408 || a->status == 429 || a->status == 502 ||
+         a->status == 503 || a->status == 504;
+}
+
+static const char *status_kind(long status)
+{
+  if (status == 400 || status == 409 || status == 422)
+    return "rejected";
+  if (status == 401 || status == 403)
+    return "auth";
+  if (status == 404)
+    return "not_found";
+  if (status == 429)
+    return "rate_limited";
+  return "http";
+}
+
+/* ---- reading the body ------------------------------------------------ */
+
+/* Follows "a.b" from the table on top; pushes the value or nil.  An empty
+** path is the table itself. */
+static void push_path(lua_State *L, const char *path)
+{
+  const char *dot;
+  lua_pushvalue(L, -1);
+  while (path != NULL && *path != '\0') {
+    if (!lua_istable(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      return;
+    }
+    dot = strchr(path, '.');
+    lua_pushlstring(L, path, dot ? (size_t)(dot - path) : strlen(path));
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    path = dot ? dot + 1 : NULL;
+  }
+}
+
+/* A scalar at key k of the table on top, as text in out ("" if none). */
+static void field_text(lua_State *L, const char *k, char *out, size_t len)
+{
+  out[0] = '\0';
+  if (k == NULL || !lua_istable(L, -1))
+    return;
+  lua_getfield(L, -1, k);
+  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+    snprintf(out, len, "%s", lua_tostring(L, -1));
+  else if (lua_type(L, -1) == LUA_TTABLE) {        /* e.g. ExtendedDetails */
+    lua_rawgeti(L, -1, 1);
+    if (lua_isstring(L, -1))
+      snprintf(out, len, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* The vendor's error object in the decoded body on top, if it has one:
+** fills code and msg and returns 1. */
+static int vendor_error(lua_State *L, const uu_vendor *v, char *code,
+                        size_t codelen, char *msg, size_t msglen)
+{
+  code[0] = msg[0] = '\0';
+  if (v->err_obj == NULL || !lua_istable(L, -1))
+    return 0;
+  push_path(L, v->err_obj);
+  field_text(L, v->err_code, code, codelen);
+  field_text(L, v->err_msg, msg, msglen);
+  if (msg[0] == '\0')
+    field_text(L, v->err_msg2, msg, msglen);
+  if (msg[0] == '\0')
+    field_text(L, "message", msg, msglen);         /* a generic fallback */
+  lua_pop(L, 1);
+  return code[0] != '\0' || msg[0] != '\0';
+}
+
+/* ---- the answer -> user, err, info -------------------------------------- */
+
+void uu_push_info(lua_State *L, const uu_answer *a)
+{
+  lua_createtable(L, 0, 4);
+  if (a->status > 0) {
+    lua_pushinteger(L, (lua_Integer)a->status);
+    lua_setfield(L, -2, "status");
+  }
+  lua_pushinteger(L, a->attempts);
+  lua_setfield(L, -2, "attempts");
+  lua_pushnumber(L, a->elapsed);
+  lua_setfield(L, -2, "elapsed");
+  set_str(L, "request_id", a->request_id);
+}
+
+/* nil, err, info.  msg comes from the wire or from curl, so it is
+** redacted before it can reach the error object. */
+static int push_failure(lua_State *L, uu_client *c, const uu_answer *a,
+                        const char *kind, const char *code, const char *msg,
+                        int retryable)
+{
+  lua_pushnil(L);
+  uu_redact(c, L, msg, strlen(msg));
+  uu_push_error(L, c->v, kind, NULL, a->status, code, a->request_id,
+                retryable, lua_tostring(L, -1));
+  lua_remove(L, -2);
+  uu_push_info(L, a);
+  return 3;
+}
+
+static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
+{
+  char msg[CURL_ERROR_SIZE + 96];
+  if (a->overflow)
+    snprintf(msg, sizeof msg, "answer larger than max_response (%lu bytes)",
+             (unsigned long)c->max_response);
+  else
+    snprintf(msg, sizeof msg, "%s%s%s", curl_easy_strerror(a->cc),
+             a->curl_msg && a->curl_msg[0] ? ": " : "",
+             a->curl_msg ? a->curl_msg : "");
+  if (a->overflow)
+    return push_failure(L, c, a, a->status >= 200 && a->status < 300
+                        ? "decode" : status_kind(a->status), NULL, msg, 0);
+  return push_failure(L, c, a, "transport", NULL, msg,
+                      transport_retryable(a->cc));
+}
+
+/* A 2xx: the user inside the vendor's envelope, unless the body carries
+** the vendor's error (Forms On Fire answers errors with 200). */
+static int success(lua_State *L, uu_client *c, const uu_answer *a)
+{
+  char code[64], msg[512];
+  const char *path = a->op == UU_OP_GET ? c->v->get_ok_path : c->v->ok_path;
+  if ((c->v->flags & UU_V_ERR_IN_2XX) &&
+      vendor_error(L, c->v, code, sizeof code, msg, sizeof msg)) {
+    lua_pop(L, 1);
+    return push_failure(L, c, a, "rejected", code, msg[0] ? msg : code, 0);
+  }
+  push_path(L, path);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 2);
+    snprintf(msg, sizeof msg, "answer has no %s object", path ? path
+             : "user");
+    return push_failure(L, c, a, "decode", NULL, msg, 0);
+  }
+  lua_remove(L, -2);                               /* the envelope */
+  lua_pushnil(L);
+  uu_push_info(L, a);
+  return 3;
+}
+
+/* The request id, from a header or the vendor's body key (QuestionPro
+** requestID), decoded body on top. */
+static void body_request_id(lua_State *L, const uu_vendor *v, uu_answer *a,
+                            char *buf, size_t len)
+{
+  if (v->request_id_key == NULL || !lua_istable(L, -1))
+    return;
+  field_text(L, v->request_id_key, buf, len);
+  if (buf[0] != '\0')
+    a->request_id = buf;
+}
+
+int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
+{
+  uu_answer a = *a0;
+  char code[64], msg[512], rid[96];
+  int decoded = 0;
+  if (a.cc != CURLE_OK || a.overflow)
+    return transport_failure(L, c, &a);
+  if (a.len > 0) {
+    decoded = uu_json_decode(L, a.body, a.len, MAX_DECODE_DEPTH, msg,
+                             sizeof msg) == 0;
+    if (decoded)
+      body_request_id(L, c->v, &a, rid, sizeof rid);
+  }
+  if (a.status >= 200 && a.status < 300) {
+    if (a.len == 0 && a.status == 204) {
+      lua_newtable(L);
+      lua_pushnil(L);
+      uu_push_info(L, &a);
+      return 3;
+    }
+    if (!decoded)
+      return push_failure(L, c, &a, "decode", NULL, a.len == 0
+                          ? "empty answer" : "answer is not JSON", 0);
+    return success(L, c, &a);
+  }
+  if (decoded) {
+    vendor_error(L, c->v, code, sizeof code, msg, sizeof msg);
+    lua_pop(L, 1);
+  } else {
+    code[0] = msg[0] = '\0';
+  }
+  if (msg[0] == '\0')
+    snprintf(msg, sizeof msg, "HTTP %ld", a.status);
+  return push_failure(L, c, &a, status_kind(a.status), code, msg,
+                      uu_retryable(&a));
+}

@@ -1,0 +1,219 @@
+/*
+** request.c: the request a call sends, as bytes (for libcurl) and as a Lua
+** table (prepare's dry run, a Lua transport), and its redacted rendering.
+*/
+#include <string.h>
+#include "userupd.h"
+
+/* url = pre + %-encoded id + post; the parts were fixed at construction. */
+int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
+                 uu_buf *url)
+{
+  const uu_buf *pre = op == UU_OP_GET ? &c->get_pre : &c->url_pre;
+  const uu_buf *post = op == UU_OP_GET ? &c->get_post : &c->url_post;
+  int with_id = op == UU_OP_GET ? c->id_in_get : c->id_in_url;
+  url->n = 0;
+  if (uu_buf_add(url, pre->p, pre->n) != 0 ||
+      (with_id && uu_percent_encode(url, id, idlen) != 0) ||
+      (post->n > 0 && uu_buf_add(url, post->p, post->n) != 0))
+    return -1;
+  return 0;
+}
+
+/* ---- redaction -------------------------------------------------------- */
+
+/* Length of the secret of c's that starts at s, or 0. */
+static size_t secret_at(const uu_client *c, const char *s, size_t left)
+{
+  int i;
+  size_t n;
+  for (i = 0; i < c->nsecrets; i++) {
+    n = strlen(c->secrets[i]);
+    if (n <= left && memcmp(s, c->secrets[i], n) == 0)
+      return n;
+  }
+  if (c->token != NULL && (n = strlen(c->token)) > 0 && n <= left &&
+      memcmp(s, c->token, n) == 0)
+    return n;
+  return 0;
+}
+
+/* At s, a secret field's key ("password":") followed by its JSON string:
+** the number of bytes of the value's content, with *keylen set. */
+static size_t secret_field_at(const uu_vendor *v, const char *s, size_t left,
+                              size_t *keylen)
+{
+  const uu_field *f;
+  size_t n, i;
+  for (f = v->fields; f->name != NULL; f++) {
+    if (!(f->flags & UU_SECRET))
+      continue;
+    n = strlen(f->name);
+    if (left < n + 4 || s[0] != '"' || memcmp(s + 1, f->name, n) != 0 ||
+        memcmp(s + 1 + n, "\":\"", 3) != 0)
+      continue;
+    *keylen = n + 4;
+    for (i = *keylen; i < left && s[i] != '"'; i++)
+      if (s[i] == '\\')
+        i++;
+    return i - *keylen;
+  }
+  return 0;
+}
+
+/* Pushes s with every secret of the client's, in any wire form, and every
+** secret field's value, replaced by "***". */
+void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
+{
+  luaL_Buffer b;
+  size_t i = 0, k, keylen;
+  luaL_buffinit(L, &b);
+  while (i < n) {
+    if ((k = secret_at(c, s + i, n - i)) > 0) {
+      luaL_addstring(&b, "***");
+      i += k;
+    } else if (s[i] == '"' &&
+               (k = secret_field_at(c->v, s + i, n - i, &keylen)) > 0) {
+      luaL_addlstring(&b, s + i, keylen);
+      luaL_addstring(&b, "***");
+      i += keylen + k;
+    } else {
+      luaL_addchar(&b, s[i]);
+      i++;
+    }
+  }
+  luaL_pushresult(&b);
+}
+
+/* ---- the request as a Lua table ------------------------------------ */
+
+/* Pushes the redacted "\nName: value" line of every header, sorted. */
+static void push_header_lines(uu_client *c, lua_State *L, int h)
+{
+  int i, n = 0, keys;
+  size_t len;
+  const char *s;
+  lua_newtable(L);
+  keys = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, h)) {                          /* keys, k, v */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, keys, ++n);
+    }
+  }
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, keys);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
+  luaL_checkstack(L, n + 4, "headers");
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, keys, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, h);
+    lua_pushfstring(L, "\n%s: %s", lua_tostring(L, -2),
+                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+    s = lua_tolstring(L, -1, &len);
+    uu_redact(c, L, s, len);
+    lua_replace(L, -4);                            /* line, v, line */
+    lua_pop(L, 2);
+  }
+  lua_remove(L, keys);
+}
+
+static void push_redacted_field(uu_client *c, lua_State *L, const char *k)
+{
+  size_t n;
+  const char *s;
+  lua_getfield(L, 1, k);
+  s = lua_isstring(L, -1) ? lua_tolstring(L, -1, &n) : (n = 0, "");
+  uu_redact(c, L, s, n);
+  lua_remove(L, -2);
+}
+
+/* tostring(req): method, URL, headers and body, all redacted.  The client
+** is this closure's upvalue, so its secrets are known here. */
+static int l_request_tostring(lua_State *L)
+{
+  uu_client *c = (uu_client *)lua_touserdata(L, lua_upvalueindex(1));
+  int top;
+  if (c == NULL || c->closed)
+    return lua_pushliteral(L, "userupd.request(client closed)"), 1;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  top = lua_gettop(L);
+  lua_getfield(L, 1, "method");
+  if (!lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "?");
+  }
+  lua_pushliteral(L, " ");
+  push_redacted_field(c, L, "url");
+  lua_getfield(L, 1, "headers");
+  if (lua_istable(L, -1))
+    push_header_lines(c, L, lua_gettop(L));
+  lua_remove(L, top + 4);                          /* the headers table */
+  lua_pushliteral(L, "\n\n");
+  push_redacted_field(c, L, "body");
+  lua_concat(L, lua_gettop(L) - top);
+  return 1;
+}
+
+/* The request metatable of this client, made once and kept in its
+** uservalue: its __tostring must know the client's secrets. */
+static void push_request_mt(lua_State *L, int client)
+{
+  uu_getuservalue(L, client);
+  lua_getfield(L, -1, "reqmt");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, client);
+    lua_pushcclosure(L, l_request_tostring, 1);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "userupd.request");
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "reqmt");
+  }
+  lua_remove(L, -2);
+}
+
+/* Pushes "Name: value" of one curl header line into the table on top. */
+static void set_header(lua_State *L, const char *line)
+{
+  const char *colon = strchr(line, ':');
+  const char *v;
+  if (colon == NULL || colon[1] == '\0')           /* "Expect:" disables */
+    return;
+  for (v = colon + 1; *v == ' '; v++)
+    ;
+  lua_pushlstring(L, line, (size_t)(colon - line));
+  lua_pushstring(L, v);
+  lua_rawset(L, -3);
+}
+
+/* { method, url, headers = { ... }, body } for the client at index 1. */
+void uu_push_request(lua_State *L, uu_client *c, const char *method,
+                     uu_buf *url, uu_buf *body)
+{
+  struct curl_slist *h;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, method);
+  lua_setfield(L, -2, "method");
+  lua_pushlstring(L, url->p, url->n);
+  lua_setfield(L, -2, "url");
+  lua_createtable(L, 0, 5);
+  for (h = c->headers; h != NULL; h = h->next)
+    set_header(L, h->data);
+  lua_pushstring(L, c->user_agent ? c->user_agent : uu_user_agent());
+  lua_setfield(L, -2, "User-Agent");
+  lua_setfield(L, -2, "headers");
+  if (body != NULL) {
+    lua_pushlstring(L, body->p, body->n);
+    lua_setfield(L, -2, "body");
+  }
+  push_request_mt(L, 1);
+  lua_setmetatable(L, -2);
+}

@@ -1,0 +1,288 @@
+/*
+** userupd.h: internal types shared by the C core.  Nothing here is
+** exported from the shared object except luaopen_userupd; every cross-file
+** name starts with uu_ and is hidden by -fvisibility=hidden.
+**
+** The core is driven by vendor descriptors (src/vendors/): plain data that
+** says which fields a vendor takes, how it authenticates, where the id goes
+** and how its answers are wrapped.  No code outside src/vendors/ knows a
+** vendor by name.
+*/
+#ifndef UU_USERUPD_H
+#define UU_USERUPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <curl/curl.h>
+#include "compat.h"
+#include "json.h"
+
+#define UU_VERSION "0.1.0"
+#define UU_CLIENT_MT "userupd.client"
+#define UU_REQUEST_MT "userupd.request"
+#define UU_ERROR_MT "userupd.error"
+
+/* ---- descriptors --------------------------------------------------- */
+
+typedef enum uu_kind {
+  UU_END = 0,     /* ends a field list */
+  UU_STRING = 1,  /* a UTF-8 string */
+  UU_INT,         /* an integer (Lua integer or integral float) */
+  UU_NUMBER,      /* any finite number */
+  UU_BOOL,
+  UU_ENUM,        /* a string from the set in arg, "M|F" */
+  UU_DATE,        /* YYYY-MM-DD or an ISO-8601 date-time, sent as given */
+  UU_UUID,        /* 8-4-4-4-12 hex */
+  UU_STRING_LIST, /* array of strings; {} is sent as [] */
+  UU_UUID_LIST,   /* array of UUIDs */
+  UU_OBJECT,      /* free-form JSON object (string keys, sorted) */
+  UU_KV_LIST,     /* Lua map -> [{"Key":k,"Value":v}], keys sorted */
+  UU_NAME_LIST    /* array of this vendor's own field names (FieldsToNull) */
+} uu_kind;
+
+/* uu_field.flags */
+#define UU_REQLIST 0x01 /* a list the vendor requires: sent as [] if absent */
+#define UU_SECRET 0x02  /* value never echoed in messages, redacted on show */
+#define UU_GUARD 0x04   /* a replace flag: true needs every list in arg */
+#define UU_NONULL 0x08  /* userupd.null is refused for this field */
+
+typedef struct uu_field {
+  const char *name;  /* vendor-native name, as the seed's JSON spells it */
+  uu_kind kind;
+  unsigned flags;
+  const char *arg;   /* UU_ENUM: the set; UU_GUARD: the guarded lists */
+  const char *canon; /* cross-vendor name (first_name, ...) or NULL */
+  const char *reply; /* the name in the vendor's user object, if other */
+} uu_field;
+
+typedef enum uu_idkind {
+  UU_ID_POSINT = 1, /* positive integer (number or string of digits) */
+  UU_ID_UUID,       /* 8-4-4-4-12 hex */
+  UU_ID_GUID        /* 32 hex digits, dashes in the 8-4-4-4-12 places ok */
+} uu_idkind;
+
+/* Constructor options a vendor takes beyond the common ones. */
+typedef enum uu_optype {
+  UU_OPT_END = 0, UU_OPT_STRING, UU_OPT_INT, UU_OPT_LABEL
+} uu_optype;
+#define UU_OPT_REQUIRED 0x01
+#define UU_OPT_SECRET 0x02
+typedef struct uu_option {
+  const char *name;
+  uu_optype type; /* UU_OPT_LABEL: a DNS label (subdomain, school) */
+  unsigned flags;
+  const char *choices; /* "us|eu|ca" or NULL */
+} uu_option;
+
+typedef enum uu_auth {
+  UU_AUTH_NONE = 0,
+  UU_AUTH_BASIC,  /* Authorization: Basic base64(opt1:opt2) */
+  UU_AUTH_BEARER, /* Authorization: Bearer opt1 */
+  UU_AUTH_HEADER, /* header auth_name: opt1 */
+  UU_AUTH_QUERY,  /* ?auth_name=opt1 in the URL */
+  UU_AUTH_BODY    /* body_creds appended to the JSON body */
+} uu_auth;
+
+/* A body member filled from a constructor option (Forms On Fire). */
+typedef struct uu_bodycred {
+  const char *json;   /* "CompanyId" */
+  const char *option; /* "company_id" */
+} uu_bodycred;
+
+/* A login call that trades credentials for a token (Blackbaud ON API). */
+typedef struct uu_loginspec {
+  const char *path;       /* "/api/authentication/login" */
+  const char *user_opt;   /* "username": JSON key and option name */
+  const char *pass_opt;   /* "password" */
+  const char *token_key;  /* "Token" in the answer */
+  const char *token_opt;  /* "token": the option the token stands for */
+} uu_loginspec;
+
+/* uu_vendor.flags */
+#define UU_V_ERR_IN_2XX 0x01 /* errors may arrive inside a 2xx answer */
+
+struct uu_setup;
+typedef struct uu_vendor {
+  const char *name;
+  const char *method;        /* "PUT" */
+  const char *base;          /* default "https://{subdomain}.example.com" */
+  const char *path;          /* "/v3/users/{id}", "?t={token}&format=json" */
+  const char *get_path;      /* the vendor's read call, same template */
+  uu_idkind id;
+  const char *id_body;       /* the id also goes first in the body as this */
+  const uu_option *options;  /* ended by {NULL} */
+  const uu_field *fields;    /* ended by {NULL}; order = payload key order */
+  uu_auth auth;
+  const char *auth_name;     /* header or query name for HEADER/QUERY */
+  const char *auth_opt1, *auth_opt2;
+  const uu_bodycred *body_creds; /* for UU_AUTH_BODY, ended by {NULL} */
+  const uu_loginspec *login; /* or NULL */
+  const char *null_list;     /* clear fields by listing them here, or NULL */
+  const char *ok_path;       /* envelope of the update answer, "a.b" */
+  const char *get_ok_path;   /* envelope of the read answer */
+  const char *err_obj;       /* where the error object sits, "a.b" */
+  const char *err_code, *err_msg, *err_msg2; /* keys inside it */
+  const char *request_id_key;/* top-level key carrying a request id */
+  unsigned flags;
+  double rate;               /* default requests/s, 0 = unlimited */
+  double burst;              /* token bucket depth */
+  int max_conn;              /* connections at once, 0 = no limit */
+  /* optional: adjust the setup from vendor-only options (datacenter ...) */
+  const char *(*configure)(struct uu_setup *s, lua_State *L, int opts);
+} uu_vendor;
+
+/* What a vendor's configure hook may change before the client is built. */
+typedef struct uu_setup {
+  const char *base;     /* base URL template */
+  const char *path;     /* update path template */
+  const char *get_path;
+  uu_auth auth;
+  const char *auth_name;
+} uu_setup;
+
+const uu_vendor *uu_vendor_find(const char *name);
+const uu_vendor *const *uu_vendor_list(void);
+const uu_field *uu_field_find(const uu_vendor *v, const char *name,
+                              size_t len, int *canonical);
+
+/* ---- client -------------------------------------------------------- */
+
+typedef enum uu_op { UU_OP_UPDATE = 0, UU_OP_GET, UU_OP_LOGIN } uu_op;
+
+/* One request slot: an easy handle and the buffers it reads and writes.
+** Slots live in the client (sync calls) or in its pool (update_many), so a
+** Lua error anywhere can never strand one: release frees them all. */
+typedef struct uu_slot {
+  CURL *easy;
+  uu_buf id, url, body, resp;
+  const char *method;        /* the method the handle is set up for */
+  char errbuf[CURL_ERROR_SIZE];
+  struct uu_client *client;
+  long status;
+  double retry_after;        /* seconds, -1 if none */
+  double rl_reset;           /* X-RateLimit-Reset as seconds from now */
+  long rl_remaining;         /* -1 if absent */
+  char request_id[96];
+  int overflow;              /* the answer went past max_response */
+  int busy;
+} uu_slot;
+
+typedef struct uu_client {
+  const uu_vendor *v;
+  uu_setup setup;            /* the descriptor's templates, as configured */
+  int closed;
+  /* request parts fixed at construction (and at each re-login) */
+  uu_buf base;               /* scheme, host and any path prefix */
+  uu_buf url_pre, url_post;  /* the URL is url_pre + id + url_post */
+  uu_buf get_pre, get_post;
+  int id_in_url, id_in_get;  /* 0: the id goes in the body only */
+  uu_buf body_tail;          /* credentials closing the body, or empty */
+  struct curl_slist *headers;
+  char *auth_header;         /* kept only to rebuild headers */
+  /* session login (Blackbaud username/password) */
+  char *login_user, *login_pass;
+  char *token;               /* from the login call; C memory only */
+  int token_gen;
+  /* options */
+  long timeout_ms, connect_timeout_ms;
+  int retries;
+  double retry_base, max_retry_wait;
+  size_t max_response, max_string;
+  int allow_http, max_conn;
+  char *ca_file, *proxy, *user_agent;
+  /* pacing: a token bucket plus the vendor's own remaining budget */
+  double rate, burst, tokens, last_fill, pause_until;
+  uint64_t rng;
+  /* Lua hooks (registry refs, LUA_NOREF when absent) */
+  int sleep_ref, transport_ref;
+  /* the slot sync calls use, and the pool update_many draws from */
+  uu_slot sync, login;
+  uu_buf scratch;
+  uu_slot *pool;
+  int npool;
+  CURLM *multi;
+  /* redaction: every secret as it may appear on the wire */
+  char **secrets;
+  int nsecrets;
+} uu_client;
+
+/* ---- marshal.c ------------------------------------------------------ */
+
+/* The outcome of validating one record; kind is always "invalid". */
+typedef struct uu_bad {
+  char field[96];
+  char msg[320];
+} uu_bad;
+
+int uu_check_id(const uu_vendor *v, lua_State *L, int idx, uu_buf *out,
+                uu_bad *bad);
+int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
+               size_t idlen, uu_buf *body, size_t *fields_end, uu_bad *bad);
+int uu_percent_encode(uu_buf *b, const char *s, size_t n);
+
+/* ---- request.c ------------------------------------------------------ */
+
+void uu_build_urls(uu_client *c, lua_State *L, int opts);
+int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
+                 uu_buf *url);
+void uu_push_request(lua_State *L, uu_client *c, const char *method,
+                     uu_buf *url, uu_buf *body);
+void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
+
+/* ---- reply.c -------------------------------------------------------- */
+
+/* Everything known about one finished exchange. */
+typedef struct uu_answer {
+  uu_op op;
+  long status;
+  CURLcode cc;
+  const char *curl_msg;
+  const char *body;
+  size_t len;
+  int overflow;
+  const char *request_id;
+  int attempts;
+  double elapsed;
+} uu_answer;
+
+int uu_retryable(const uu_answer *a);
+int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
+void uu_push_info(lua_State *L, const uu_answer *a);
+void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
+                   const char *field, long status, const char *code,
+                   const char *request_id, int retryable, const char *msg);
+void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad);
+void uu_error_open(lua_State *L);
+
+/* ---- http.c --------------------------------------------------------- */
+
+int uu_slot_init(uu_client *c, uu_slot *s);
+void uu_slot_free(uu_slot *s);
+void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method,
+                     int body);
+const char *uu_user_agent(void);
+void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
+double uu_now(void);
+double uu_backoff(uu_client *c, int attempt, double retry_after);
+double uu_pace(uu_client *c, double now);
+void uu_note_limits(uu_client *c, const uu_slot *s, double now);
+void uu_sleep(uu_client *c, lua_State *L, double secs);
+int uu_login(uu_client *c, lua_State *L, uu_answer *a);
+
+/* ---- client.c ------------------------------------------------------- */
+
+int uu_client_new(lua_State *L, const uu_vendor *v, int opts);
+uu_client *uu_check_client(lua_State *L, int idx);
+void uu_client_release(lua_State *L, uu_client *c);
+void uu_client_open(lua_State *L);
+
+/* ---- engine.c ------------------------------------------------------- */
+
+int uu_update(lua_State *L, uu_client *c, uu_op op);
+int uu_update_many(lua_State *L);
+void uu_engine_release(uu_client *c);
+
+/* ---- hash ----------------------------------------------------------- */
+uint64_t uu_hash(const char *s, size_t n);
+
+#endif
