@@ -84,13 +84,3 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   a.elapsed = uu_now() - t0;
   return uu_push_answer(L, c, &a);
 }
-
-void uu_engine_release(uu_client *c)
-{
-  (void)c;
-}
-
-int uu_update_many(lua_State *L)
-{
-  return luaL_error(L, "update_many: not yet");
-}

@@ -335,3 +335,12 @@ int uu_login(uu_client *c, lua_State *L, uu_answer *a)
   lua_pop(L, 2);
   return 0;
 }
+
+/* Points the handle's callbacks back at s (after the pool was moved). */
+void uu_slot_rebind(uu_slot *s)
+{
+  curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+  curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->errbuf);
+  curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (char *)s);
+}

@@ -149,6 +149,21 @@ const uu_field *uu_field_find(const uu_vendor *v, const char *name,
 
 typedef enum uu_op { UU_OP_UPDATE = 0, UU_OP_GET, UU_OP_LOGIN } uu_op;
 
+/* Everything known about one finished exchange. */
+typedef struct uu_answer {
+  uu_op op;
+  long status;
+  CURLcode cc;
+  const char *curl_msg;
+  const char *body;
+  size_t len;
+  int overflow;
+  const char *request_id;
+  int attempts;
+  double elapsed;
+} uu_answer;
+
+
 /* One request slot: an easy handle and the buffers it reads and writes.
 ** Slots live in the client (sync calls) or in its pool (update_many), so a
 ** Lua error anywhere can never strand one: release frees them all. */
@@ -164,7 +179,14 @@ typedef struct uu_slot {
   long rl_remaining;         /* -1 if absent */
   char request_id[96];
   int overflow;              /* the answer went past max_response */
-  int busy;
+  /* update_many's bookkeeping for the record this slot carries */
+  int state;                 /* idle, waiting (due), active, done */
+  int attempts, relogged, token_gen, secret_fields;
+  double t0, due;
+  size_t fields_end;         /* the body up to here holds no credential */
+  uint64_t hash;
+  uu_answer answer;
+  int index;                 /* in the pool */
 } uu_slot;
 
 typedef struct uu_client {
@@ -201,6 +223,7 @@ typedef struct uu_client {
   uu_slot *pool;
   int npool;
   CURLM *multi;
+  struct uu_journal *journal;  /* open during update_many only */
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
   int nsecrets;
@@ -231,19 +254,6 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 
 /* ---- reply.c -------------------------------------------------------- */
 
-/* Everything known about one finished exchange. */
-typedef struct uu_answer {
-  uu_op op;
-  long status;
-  CURLcode cc;
-  const char *curl_msg;
-  const char *body;
-  size_t len;
-  int overflow;
-  const char *request_id;
-  int attempts;
-  double elapsed;
-} uu_answer;
 
 int uu_retryable(const uu_answer *a);
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
@@ -258,6 +268,7 @@ void uu_error_open(lua_State *L);
 
 int uu_slot_init(uu_client *c, uu_slot *s);
 void uu_slot_free(uu_slot *s);
+void uu_slot_rebind(uu_slot *s);
 void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method,
                      int body);
 const char *uu_user_agent(void);

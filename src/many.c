@@ -1,0 +1,627 @@
+/*
+** many.c: client:update_many(source, opts).  Records are pulled from the
+** source only when a slot is free (memory stays flat for any length),
+** validated, paced by the client's bucket, and sent concurrently on one
+** libcurl multi handle.  A failing record is retried on its own schedule
+** without holding up the others.
+**
+** Durability: the outcomes finished in one round are written to the
+** journal in one transaction, committed, and only then reported.  A kill
+** at any moment loses no reported outcome; a record in flight at the kill
+** is sent again by the next run, which is safe because PUT is idempotent.
+**
+** Nothing a Lua error can skip owns memory: slots, the multi handle and
+** the journal hang off the client, and the next run (or the client's
+** release) puts them back in order.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "userupd.h"
+#include "journal.h"
+
+enum { S_IDLE = 0, S_WAIT, S_ACTIVE, S_DONE };
+
+typedef struct run {
+  lua_State *L;
+  uu_client *c;
+  int src, opts, ids, on_result, kinds; /* stack indexes */
+  int iter, exhausted, conc, need_user, skip_unchanged, progress;
+  lua_Integer next, total;
+  long ok, failed, invalid, skipped, unchanged, done;
+  double t0, drawn;
+  uu_journal *j;
+} run;
+
+/* FNV-1a, 64 bits: the journal's payload fingerprint. */
+uint64_t uu_hash(const char *s, size_t n)
+{
+  uint64_t h = 14695981039346656037ULL;
+  size_t i;
+  for (i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h ? h : 1;                    /* 0 means "no payload" */
+}
+
+/* ---- the pool and the multi handle ------------------------------------ */
+
+/* Takes every slot off the multi handle and marks it idle.  Safe to run
+** on a pool a Lua error left half-way through a run. */
+static void reset_pool(uu_client *c)
+{
+  int i;
+  for (i = 0; i < c->npool; i++) {
+    if (c->pool[i].state == S_ACTIVE && c->multi != NULL)
+      curl_multi_remove_handle(c->multi, c->pool[i].easy);
+    c->pool[i].state = S_IDLE;
+  }
+  if (c->journal != NULL) {
+    uu_journal_close(c->journal);
+    c->journal = NULL;
+  }
+}
+
+void uu_engine_release(uu_client *c)
+{
+  int i;
+  reset_pool(c);
+  for (i = 0; i < c->npool; i++)
+    uu_slot_free(&c->pool[i]);
+  free(c->pool);
+  c->pool = NULL, c->npool = 0;
+  if (c->multi != NULL)
+    curl_multi_cleanup(c->multi);
+  c->multi = NULL;
+}
+
+/* Grows the pool to n slots and makes the multi handle. */
+static void ensure_pool(lua_State *L, uu_client *c, int n)
+{
+  uu_slot *grown;
+  if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
+    luaL_error(L, "userupd: cannot create a curl multi handle");
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    (long)c->max_conn);
+  if (n <= c->npool)
+    return;
+  grown = (uu_slot *)realloc(c->pool, (size_t)n * sizeof *grown);
+  if (grown == NULL)
+    luaL_error(L, "userupd: out of memory");
+  c->pool = grown;
+  for (; c->npool < n; c->npool++) {
+    memset(&c->pool[c->npool], 0, sizeof *grown);
+    c->pool[c->npool].index = c->npool;
+    if (uu_slot_init(c, &c->pool[c->npool]) != 0)
+      luaL_error(L, "userupd: cannot create a curl handle");
+  }
+  for (n = 0; n < c->npool; n++)       /* realloc moved them: re-point */
+    uu_slot_rebind(&c->pool[n]);
+}
+
+/* ---- reporting ------------------------------------------------------- */
+
+static void count_kind(run *r, const char *kind)
+{
+  lua_getfield(r->L, r->kinds, kind);
+  lua_pushinteger(r->L, lua_tointeger(r->L, -1) + 1);
+  lua_setfield(r->L, r->kinds, kind);
+  lua_pop(r->L, 1);
+}
+
+/* The error table's string field k, or NULL (valid while err is on the
+** stack: the table holds the string). */
+static const char *err_field(lua_State *L, int err, const char *k)
+{
+  const char *s;
+  lua_getfield(L, err, k);
+  s = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+/* Journal one outcome; results at base: id, user, err, info. */
+static void journal_outcome(run *r, uu_slot *s, int base, int state)
+{
+  uu_jrecord jr;
+  int err = base + 2;
+  if (r->j == NULL)
+    return;
+  memset(&jr, 0, sizeof jr);
+  jr.id = s->id.p, jr.idlen = s->id.n, jr.state = state;
+  jr.attempts = s->answer.attempts, jr.http_status = (int)s->answer.status;
+  jr.elapsed = s->answer.elapsed;
+  if (state != UU_J_OK) {
+    jr.kind = err_field(r->L, err, "kind");
+    jr.message = err_field(r->L, err, "message");
+    jr.vendor_code = err_field(r->L, err, "vendor_code");
+    jr.field = err_field(r->L, err, "field");
+  }
+  if (state != UU_J_INVALID) {
+    jr.hash = s->hash;
+    if (!s->secret_fields) {       /* never keep a password, not even here */
+      jr.payload = s->body.p, jr.payload_len = s->fields_end;
+    }
+  }
+  if (uu_journal_record(r->j, &jr) != 0)
+    luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+}
+
+/* Counts the outcome whose 4 results sit at base and hands them to
+** on_result (a raise there stops the run; the journal is already
+** committed). */
+static void report(run *r, int base)
+{
+  lua_State *L = r->L;
+  const char *kind;
+  r->done++;
+  if (lua_isnil(L, base + 2)) {
+    r->ok++;
+  } else {
+    kind = err_field(L, base + 2, "kind");
+    if (kind != NULL && strcmp(kind, "invalid") == 0)
+      r->invalid++;
+    else
+      r->failed++;
+    count_kind(r, kind ? kind : "unknown");
+  }
+  if (r->on_result == 0)
+    return;
+  lua_pushvalue(L, r->on_result);
+  lua_pushvalue(L, base);
+  lua_pushvalue(L, base + 1);
+  lua_pushvalue(L, base + 2);
+  lua_pushvalue(L, base + 3);
+  lua_call(L, 4, 0);
+}
+
+/* A record refused before sending: journal it, report it. */
+static void report_invalid(run *r, uu_slot *s, int id, const uu_bad *bad)
+{
+  uu_answer a;
+  int base = lua_gettop(r->L) + 1;
+  memset(&a, 0, sizeof a);
+  lua_pushvalue(r->L, id);
+  lua_pushnil(r->L);
+  uu_push_invalid(r->L, r->c->v, bad);
+  uu_push_info(r->L, &a);
+  s->answer = a;
+  if (strcmp(bad->field, "id") != 0)   /* a bad id cannot key a row */
+    journal_outcome(r, s, base, UU_J_INVALID);
+  report(r, base);
+  lua_settop(r->L, base - 1);
+}
+
+/* ---- pulling records ------------------------------------------------- */
+
+/* Pushes the next record's id and fields; 0 when the source is done. */
+static int pull(run *r)
+{
+  lua_State *L = r->L;
+  if (r->iter) {
+    lua_pushvalue(L, r->src);
+    lua_call(L, 0, 2);                             /* id, fields */
+    if (lua_isnil(L, -2)) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    return 1;
+  }
+  lua_rawgeti(L, r->src, (int)++r->next);          /* {id, fields} */
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, -1)) {
+    lua_pushnil(L);                                /* reported invalid */
+    return 1;
+  }
+  lua_rawgeti(L, -1, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "id");
+  }
+  lua_rawgeti(L, -2, 2);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, -2, "fields");
+  }
+  lua_remove(L, -3);
+  return 1;
+}
+
+/* The journal's word on this id: skip it when it already succeeded (with
+** skip_unchanged: only when the same payload succeeded). */
+static int already_done(run *r, uu_slot *s)
+{
+  uu_jentry e;
+  int skip = 0;
+  if (r->j == NULL)
+    return 0;
+  memset(&e, 0, sizeof e);
+  if (uu_journal_lookup(r->j, s->id.p, s->id.n, &e) != 0)
+    luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+  free(e.payload);
+  if (r->skip_unchanged) {
+    if (e.hash != 0 && e.hash == s->hash)
+      r->unchanged++, skip = 1;
+  } else if (e.state == UU_J_OK) {
+    r->skipped++, skip = 1;
+  }
+  return skip;
+}
+
+static int has_secret_field(const uu_vendor *v, lua_State *L, int fields)
+{
+  const uu_field *f;
+  for (f = v->fields; f->name != NULL; f++)
+    if ((f->flags & UU_SECRET)) {
+      lua_getfield(L, fields, f->name);
+      if (!lua_isnil(L, -1))
+        return lua_pop(L, 1), 1;
+      lua_pop(L, 1);
+    }
+  return 0;
+}
+
+/* Fills slot s from the record (id, fields on top, popped here): 1 when
+** it is queued, 0 when it was refused or skipped. */
+static int load(run *r, uu_slot *s)
+{
+  lua_State *L = r->L;
+  int id = lua_gettop(L) - 1, fields = id + 1;
+  uu_bad bad;
+  s->id.n = 0;
+  if (uu_check_id(r->c->v, L, id, &s->id, &bad) == 0 &&
+      !lua_istable(L, fields)) {
+    snprintf(bad.field, sizeof bad.field, "fields");
+    snprintf(bad.msg, sizeof bad.msg, "fields: expected a table, got %s",
+             luaL_typename(L, fields));
+  } else if (bad.msg[0] == '\0' &&
+             uu_marshal(r->c, L, fields, s->id.p, s->id.n, &s->body,
+                        &s->fields_end, &bad) == 0) {
+    s->hash = uu_hash(s->body.p, s->fields_end);
+    s->secret_fields = has_secret_field(r->c->v, L, fields);
+    lua_pop(L, 1);                                 /* fields */
+    lua_rawseti(L, r->ids, s->index + 1);          /* the id, for later */
+    return !already_done(r, s);
+  }
+  report_invalid(r, s, id, &bad);
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* Pulls records into idle slots until none is idle or the source ends.
+** Each queued record takes its place in the client's pace now. */
+static void fill(run *r)
+{
+  int i;
+  double now;
+  for (i = 0; i < r->conc && !r->exhausted; i++) {
+    uu_slot *s = &r->c->pool[i];
+    while (s->state == S_IDLE && !r->exhausted) {
+      if (!pull(r)) {
+        r->exhausted = 1;
+        break;
+      }
+      if (!load(r, s))
+        continue;
+      now = uu_now();
+      s->state = S_WAIT;
+      s->attempts = s->relogged = 0;
+      s->t0 = now;
+      s->due = now + uu_pace(r->c, now);
+    }
+  }
+}
+
+/* Starts every waiting slot whose time has come. */
+static void dispatch(run *r)
+{
+  uu_client *c = r->c;
+  double now = uu_now();
+  int i;
+  uu_answer a;
+  for (i = 0; i < r->conc; i++) {
+    uu_slot *s = &c->pool[i];
+    if (s->state != S_WAIT || s->due > now || c->pause_until > now)
+      continue;
+    if (c->login_user != NULL && c->token == NULL &&
+        uu_login(c, r->L, &a) != 0) {
+      s->answer = a;                   /* the login's refusal is the answer */
+      s->state = S_DONE;
+      continue;
+    }
+    s->token_gen = c->token_gen;
+    if (uu_build_url(c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
+      luaL_error(r->L, "userupd: out of memory");
+    uu_slot_prepare(c, s, c->v->method, 1);
+    s->attempts++;
+    if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
+      luaL_error(r->L, "userupd: curl_multi_add_handle failed");
+    s->state = S_ACTIVE;
+  }
+}
+
+/* One finished transfer: retry it later, log in again, or mark it done. */
+static void settle(run *r, uu_slot *s, CURLcode cc)
+{
+  uu_client *c = r->c;
+  double now = uu_now();
+  uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
+  uu_note_limits(c, s, now);
+  s->state = S_WAIT;
+  if (s->answer.status == 401 && c->login_user != NULL && !s->relogged) {
+    s->relogged = 1;                   /* the token expired: once more */
+    if (s->token_gen == c->token_gen)
+      free(c->token), c->token = NULL;
+    s->due = now;
+    return;
+  }
+  if (uu_retryable(&s->answer) && s->attempts <= c->retries) {
+    s->due = now + uu_backoff(c, s->attempts, s->retry_after);
+    return;
+  }
+  s->state = S_DONE;
+}
+
+/* Collects finished transfers from the multi handle. */
+static void harvest(run *r)
+{
+  CURLMsg *m;
+  CURL *e;
+  CURLcode cc;
+  int left;
+  char *priv;
+  while ((m = curl_multi_info_read(r->c->multi, &left)) != NULL) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    e = m->easy_handle, cc = m->data.result;   /* m dies on removal */
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+    curl_multi_remove_handle(r->c->multi, e);
+    settle(r, (uu_slot *)(void *)priv, cc);
+  }
+}
+
+/* user, err, info for a finished slot.  A success nobody reads (no
+** on_result) is not decoded, unless the vendor hides errors in a 2xx. */
+static void push_results(run *r, uu_slot *s)
+{
+  const uu_answer *a = &s->answer;
+  if (!r->need_user && a->cc == CURLE_OK && !a->overflow &&
+      a->status >= 200 && a->status < 300 &&
+      !(r->c->v->flags & UU_V_ERR_IN_2XX)) {
+    lua_pushboolean(r->L, 1);
+    lua_pushnil(r->L);
+    uu_push_info(r->L, a);
+    return;
+  }
+  uu_push_answer(r->L, r->c, a);
+}
+
+/* Journals every finished slot in one transaction, commits, then reports
+** them: an outcome is never reported before it is durable. */
+static void complete(run *r)
+{
+  lua_State *L = r->L;
+  int i, n = 0, base = lua_gettop(L) + 1;
+  double now = uu_now();
+  luaL_checkstack(L, 4 * r->conc + 8, "update_many");
+  for (i = 0; i < r->conc; i++) {
+    uu_slot *s = &r->c->pool[i];
+    if (s->state != S_DONE)
+      continue;
+    if (n++ == 0 && r->j != NULL && uu_journal_begin(r->j) != 0)
+      luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+    s->answer.attempts = s->attempts;
+    s->answer.elapsed = now - s->t0;
+    lua_rawgeti(L, r->ids, i + 1);
+    push_results(r, s);
+    journal_outcome(r, s, lua_gettop(L) - 3,
+                    lua_isnil(L, -2) ? UU_J_OK : UU_J_FAILED);
+    s->state = S_IDLE;
+  }
+  if (n > 0 && r->j != NULL && uu_journal_commit(r->j) != 0)
+    luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+  for (i = 0; i < n; i++)
+    report(r, base + 4 * i);
+  lua_settop(L, base - 1);
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static void draw(run *r, int final)
+{
+  double now = uu_now(), el = now - r->t0, rate, eta = -1;
+  long seen = r->done + r->skipped + r->unchanged;
+  char bar[26];
+  int i, fill_n = 0;
+  if (!r->progress || (!final && now - r->drawn < 0.1))
+    return;
+  r->drawn = now;
+  rate = el > 0 ? (double)r->done / el : 0;
+  if (r->total > 0) {
+    fill_n = (int)(24.0 * (double)seen / (double)r->total);
+    fill_n = fill_n > 24 ? 24 : fill_n;
+    if (rate > 0)
+      eta = (double)(r->total - seen) / rate;
+  }
+  for (i = 0; i < 24; i++)
+    bar[i] = i < fill_n ? '=' : (i == fill_n ? '>' : ' ');
+  bar[24] = '\0';
+  if (r->total > 0)
+    fprintf(stderr, "\r[%s] %ld/%ld", bar, seen, (long)r->total);
+  else
+    fprintf(stderr, "\r%ld", seen);
+  if (eta >= 0)
+    fprintf(stderr, "  %.0f/s  ETA %d:%02d", rate, (int)eta / 60,
+            (int)eta % 60);
+  else
+    fprintf(stderr, "  %.0f/s  ETA --:--", rate);
+  fprintf(stderr, "  ok %ld  failed %ld  invalid %ld  skipped %ld ", r->ok,
+          r->failed, r->invalid, r->skipped + r->unchanged);
+  if (final)
+    fputc('\n', stderr);
+  fflush(stderr);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+/* Waits for network activity or the next due slot, whichever is first. */
+static void wait_some(run *r)
+{
+  double now = uu_now(), next = -1, t;
+  int i, active = 0;
+  for (i = 0; i < r->conc; i++) {
+    uu_slot *s = &r->c->pool[i];
+    if (s->state == S_ACTIVE)
+      active = 1;
+    else if (s->state == S_WAIT) {
+      t = s->due > r->c->pause_until ? s->due : r->c->pause_until;
+      if (next < 0 || t < next)
+        next = t;
+    }
+  }
+  t = next < 0 ? 1.0 : next - now;
+  if (active)
+    curl_multi_poll(r->c->multi, NULL, 0, t < 0 ? 0 : t > 0.1 ? 100
+                    : (int)(t * 1000) + 1, NULL);
+  else if (next >= 0)
+    uu_sleep(r->c, r->L, t);
+}
+
+static int busy(const run *r)
+{
+  int i;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state != S_IDLE)
+      return 1;
+  return 0;
+}
+
+/* Runs under lua_pcall (so the caller can always put the pool back),
+** with the client first (uu_login finds it there), then the run, the
+** source, the ids table, on_result or nil, and the by_kind table. */
+static int loop(lua_State *L)
+{
+  run *r = (run *)lua_touserdata(L, 2);
+  int running;
+  r->L = L;
+  r->src = 3, r->ids = 4, r->kinds = 6;
+  r->on_result = lua_isnil(L, 5) ? 0 : 5;
+  for (;;) {
+    fill(r);
+    if (!busy(r) && r->exhausted)
+      break;
+    dispatch(r);
+    curl_multi_perform(r->c->multi, &running);
+    harvest(r);
+    complete(r);
+    draw(r, 0);
+    if (busy(r))
+      wait_some(r);
+  }
+  return 0;
+}
+
+static void set_count(lua_State *L, const char *k, long n)
+{
+  lua_pushinteger(L, (lua_Integer)n);
+  lua_setfield(L, -2, k);
+}
+
+static void push_summary(run *r, int kinds)
+{
+  lua_State *L = r->L;
+  lua_createtable(L, 0, 8);
+  set_count(L, "ok", r->ok);
+  set_count(L, "failed", r->failed);
+  set_count(L, "invalid", r->invalid);
+  set_count(L, "skipped", r->skipped);
+  set_count(L, "unchanged", r->unchanged);
+  lua_pushnumber(L, uu_now() - r->t0);
+  lua_setfield(L, -2, "elapsed");
+  lua_pushvalue(L, kinds);
+  lua_setfield(L, -2, "by_kind");
+}
+
+/* Options: concurrency, on_result, journal, progress, skip_unchanged,
+** total.  Wrong types raise (they are the caller's bug, not data). */
+static void read_opts(lua_State *L, run *r, int opts)
+{
+  int max = r->c->max_conn > 0 ? r->c->max_conn : 256;
+  lua_getfield(L, opts, "concurrency");
+  r->conc = lua_isnil(L, -1) ? (max < 8 ? max : 8)
+                             : (int)luaL_checkinteger(L, -1);
+  if (r->conc < 1 || r->conc > 256)
+    luaL_error(L, "bad argument #2 to 'update_many' (concurrency must be "
+               "1 to 256)");
+  if (r->conc > max)
+    r->conc = max;                     /* the vendor's connection limit */
+  lua_getfield(L, opts, "progress");
+  r->progress = lua_isnil(L, -1) ? isatty(2) : lua_toboolean(L, -1);
+  lua_getfield(L, opts, "skip_unchanged");
+  r->skip_unchanged = lua_toboolean(L, -1);
+  lua_getfield(L, opts, "total");
+  r->total = lua_isnil(L, -1) ? -1 : luaL_checkinteger(L, -1);
+  lua_pop(L, 4);
+  if (!r->iter && r->total < 0)
+    r->total = (lua_Integer)uu_rawlen(L, r->src);
+}
+
+static void open_journal(lua_State *L, run *r, int opts)
+{
+  char err[256];
+  const char *path;
+  lua_getfield(L, opts, "journal");
+  if ((path = lua_tostring(L, -1)) != NULL) {
+    if (uu_journal_open(path, r->c->v->name, &r->c->journal, err,
+                        sizeof err) != 0)
+      luaL_error(L, "userupd: %s", err);
+    r->j = r->c->journal;
+  }
+  lua_pop(L, 1);
+}
+
+/* client:update_many(source, opts) -> summary */
+int uu_update_many(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  run r;
+  int status, t = lua_type(L, 2);
+  memset(&r, 0, sizeof r);
+  r.L = L, r.c = c, r.src = 2, r.t0 = uu_now();
+  if (t != LUA_TTABLE && t != LUA_TFUNCTION)
+    return uu_typeerror(L, 2, "table or function");
+  r.iter = t == LUA_TFUNCTION;
+  lua_settop(L, 3);
+  if (lua_isnil(L, 3)) {
+    lua_newtable(L);
+    lua_replace(L, 3);
+  }
+  luaL_checktype(L, 3, LUA_TTABLE);
+  read_opts(L, &r, 3);
+  lua_getfield(L, 3, "on_result");                 /* 4 */
+  if (!lua_isnil(L, 4))
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+  r.need_user = !lua_isnil(L, 4);
+  reset_pool(c);
+  ensure_pool(L, c, r.conc);
+  open_journal(L, &r, 3);
+  lua_newtable(L);                                 /* 5: by_kind */
+  lua_pushcfunction(L, loop);
+  lua_pushvalue(L, 1);
+  lua_pushlightuserdata(L, &r);
+  lua_pushvalue(L, 2);
+  lua_newtable(L);                                 /* ids in flight */
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
+  status = lua_pcall(L, 6, 0, 0);
+  r.L = L;
+  reset_pool(c);                                   /* closes the journal */
+  draw(&r, 1);
+  if (status != 0)
+    return lua_error(L);
+  push_summary(&r, 5);
+  return 1;
+}
