@@ -36,7 +36,19 @@ $(BUILD)/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Specs, one file at a time, under this LUA_VERSION; the sandbox is started
+# by the specs that need it (spec/support/sandbox.lua).
+SPECS ?=
+test: all
+	tools/runspecs $(LUA) $(BUILD) $(SPECS)
+
+sandbox:
+	spec/sandbox/ctl start
+
+sandbox-stop:
+	spec/sandbox/ctl stop
+
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean
+.PHONY: all clean test sandbox sandbox-stop
