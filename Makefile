@@ -42,6 +42,10 @@ SPECS ?=
 test: all
 	tools/runspecs $(LUA) $(BUILD) $(SPECS)
 
+# Everything CI runs: every Lua, memory checks, linters (tools/check).
+check:
+	tools/check
+
 sandbox:
 	spec/sandbox/ctl start
 
@@ -51,4 +55,4 @@ sandbox-stop:
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean test sandbox sandbox-stop
+.PHONY: all clean test check sandbox sandbox-stop

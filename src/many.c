@@ -120,6 +120,18 @@ static const char *err_field(lua_State *L, int err, const char *k)
   return s;
 }
 
+/* The record's fields alone as a JSON object: the body up to where the
+** credentials begin, closed.  Into the client's scratch buffer. */
+static int fields_json(uu_client *c, const uu_slot *s)
+{
+  c->scratch.n = 0;
+  if (uu_buf_add(&c->scratch, s->body.p, s->fields_end) != 0)
+    return -1;
+  if (c->scratch.n > 1 && c->scratch.p[c->scratch.n - 1] == ',')
+    c->scratch.n--;
+  return uu_buf_addc(&c->scratch, '}');
+}
+
 /* Journal one outcome; results at base: id, user, err, info. */
 static void journal_outcome(run *r, uu_slot *s, int base, int state)
 {
@@ -139,8 +151,9 @@ static void journal_outcome(run *r, uu_slot *s, int base, int state)
   }
   if (state != UU_J_INVALID) {
     jr.hash = s->hash;
-    if (!s->secret_fields) {       /* never keep a password, not even here */
-      jr.payload = s->body.p, jr.payload_len = s->fields_end;
+    if (!s->secret_fields && fields_json(r->c, s) == 0) {
+      jr.payload = r->c->scratch.p;  /* never a password, not even here */
+      jr.payload_len = r->c->scratch.n;
     }
   }
   if (uu_journal_record(r->j, &jr) != 0)
