@@ -46,6 +46,25 @@ test: all
 check:
 	tools/check
 
+# Memory and undefined-behaviour checks, fuzzing, benchmarks (scripts
+# beside them say what they run).
+valgrind: all
+	tools/valgrind
+
+asan:
+	tools/asan
+
+fuzz:
+	fuzz/run
+
+bench: all
+	bench/run
+
+lint:
+	luacheck --no-color -q lua bin spec examples bench
+	cppcheck --quiet --error-exitcode=1 --enable=warning --std=c99 \
+	  --suppress=missingIncludeSystem -I src lua_userupd.c src
+
 sandbox:
 	spec/sandbox/ctl start
 
@@ -55,4 +74,5 @@ sandbox-stop:
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean test check sandbox sandbox-stop
+.PHONY: all clean test check valgrind asan fuzz bench lint sandbox \
+        sandbox-stop
