@@ -41,7 +41,8 @@ static int ensure_login(lua_State *L, uu_client *c, uu_answer *a)
 static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
                 uu_answer *a)
 {
-  int attempts = 0, relogged = 0;
+  int attempts = 0, relogged = 0, verdict;
+  double wait;
   for (;;) {
     if (ensure_login(L, c, a) != 0)
       break;
@@ -50,15 +51,12 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
     uu_sleep(c, L, uu_pace(c, uu_now()));
     attempts++;
     exchange(c, s, op, a);
-    uu_note_limits(c, s, uu_now());
-    if (a->status == 401 && c->login_user != NULL && !relogged) {
-      relogged = 1;
-      free(c->token), c->token = NULL;
-      continue;
-    }
-    if (!uu_retryable(a) || attempts > c->retries)
+    verdict = uu_decide(c, s, a, attempts, &relogged, &wait);
+    if (verdict == UU_DONE)
       break;
-    uu_sleep(c, L, uu_backoff(c, attempts, s->retry_after));
+    if (verdict == UU_RELOGIN)
+      free(c->token), c->token = NULL;
+    uu_sleep(c, L, wait);
   }
   a->attempts = attempts;
 }

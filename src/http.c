@@ -245,6 +245,25 @@ void uu_note_limits(uu_client *c, const uu_slot *s, double now)
     c->pause_until = until;
 }
 
+/* What to do after an exchange: done, retry after *wait seconds, or log
+** in again (a 401 with a login-based client: the token expired after 20
+** idle minutes; once per record).  Notes the vendor's limits first. */
+int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
+              int attempts, int *relogged, double *wait)
+{
+  uu_note_limits(c, s, uu_now());
+  *wait = 0;
+  if (a->status == 401 && c->login_user != NULL && !*relogged) {
+    *relogged = 1;
+    return UU_RELOGIN;
+  }
+  if (uu_retryable(a) && attempts <= c->retries) {
+    *wait = uu_backoff(c, attempts, s->retry_after);
+    return UU_RETRY;
+  }
+  return UU_DONE;
+}
+
 /* Blocks for secs, or hands the wait to the client's sleep function. */
 void uu_sleep(uu_client *c, lua_State *L, double secs)
 {

@@ -360,22 +360,15 @@ static void dispatch(run *r)
 static void settle(run *r, uu_slot *s, CURLcode cc)
 {
   uu_client *c = r->c;
-  double now = uu_now();
+  double wait;
+  int verdict;
   uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
-  uu_note_limits(c, s, now);
-  s->state = S_WAIT;
-  if (s->answer.status == 401 && c->login_user != NULL && !s->relogged) {
-    s->relogged = 1;                   /* the token expired: once more */
-    if (s->token_gen == c->token_gen)
-      free(c->token), c->token = NULL;
-    s->due = now;
-    return;
-  }
-  if (uu_retryable(&s->answer) && s->attempts <= c->retries) {
-    s->due = now + uu_backoff(c, s->attempts, s->retry_after);
-    return;
-  }
-  s->state = S_DONE;
+  verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged, &wait);
+  s->state = verdict == UU_DONE ? S_DONE : S_WAIT;
+  s->due = uu_now() + wait;
+  /* a token several slots saw expire is dropped once, by the first */
+  if (verdict == UU_RELOGIN && s->token_gen == c->token_gen)
+    free(c->token), c->token = NULL;
 }
 
 /* Collects finished transfers from the multi handle. */

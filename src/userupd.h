@@ -277,6 +277,9 @@ double uu_now(void);
 double uu_backoff(uu_client *c, int attempt, double retry_after);
 double uu_pace(uu_client *c, double now);
 void uu_note_limits(uu_client *c, const uu_slot *s, double now);
+enum { UU_DONE = 0, UU_RETRY, UU_RELOGIN };
+int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
+              int attempts, int *relogged, double *wait);
 void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_login(uu_client *c, lua_State *L, uu_answer *a);
 

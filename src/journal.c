@@ -1,0 +1,585 @@
+/*
+** journal.c: the run journal on SQLite (see journal.h).
+**
+** Durability: the database runs in WAL mode with synchronous=NORMAL.  A
+** commit appends the transaction to the -wal file with write() before it
+** returns, so once uu_journal_record (outside a batch) or uu_journal_commit
+** returns, the outcome survives the process being killed, even by SIGKILL:
+** the data is in the kernel's page cache and the next open replays the WAL.
+** Only an OS crash or power loss could lose the last few commits, because
+** NORMAL does not fsync the WAL on every commit (FULL would, at about a
+** millisecond per record).  That loss is acceptable: a re-run then re-sends
+** at most those records, and the vendors' updates are idempotent PUTs.
+** WAL also never tears the database: a half-written transaction at the
+** end of the WAL has no commit frame and is ignored.
+**
+** Speed: every statement the engine uses is prepared once at open.  The
+** per-state totals live in a small table kept by triggers, so each upsert
+** and its counter updates are one statement, atomic on its own.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "journal.h"
+
+#define J_SCHEMA 1          /* meta 'schema': bump on incompatible change */
+#define J_BUSY_MS 10000     /* wait this long for another writer */
+#define J_ERRLEN 320
+
+/* Statements prepared at open, indexes into uu_journal.st. */
+enum { ST_LOOKUP, ST_GET, ST_OK, ST_FAIL, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+       ST_COUNTS, ST_N };
+
+struct uu_journal {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_N];
+  char *path;               /* as given, for messages */
+  char *vendor;             /* read from meta */
+  int batch;                /* between begin and commit */
+  char err[J_ERRLEN];
+};
+
+struct uu_jcursor {
+  uu_journal *j;            /* errors are reported on the journal */
+  sqlite3_stmt *st;
+};
+
+/* Column list shared by get and the failures cursor (see read_row). */
+#define J_ROWCOLS "id, state, attempts, http_status, kind, message, " \
+  "vendor_code, field, ok_hash, ok_payload, fail_payload, elapsed, " \
+  "updated_at"
+
+/* Upsert columns in bind order: ?1 id .. ?12 updated_at (bind_record). */
+#define J_INSERT "INSERT INTO records (id, state, attempts, http_status, " \
+  "kind, message, vendor_code, field, ok_hash, ok_payload, fail_payload, " \
+  "elapsed, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+#define J_UPDATE "ON CONFLICT (id) DO UPDATE SET state = excluded.state, " \
+  "attempts = excluded.attempts, http_status = excluded.http_status, " \
+  "kind = excluded.kind, message = excluded.message, " \
+  "vendor_code = excluded.vendor_code, field = excluded.field, " \
+  "elapsed = excluded.elapsed, updated_at = excluded.updated_at, "
+
+static const char *const j_sql[ST_N] = {
+  "SELECT state, attempts, http_status, ok_hash, ok_payload "
+  "FROM records WHERE id = ?1",
+  "SELECT " J_ROWCOLS " FROM records WHERE id = ?1",
+  /* success: replace the good payload, forget the failure's */
+  J_INSERT "?9, ?10, NULL, ?11, ?12) " J_UPDATE
+  "ok_hash = excluded.ok_hash, ok_payload = excluded.ok_payload, "
+  "fail_payload = NULL",
+  /* failure: keep ok_hash/ok_payload; ?9 (hash) is bound but unused */
+  J_INSERT "NULL, NULL, ?10, ?11, ?12) " J_UPDATE
+  "fail_payload = excluded.fail_payload",
+  "BEGIN IMMEDIATE",
+  "COMMIT",
+  "ROLLBACK",
+  "SELECT state, n FROM totals"
+};
+
+/* The partial index keeps failures() from scanning a million ok rows; its
+   WHERE must match the cursor's for the planner to use it. */
+static const char j_schema_sql[] =
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+  "CREATE TABLE records (id TEXT PRIMARY KEY,"
+  " state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 3),"
+  " attempts INTEGER NOT NULL, http_status INTEGER NOT NULL,"
+  " kind TEXT, message TEXT, vendor_code TEXT, field TEXT,"
+  " ok_hash INTEGER, ok_payload TEXT, fail_payload TEXT,"
+  " elapsed REAL, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE INDEX records_failures ON records (id) WHERE state > 1;"
+  "CREATE TABLE totals (state INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+  "INSERT INTO totals VALUES (1, 0), (2, 0), (3, 0);"
+  "CREATE TRIGGER records_ins AFTER INSERT ON records BEGIN"
+  " UPDATE totals SET n = n + 1 WHERE state = new.state; END;"
+  "CREATE TRIGGER records_upd AFTER UPDATE OF state ON records"
+  " WHEN old.state <> new.state BEGIN"
+  " UPDATE totals SET n = n + (state = new.state) - (state = old.state)"
+  " WHERE state IN (old.state, new.state); END;";
+
+static const char j_failures_sql[] =
+  "SELECT " J_ROWCOLS " FROM records WHERE state > 1 ORDER BY id";
+
+/* Formats "journal <path>: <what>" into j->err; returns -1 for chaining. */
+static int set_err(uu_journal *j, const char *fmt, ...)
+{
+  va_list ap;
+  int n = snprintf(j->err, sizeof j->err, "journal %s: ",
+                   j->path ? j->path : "?");
+  if (n < 0 || (size_t)n >= sizeof j->err)
+    return -1;
+  va_start(ap, fmt);
+  vsnprintf(j->err + n, sizeof j->err - (size_t)n, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* The connection's last SQLite error, read before any reset clears it. */
+static int db_fail(uu_journal *j)
+{
+  return set_err(j, "%s",
+                 j->db ? sqlite3_errmsg(j->db) : "out of memory");
+}
+
+static char *dup_string(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  char *d = (char *)malloc(n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
+/* Steps a statement that returns nothing we need, then resets it. */
+static int run_stmt(uu_journal *j, sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    db_fail(j);
+    sqlite3_reset(st);
+    return -1;
+  }
+  sqlite3_reset(st);
+  return 0;
+}
+
+static int exec_sql(uu_journal *j, const char *sql)
+{
+  return sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK
+         ? 0 : db_fail(j);
+}
+
+/* Opens the connection and sets the pragmas.  Without a vendor nothing may
+   be created, so a missing file gets its own message. */
+static int connect_db(uu_journal *j, const char *vendor)
+{
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (vendor != NULL)
+    flags |= SQLITE_OPEN_CREATE;
+  else if (access(j->path, F_OK) != 0) {
+    snprintf(j->err, sizeof j->err, "no journal at %s", j->path);
+    return -1;
+  }
+  if (sqlite3_open_v2(j->path, &j->db, flags, NULL) != SQLITE_OK)
+    return db_fail(j);
+  sqlite3_busy_timeout(j->db, J_BUSY_MS);
+  /* The first statement reads the header: a file that is not a database
+     fails here.  Records with random ids dirty about one 4 KiB page each,
+     so checkpoints (which fsync) come every 8192 pages, not the default
+     1000: fewer syncs, and a page written many times is copied once.
+     The -wal file is cut back to 64 MiB after a checkpoint. */
+  return exec_sql(j, "PRAGMA journal_mode = WAL;"
+                  "PRAGMA synchronous = NORMAL;"
+                  "PRAGMA wal_autocheckpoint = 8192;"
+                  "PRAGMA journal_size_limit = 67108864;"
+                  "PRAGMA cache_size = -16384;");
+}
+
+/* Creates the schema and meta rows in the open transaction. */
+static int create_schema(uu_journal *j, const char *vendor)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (exec_sql(j, j_schema_sql) != 0)
+    return -1;
+  rc = sqlite3_prepare_v2(j->db, "INSERT INTO meta VALUES ('schema', ?1),"
+                          " ('vendor', ?2), ('created', ?3)", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int(st, 1, J_SCHEMA);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 2, vendor, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  if (rc != SQLITE_OK)
+    db_fail(j);
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* 1 if the meta table exists, 0 if the database is empty, -1 (with a
+   message) if it holds something else or cannot be read. */
+static int has_meta(uu_journal *j)
+{
+  sqlite3_stmt *st = NULL;
+  int rc, found = -1;
+  rc = sqlite3_prepare_v2(j->db, "SELECT count(*), "
+                          "coalesce(sum(name = 'meta'), 0) FROM sqlite_master",
+                          -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_column_int(st, 1) > 0)
+      found = 1;
+    else if (sqlite3_column_int(st, 0) == 0)
+      found = 0;
+    else
+      set_err(j, "not a userupd journal");
+  } else
+    db_fail(j);
+  sqlite3_finalize(st);
+  return found;
+}
+
+/* Reads schema version and vendor from meta into j->vendor. */
+static int read_meta(uu_journal *j)
+{
+  sqlite3_stmt *st = NULL;
+  const char *v;
+  int rc, schema = 0;
+  rc = sqlite3_prepare_v2(j->db, "SELECT (SELECT value FROM meta WHERE key"
+                          " = 'schema'), (SELECT value FROM meta WHERE key"
+                          " = 'vendor')", -1, &st, NULL);
+  if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+    db_fail(j);
+    sqlite3_finalize(st);
+    return -1;
+  }
+  schema = sqlite3_column_int(st, 0);
+  v = (const char *)sqlite3_column_text(st, 1);
+  if (schema != J_SCHEMA || v == NULL)
+    set_err(j, "schema version %d, this userupd reads %d", schema, J_SCHEMA);
+  else if ((j->vendor = dup_string(v)) == NULL)
+    set_err(j, "out of memory");
+  sqlite3_finalize(st);
+  return j->vendor != NULL ? 0 : -1;
+}
+
+/* Creates or checks the schema in one transaction: IMMEDIATE when we may
+   write, so two runs starting together cannot both create it. */
+static int open_schema(uu_journal *j, const char *vendor)
+{
+  int meta;
+  if (exec_sql(j, vendor != NULL ? "BEGIN IMMEDIATE" : "BEGIN") != 0)
+    return -1;
+  meta = has_meta(j);
+  if (meta == 0 && vendor == NULL)
+    meta = set_err(j, "not a userupd journal");
+  else if (meta == 0)
+    meta = create_schema(j, vendor) == 0 ? 1 : -1;
+  if (meta == 1 && read_meta(j) == 0) {
+    if (vendor == NULL || strcmp(vendor, j->vendor) == 0)
+      return exec_sql(j, "COMMIT");
+    snprintf(j->err, sizeof j->err, "journal %s belongs to vendor %s, "
+             "not %s", j->path, j->vendor, vendor);
+  }
+  sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}
+
+static int prepare_all(uu_journal *j)
+{
+  int i;
+  for (i = 0; i < ST_N; i++)
+    if (sqlite3_prepare_v3(j->db, j_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &j->st[i], NULL) != SQLITE_OK)
+      return db_fail(j);
+  return 0;
+}
+
+int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
+                    char *err, size_t errlen)
+{
+  uu_journal *j = (uu_journal *)calloc(1, sizeof *j);
+  *out = NULL;
+  if (j == NULL || (j->path = dup_string(path)) == NULL) {
+    snprintf(err, errlen, "journal %s: out of memory", path);
+    free(j);
+    return -1;
+  }
+  if (connect_db(j, vendor) != 0 || open_schema(j, vendor) != 0
+      || prepare_all(j) != 0) {
+    snprintf(err, errlen, "%s", j->err);
+    uu_journal_close(j);
+    return -1;
+  }
+  *out = j;
+  return 0;
+}
+
+void uu_journal_close(uu_journal *j)
+{
+  int i;
+  if (j == NULL)
+    return;
+  /* An unfinished batch was never reported to anyone: drop it. */
+  if (j->db != NULL && !sqlite3_get_autocommit(j->db))
+    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+  for (i = 0; i < ST_N; i++)
+    sqlite3_finalize(j->st[i]);
+  sqlite3_close_v2(j->db);
+  free(j->path);
+  free(j->vendor);
+  free(j);
+}
+
+const char *uu_journal_errmsg(uu_journal *j)
+{
+  return j->err;
+}
+
+const char *uu_journal_vendor(const uu_journal *j)
+{
+  return j->vendor;
+}
+
+const char *uu_journal_path(const uu_journal *j)
+{
+  return j->path;
+}
+
+/* Binds a counted string; NULL binds SQL NULL.  SQLITE_STATIC is safe:
+   every statement is stepped and reset before the caller's pointers go. */
+static int bind_str(sqlite3_stmt *st, int i, const char *s, size_t n)
+{
+  return sqlite3_bind_text64(st, i, s, (sqlite3_uint64)n, SQLITE_STATIC,
+                             SQLITE_UTF8);
+}
+
+static int bind_cstr(sqlite3_stmt *st, int i, const char *s)
+{
+  return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Copies a TEXT column into a fresh NUL-terminated buffer. */
+static int copy_column(sqlite3_stmt *st, int col, char **out, size_t *len)
+{
+  const unsigned char *s = sqlite3_column_text(st, col);
+  size_t n = (size_t)sqlite3_column_bytes(st, col);
+  *out = NULL;
+  *len = 0;
+  if (s == NULL)
+    return 0;
+  if ((*out = (char *)malloc(n + 1)) == NULL)
+    return -1;
+  memcpy(*out, s, n);
+  (*out)[n] = '\0';
+  *len = n;
+  return 0;
+}
+
+int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
+                      uu_jentry *e)
+{
+  sqlite3_stmt *st = j->st[ST_LOOKUP];
+  int rc;
+  memset(e, 0, sizeof *e);
+  if (bind_str(st, 1, id, idlen) != SQLITE_OK)
+    return db_fail(j);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    e->state = sqlite3_column_int(st, 0);
+    e->attempts = sqlite3_column_int(st, 1);
+    e->http_status = sqlite3_column_int(st, 2);
+    e->hash = (uint64_t)sqlite3_column_int64(st, 3);
+    rc = copy_column(st, 4, &e->payload, &e->payload_len) == 0
+         ? 0 : set_err(j, "out of memory");
+  } else
+    rc = rc == SQLITE_DONE ? 0 : db_fail(j);
+  sqlite3_reset(st);
+  return rc;
+}
+
+int uu_journal_begin(uu_journal *j)
+{
+  if (j->batch || !sqlite3_get_autocommit(j->db))
+    return set_err(j, "a batch is already open");
+  if (run_stmt(j, j->st[ST_BEGIN]) != 0)
+    return -1;
+  j->batch = 1;
+  return 0;
+}
+
+int uu_journal_commit(uu_journal *j)
+{
+  int was = j->batch;
+  j->batch = 0;
+  if (!was)
+    return set_err(j, "commit without begin");
+  /* SQLite rolls a transaction back by itself after some errors (disk
+     full, I/O): then nothing of the batch was kept. */
+  if (sqlite3_get_autocommit(j->db))
+    return set_err(j, "the batch was rolled back after an error");
+  if (run_stmt(j, j->st[ST_COMMIT]) == 0)
+    return 0;
+  /* A failed COMMIT (say, disk full) may leave the transaction open:
+     end it, so the journal is usable and the caller's view is simple. */
+  if (!sqlite3_get_autocommit(j->db)) {
+    sqlite3_step(j->st[ST_ROLLBACK]);
+    sqlite3_reset(j->st[ST_ROLLBACK]);
+  }
+  return -1;
+}
+
+/* Binds ?1..?12 of ST_OK / ST_FAIL; see J_INSERT for the order. */
+static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
+{
+  int rc = bind_str(st, 1, r->id, r->idlen);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int(st, 2, r->state);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int(st, 3, r->attempts);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int(st, 4, r->http_status);
+  if (rc == SQLITE_OK)
+    rc = bind_cstr(st, 5, r->kind);
+  if (rc == SQLITE_OK)
+    rc = bind_cstr(st, 6, r->message);
+  if (rc == SQLITE_OK)
+    rc = bind_cstr(st, 7, r->vendor_code);
+  if (rc == SQLITE_OK)
+    rc = bind_cstr(st, 8, r->field);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 9, (sqlite3_int64)r->hash);
+  if (rc == SQLITE_OK)
+    rc = bind_str(st, 10, r->payload, r->payload_len);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_double(st, 11, r->elapsed);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+  return rc;
+}
+
+int uu_journal_record(uu_journal *j, const uu_jrecord *r)
+{
+  sqlite3_stmt *st;
+  if (r->state < UU_J_OK || r->state > UU_J_INVALID)
+    return set_err(j, "bad record state %d", r->state);
+  if (r->id == NULL || r->idlen == 0)
+    return set_err(j, "record without an id");
+  /* Outside a batch the statement autocommits: the upsert and its trigger
+     updates land together or not at all. */
+  if (j->batch && sqlite3_get_autocommit(j->db))
+    return set_err(j, "the batch was rolled back after an error");
+  st = j->st[r->state == UU_J_OK ? ST_OK : ST_FAIL];
+  if (bind_record(st, r) != SQLITE_OK)
+    return db_fail(j);
+  return run_stmt(j, st);
+}
+
+/* Fills row from a statement selecting J_ROWCOLS. */
+static void read_row(sqlite3_stmt *st, uu_jrow *row)
+{
+  row->id = (const char *)sqlite3_column_text(st, 0);
+  row->idlen = (size_t)sqlite3_column_bytes(st, 0);
+  row->state = sqlite3_column_int(st, 1);
+  row->attempts = sqlite3_column_int(st, 2);
+  row->http_status = sqlite3_column_int(st, 3);
+  row->kind = (const char *)sqlite3_column_text(st, 4);
+  row->message = (const char *)sqlite3_column_text(st, 5);
+  row->vendor_code = (const char *)sqlite3_column_text(st, 6);
+  row->field = (const char *)sqlite3_column_text(st, 7);
+  row->ok_hash = (uint64_t)sqlite3_column_int64(st, 8);
+  row->ok_payload = (const char *)sqlite3_column_text(st, 9);
+  row->ok_payload_len = (size_t)sqlite3_column_bytes(st, 9);
+  row->fail_payload = (const char *)sqlite3_column_text(st, 10);
+  row->fail_payload_len = (size_t)sqlite3_column_bytes(st, 10);
+  row->elapsed = sqlite3_column_double(st, 11);
+  row->updated_at = (int64_t)sqlite3_column_int64(st, 12);
+}
+
+/* The row stays readable until uu_journal_get_done or the next get, so
+   ST_GET is also reset at the start of a call. */
+int uu_journal_get(uu_journal *j, const char *id, size_t idlen,
+                   uu_jrow *row)
+{
+  sqlite3_stmt *st = j->st[ST_GET];
+  int rc;
+  sqlite3_reset(st);
+  memset(row, 0, sizeof *row);
+  if (bind_str(st, 1, id, idlen) != SQLITE_OK)
+    return db_fail(j);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    read_row(st, row);
+    return 1;
+  }
+  if (rc != SQLITE_DONE)
+    db_fail(j);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void uu_journal_get_done(uu_journal *j)
+{
+  sqlite3_reset(j->st[ST_GET]);
+}
+
+int uu_journal_failures(uu_journal *j, uu_jcursor **out)
+{
+  uu_jcursor *c = (uu_jcursor *)calloc(1, sizeof *c);
+  *out = NULL;
+  if (c == NULL)
+    return set_err(j, "out of memory");
+  c->j = j;
+  if (sqlite3_prepare_v2(j->db, j_failures_sql, -1, &c->st, NULL)
+      != SQLITE_OK) {
+    db_fail(j);
+    uu_jcursor_close(c);
+    return -1;
+  }
+  *out = c;
+  return 0;
+}
+
+int uu_jcursor_next(uu_jcursor *c, uu_jrow *row)
+{
+  int rc = sqlite3_step(c->st);
+  memset(row, 0, sizeof *row);
+  if (rc == SQLITE_ROW) {
+    read_row(c->st, row);
+    return 1;
+  }
+  if (rc == SQLITE_DONE)
+    return 0;
+  return db_fail(c->j);
+}
+
+void uu_jcursor_close(uu_jcursor *c)
+{
+  if (c == NULL)
+    return;
+  sqlite3_finalize(c->st);
+  free(c);
+}
+
+int uu_journal_counts(uu_journal *j, int64_t n[4])
+{
+  sqlite3_stmt *st = j->st[ST_COUNTS];
+  int rc, s;
+  n[0] = n[1] = n[2] = n[3] = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    s = sqlite3_column_int(st, 0);
+    if (s >= UU_J_OK && s <= UU_J_INVALID) {
+      n[s] = (int64_t)sqlite3_column_int64(st, 1);
+      n[UU_J_NONE] += n[s];
+    }
+  }
+  if (rc != SQLITE_DONE)
+    db_fail(j);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int uu_journal_check(uu_journal *j, char *err, size_t errlen)
+{
+  sqlite3_stmt *st = NULL;
+  const char *msg;
+  int rc = -1;
+  if (sqlite3_prepare_v2(j->db, "PRAGMA integrity_check", -1, &st, NULL)
+      == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    msg = (const char *)sqlite3_column_text(st, 0);
+    rc = msg != NULL && strcmp(msg, "ok") == 0 ? 0 : 1;
+    if (rc == 1)
+      snprintf(err, errlen, "journal %s: %s", j->path, msg ? msg : "?");
+  } else
+    snprintf(err, errlen, "journal %s: %s", j->path, sqlite3_errmsg(j->db));
+  sqlite3_finalize(st);
+  return rc;
+}

@@ -1,0 +1,131 @@
+/*
+** journal.h: the run journal, an SQLite database that records the outcome
+** of every record update_many sends, so a re-run skips what succeeded and
+** retries what failed.  One row per id holds its latest outcome; an id is
+** looked up with one indexed read, never by loading the journal.
+**
+** A uu_journal is used by one thread at a time.  Strings passed in must be
+** free of secrets: they are stored as given.
+*/
+#ifndef UU_JOURNAL_H
+#define UU_JOURNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct uu_journal uu_journal;
+
+enum { UU_J_NONE = 0, UU_J_OK = 1, UU_J_FAILED = 2, UU_J_INVALID = 3 };
+
+/* One outcome; id and payload need not be NUL-terminated, the other
+   strings must be. */
+typedef struct uu_jrecord {
+  const char *id;
+  size_t idlen;
+  int state;               /* UU_J_OK / UU_J_FAILED / UU_J_INVALID */
+  int attempts;
+  int http_status;         /* 0 when none */
+  const char *kind;        /* error kind, NULL on success */
+  const char *message;     /* error message or NULL */
+  const char *vendor_code; /* or NULL */
+  const char *field;       /* for invalid: the field, or NULL */
+  uint64_t hash;           /* hash of the payload's fields (0 if none) */
+  const char *payload;     /* fields-only JSON to keep, NULL for none */
+  size_t payload_len;
+  double elapsed;          /* seconds */
+} uu_jrecord;
+
+/* What lookup returns. */
+typedef struct uu_jentry {
+  int state, attempts, http_status;
+  uint64_t hash;           /* of the last successful payload, 0 if none */
+  char *payload;           /* copy of the last successful payload, NUL- */
+  size_t payload_len;      /* terminated, caller free()s; NULL if none */
+} uu_jentry;
+
+/* Opens or creates the journal at path; err gets a one-line message that
+   names the path.  vendor is stored on creation, and opening a journal
+   made for another vendor fails.  With vendor NULL only an existing
+   journal is opened, whatever its vendor ("no journal at <path>" if the
+   file is missing).  0 ok (*out set), -1 error (*out NULL). */
+int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
+                    char *err, size_t errlen);
+
+/* 0 ok (state UU_J_NONE if the id is unknown), -1 sqlite error. */
+int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
+                      uu_jentry *e);
+
+/* Optional batching: outcomes recorded between begin and commit share one
+   transaction.  begin fails if a batch is already open. */
+int uu_journal_begin(uu_journal *j);
+
+/* Upserts the id's row.  Outside a batch it is its own committed
+   transaction.  State OK replaces ok_hash/ok_payload and clears the failure
+   columns; a failure keeps ok_hash/ok_payload (a failed retry must not
+   forget the last good payload) and stores payload as fail_payload.
+   0 ok, -1 error (inside a batch the batch stays open unless SQLite rolled
+   it back itself: commit then reports that). */
+int uu_journal_record(uu_journal *j, const uu_jrecord *r);
+
+/* Durable against process death when it returns 0.  On failure the batch
+   is rolled back: none of its outcomes are in the journal. */
+int uu_journal_commit(uu_journal *j);
+
+/* Message of the last failure on j (never NULL). */
+const char *uu_journal_errmsg(uu_journal *j);
+
+/* Rolls back an open batch, frees everything; NULL is a no-op.  Close
+   cursors first. */
+void uu_journal_close(uu_journal *j);
+
+/* ---- Inspection, for the Lua face ---- */
+
+/* A whole row.  Its pointers stay valid until uu_journal_get_done or the
+   next uu_journal_get (for get), or the next uu_jcursor_next. */
+typedef struct uu_jrow {
+  const char *id;
+  size_t idlen;
+  int state, attempts, http_status;
+  const char *kind, *message, *vendor_code, *field; /* NULL when none */
+  uint64_t ok_hash;
+  const char *ok_payload;   /* NULL when none */
+  size_t ok_payload_len;
+  const char *fail_payload; /* NULL when none */
+  size_t fail_payload_len;
+  double elapsed;
+  int64_t updated_at;       /* Unix time, seconds */
+} uu_jrow;
+
+typedef struct uu_jcursor uu_jcursor;
+
+/* 1 found, 0 unknown id, -1 error.  After 1, call uu_journal_get_done
+   once the row is read: until then the connection holds a read snapshot,
+   which keeps a running writer from checkpointing its WAL. */
+int uu_journal_get(uu_journal *j, const char *id, size_t idlen,
+                   uu_jrow *row);
+void uu_journal_get_done(uu_journal *j);
+
+/* Streams rows in state failed or invalid, in id (byte) order.  A cursor
+   holds a read snapshot until closed: close it early. */
+int uu_journal_failures(uu_journal *j, uu_jcursor **out);
+int uu_jcursor_next(uu_jcursor *c, uu_jrow *row); /* 1 row, 0 end, -1 */
+void uu_jcursor_close(uu_jcursor *c);             /* NULL is a no-op */
+
+/* n[UU_J_OK], n[UU_J_FAILED], n[UU_J_INVALID]; n[UU_J_NONE] = total. */
+int uu_journal_counts(uu_journal *j, int64_t n[4]);
+
+const char *uu_journal_vendor(const uu_journal *j);
+const char *uu_journal_path(const uu_journal *j);
+
+/* PRAGMA integrity_check: 0 ok, 1 damaged (err gets the first problem),
+   -1 error (err gets it). */
+int uu_journal_check(uu_journal *j, char *err, size_t errlen);
+
+/* ---- Lua face (journal_lua.c) ---- */
+
+/* Sets journal and _journal_record on the table at the top of the stack
+   and creates the shared "userupd.journal" metatable. */
+struct lua_State;
+void uu_journal_open_lua(struct lua_State *L);
+
+#endif
