@@ -202,14 +202,18 @@ static double rnd(uu_client *c)
   return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
-/* Seconds to wait before attempt number attempt+1: Retry-After when the
-** vendor gave one, else exponential backoff with full jitter; never more
-** than max_retry_wait. */
+/* Seconds to wait before attempt number attempt+1: exponential backoff
+** with full jitter, or the vendor's Retry-After, never more than
+** max_retry_wait.  A Retry-After wait gets up to retry_base of jitter on
+** top: requests told the same wait must not all come back at once, in the
+** same order, and meet the same limit again. */
 double uu_backoff(uu_client *c, int attempt, double ra)
 {
   double cap = c->retry_base * pow(2.0, attempt - 1);
-  double d = ra >= 0 ? ra : rnd(c) * cap;
-  return d > c->max_retry_wait ? c->max_retry_wait : d;
+  if (ra < 0)
+    return rnd(c) * (cap > c->max_retry_wait ? c->max_retry_wait : cap);
+  return (ra > c->max_retry_wait ? c->max_retry_wait : ra) +
+         rnd(c) * c->retry_base;
 }
 
 /* Seconds until the next request may start (0: now), taking a token.  The

@@ -8,6 +8,7 @@
 ** as a for loop cannot receive a message).
 */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,17 +356,25 @@ static const char *opt_string_field(lua_State *L, const char *k,
 static lua_Number opt_number_field(lua_State *L, const char *k,
                                    lua_Number def)
 {
-  char buf[J_IDLEN];
-  size_t len;
   int t = get_field(L, k);
   if (t == LUA_TNIL)
     return def;
   if (t != LUA_TNUMBER)
     field_error(L, k, "number");
-  /* attempts and status must be integers; elapsed (def 0.0) need not */
-  if (strcmp(k, "elapsed") != 0 && to_id(L, -1, buf, &len) == NULL)
-    field_error(L, k, "integer");
   return lua_tonumber(L, -1);
+}
+
+/* attempts and status: integers from 0 to INT_MAX (checked before the
+   cast, which would be undefined out of range). */
+static int opt_int_field(lua_State *L, const char *k, int def)
+{
+  char buf[J_IDLEN];
+  size_t len;
+  lua_Number d = opt_number_field(L, k, (lua_Number)def);
+  if (lua_type(L, -1) == LUA_TNUMBER
+      && (to_id(L, -1, buf, &len) == NULL || d < 0 || d > INT_MAX))
+    field_error(L, k, "non-negative integer");
+  return (int)d;
 }
 
 /* hash: an integer, or up to 16 hex digits for a full 64-bit value. */
@@ -413,8 +422,8 @@ static void read_record(lua_State *L, uu_jrecord *r, char *idbuf)
   if (r->id == NULL || r->idlen == 0)
     field_error(L, "id", "non-empty string or integer");
   r->state = state_field(L);
-  r->attempts = (int)opt_number_field(L, "attempts", 1);
-  r->http_status = (int)opt_number_field(L, "status", 0);
+  r->attempts = opt_int_field(L, "attempts", 1);
+  r->http_status = opt_int_field(L, "status", 0);
   r->kind = opt_string_field(L, "kind", &len);
   r->message = opt_string_field(L, "message", &len);
   r->vendor_code = opt_string_field(L, "vendor_code", &len);

@@ -28,6 +28,7 @@ typedef struct run {
   uu_client *c;
   int src, opts, ids, on_result, kinds; /* stack indexes */
   int iter, exhausted, conc, need_user, skip_unchanged, progress;
+  int first;                           /* where dispatch starts */
   lua_Integer next, total;
   long ok, failed, invalid, skipped, unchanged, done;
   double t0, drawn;
@@ -328,15 +329,17 @@ static void fill(run *r)
   }
 }
 
-/* Starts every waiting slot whose time has come. */
+/* Starts every waiting slot whose time has come, beginning one further
+** along each time so no slot is always first after a pause. */
 static void dispatch(run *r)
 {
   uu_client *c = r->c;
   double now = uu_now();
   int i;
   uu_answer a;
+  r->first = (r->first + 1) % r->conc;
   for (i = 0; i < r->conc; i++) {
-    uu_slot *s = &c->pool[i];
+    uu_slot *s = &c->pool[(r->first + i) % r->conc];
     if (s->state != S_WAIT || s->due > now || c->pause_until > now)
       continue;
     if (c->login_user != NULL && c->token == NULL &&
