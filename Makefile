@@ -29,8 +29,18 @@ ifeq ($(LUA_VERSION),5.4)
 	@cp $(MODULE) userupd.so
 endif
 
+# A shared object may link with symbols missing; ours must not be.
 $(MODULE): $(OBJ)
 	$(CC) -shared -o $@ $(OBJ) $(LIBS) $(LDFLAGS)
+	@if nm $@ | grep -q ' U uu_'; then \
+	  nm $@ | grep ' U uu_'; echo "undefined uu_ symbols"; rm -f $@; exit 1; fi
+
+# The module carries its Lua parts as C strings (tools/embed.lua); the
+# generated header is committed so LuaRocks builds need no Lua step.
+src/driver_lua.h: src/driver.lua tools/embed.lua
+	lua5.4 tools/embed.lua driver_lua src/driver.lua > $@
+
+$(BUILD)/src/driver.o: src/driver_lua.h
 
 $(BUILD)/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)

@@ -622,6 +622,7 @@ void uu_client_open(lua_State *L)
   luaL_newmetatable(L, UU_CLIENT_MT);
   uu_setfuncs(L, client_meta, 0);
   uu_newlib(L, client_methods);
+  uu_driver_open(L);                       /* update/get with a transport */
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "userupd.client");
   lua_setfield(L, -2, "__name");

@@ -16,8 +16,8 @@ static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
 }
 
 /* Validates id and fields into the slot; 0, or -1 with bad filled. */
-static int build(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
-                 int id, int fields, uu_bad *bad)
+int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
+             int fields, uu_bad *bad)
 {
   size_t fe;
   if (uu_check_id(c->v, L, id, &s->id, bad) != 0)
@@ -71,7 +71,7 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   luaL_checkany(L, 2);
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 3, LUA_TTABLE);
-  if (build(L, c, s, op, 2, 3, &bad) != 0) {
+  if (uu_build(L, c, s, op, 2, 3, &bad) != 0) {
     memset(&a, 0, sizeof a);
     lua_pushnil(L);
     uu_push_invalid(L, c->v, &bad);

@@ -314,7 +314,7 @@ static int take_token(uu_client *c, lua_State *L, const uu_slot *s)
   return ok ? 0 : -1;
 }
 
-static int login_body(uu_client *c, uu_slot *s)
+int uu_login_build(uu_client *c, uu_slot *s)
 {
   const uu_loginspec *lg = c->v->login;
   s->url.n = s->body.n = 0;
@@ -331,24 +331,15 @@ static int login_body(uu_client *c, uu_slot *s)
          uu_buf_addc(&s->body, '}');
 }
 
-/* POST the credentials as JSON to the login path; on success the token
-** is kept in C memory and the URLs are rebuilt around it (the client is
-** at stack index 1).  On failure *a holds the login's answer. */
-int uu_login(uu_client *c, lua_State *L, uu_answer *a)
+/* After a login answer in s: keep the token (C memory only) and rebuild
+** the URLs around it; the client is at stack index 1.  0 on success; -1
+** when the answer holds no token (then a 200 counts as a 401). */
+int uu_login_finish(uu_client *c, lua_State *L, uu_slot *s, uu_answer *a)
 {
-  uu_slot *s = &c->login;
-  CURLcode cc;
-  if (s->easy == NULL && uu_slot_init(c, s) != 0)
-    return luaL_error(L, "userupd: cannot create a curl handle");
-  if (login_body(c, s) != 0)
-    return luaL_error(L, "userupd: out of memory");
-  uu_slot_prepare(c, s, "POST", 1);
-  cc = curl_easy_perform(s->easy);
-  uu_slot_answer(s, UU_OP_LOGIN, cc, a);
-  if (cc != CURLE_OK || s->overflow || a->status != 200 ||
+  if (a->cc != CURLE_OK || s->overflow || a->status != 200 ||
       take_token(c, L, s) != 0) {
-    if (cc == CURLE_OK && a->status == 200)
-      a->status = 401;                  /* a 200 without a token */
+    if (a->cc == CURLE_OK && a->status == 200)
+      a->status = 401;
     return -1;
   }
   c->token_gen++;
@@ -357,6 +348,20 @@ int uu_login(uu_client *c, lua_State *L, uu_answer *a)
   uu_build_urls(c, L, lua_gettop(L));
   lua_pop(L, 2);
   return 0;
+}
+
+/* POST the credentials as JSON to the login path over libcurl.  On
+** failure *a holds the login's answer. */
+int uu_login(uu_client *c, lua_State *L, uu_answer *a)
+{
+  uu_slot *s = &c->login;
+  if (s->easy == NULL && uu_slot_init(c, s) != 0)
+    return luaL_error(L, "userupd: cannot create a curl handle");
+  if (uu_login_build(c, s) != 0)
+    return luaL_error(L, "userupd: out of memory");
+  uu_slot_prepare(c, s, "POST", 1);
+  uu_slot_answer(s, UU_OP_LOGIN, curl_easy_perform(s->easy), a);
+  return uu_login_finish(c, L, s, a);
 }
 
 /* Points the handle's callbacks back at s (after the pool was moved). */

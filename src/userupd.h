@@ -282,6 +282,8 @@ int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
               int attempts, int *relogged, double *wait);
 void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_login(uu_client *c, lua_State *L, uu_answer *a);
+int uu_login_build(uu_client *c, uu_slot *s);
+int uu_login_finish(uu_client *c, lua_State *L, uu_slot *s, uu_answer *a);
 
 /* ---- client.c ------------------------------------------------------- */
 
@@ -293,6 +295,9 @@ void uu_client_open(lua_State *L);
 /* ---- engine.c ------------------------------------------------------- */
 
 int uu_update(lua_State *L, uu_client *c, uu_op op);
+int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
+             int fields, uu_bad *bad);
+void uu_driver_open(lua_State *L);
 int uu_update_many(lua_State *L);
 void uu_engine_release(uu_client *c);
 

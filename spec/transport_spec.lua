@@ -1,0 +1,118 @@
+-- Clients with a Lua transport: the same contract as over libcurl, with
+-- the call loop in Lua so a transport may yield (OpenResty cosockets).
+local userupd = require "userupd"
+local sandbox = require "support.sandbox"
+local st = require "support.socket_transport"
+
+local function client(t)
+  t.base_url = sandbox.url()
+  t.retry_base = t.retry_base or 0.01
+  t.rate = t.rate or 0
+  return userupd.questionpro(t)
+end
+
+describe("a Lua transport", function()
+  setup(function() sandbox.start() end)
+  before_each(function() sandbox.reset() end)
+
+  it("gives the same answer as libcurl", function()
+    local seen
+    local c = client{ api_key = "tk", transport = st.new(function(req)
+      seen = req end) }
+    local user, err, info = c:update(1234599, { firstName = "Via" })
+    assert.is_nil(err, tostring(err))
+    assert.are.equal("Via", user.firstName)
+    assert.are.same({ 200, 1 }, { info.status, info.attempts })
+    assert.is_string(info.request_id)
+    assert.are.equal("PUT", seen.method)
+    assert.are.equal(30, seen.timeout)
+    assert.are.equal(c:prepare(1234599, { firstName = "Via" }).body,
+                     sandbox.last("questionpro").body)
+    local got = assert(c:get(1234599))
+    assert.are.equal("Via", got.firstName)
+  end)
+
+  it("retries with the sleep it is given, and maps errors the same way",
+     function()
+    local slept = {}
+    sandbox.fault{ fault = "503", count = 2 }
+    local c = client{ api_key = "tk", transport = st.new(),
+                      sleep = function(s) slept[#slept + 1] = s end,
+                      max_retry_wait = 0.01 }
+    local user, err, info = c:update(1234599, {})
+    assert.is_nil(err)
+    assert.truthy(user)
+    assert.are.equal(3, info.attempts)
+    assert.are.equal(2, #slept)
+    local _, nf = c:update(999999999, {})
+    assert.are.equal("not_found", nf.kind)
+    assert.are.equal("1040", nf.vendor_code)
+  end)
+
+  it("reports a transport failure as transport, retried", function()
+    local calls = 0
+    local c = client{ api_key = "tk", retries = 2, transport = function()
+      calls = calls + 1
+      return nil, "connection reset by peer"
+    end, sleep = function() end }
+    local _, err, info = c:update(1, {})
+    assert.are.equal("transport", err.kind)
+    assert.are.equal(3, info.attempts)
+    assert.are.equal(3, calls)
+    assert.matches("reset", err.message, 1, true)
+  end)
+
+  it("does not retry a certificate failure", function()
+    local c = client{ api_key = "tk", transport = function()
+      return nil, "certificate verify failed" end }
+    local _, err, info = c:update(1, {})
+    assert.are.equal("transport", err.kind)
+    assert.are.equal(1, info.attempts)
+  end)
+
+  it("refuses bad input before calling the transport", function()
+    local called = false
+    local c = client{ api_key = "tk", transport = function() called = true end }
+    local _, err = c:update(1, { bogus = 1 })
+    assert.are.equal("invalid", err.kind)
+    assert.is_false(called)
+  end)
+
+  it("may yield inside a coroutine (as nginx cosockets do)", function()
+    local transport = st.new()
+    local c = client{ api_key = "tk", transport = function(req)
+      coroutine.yield("io")              -- where a cosocket would park
+      return transport(req)
+    end, sleep = function(s) coroutine.yield("sleep", s) end }
+    sandbox.fault{ fault = "503", count = 1 }
+    local co = coroutine.create(function()
+      return c:update(1234599, { firstName = "Yield" })
+    end)
+    local yields, res = 0, nil
+    while true do
+      res = { coroutine.resume(co) }
+      assert.is_true(res[1], tostring(res[2]))
+      if coroutine.status(co) == "dead" then break end
+      yields = yields + 1
+    end
+    assert.are.equal("Yield", res[2].firstName)
+    assert.are.equal(3, yields)          -- io, sleep, io
+  end)
+
+  it("logs in to Blackbaud through the transport, and again on expiry",
+     function()
+    local reqs = {}
+    local bb = userupd.blackbaud{ username = "tk-user", password = "tk-Secret",
+      base_url = sandbox.url(), rate = 0,
+      transport = st.new(function(req) reqs[#reqs + 1] = req end) }
+    local user, err = bb:update(1574489, { NickName = "One" })
+    assert.is_nil(err, tostring(err))
+    assert.are.equal("POST", reqs[1].method)
+    assert.is_nil(tostring(reqs[1]):find("tk-Secret", 1, true))
+    sandbox.expire_bb_tokens()
+    user, err = bb:update(1574489, { NickName = "Two" })
+    assert.is_nil(err, tostring(err))
+    assert.are.equal("Two", user.NickName)
+    assert.are.equal(2, sandbox.stats().logins)
+  end)
+end)

@@ -1,0 +1,247 @@
+/*
+** driver.c: the C side of clients with a Lua transport.  src/driver.lua
+** runs their call loop (it may yield); these primitives keep every
+** decision here: what to send, how long to wait, what an answer means.
+** They are methods with a leading underscore, internal to the module.
+**
+** A transport is function(req) -> status, body, headers, or nil, message;
+** req = { method, url, headers, body, timeout, connect_timeout,
+** max_response }.
+*/
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+#include "userupd.h"
+#include "driver_lua.h"
+
+static uu_op check_op(lua_State *L, int idx)
+{
+  static const char *const ops[] = {"update", "get", NULL};
+  return luaL_checkoption(L, idx, NULL, ops) == 0 ? UU_OP_UPDATE : UU_OP_GET;
+}
+
+/* Adds the limits a transport must apply to the request on top. */
+static void add_limits(lua_State *L, const uu_client *c)
+{
+  lua_pushnumber(L, (lua_Number)c->timeout_ms / 1000);
+  lua_setfield(L, -2, "timeout");
+  lua_pushnumber(L, (lua_Number)c->connect_timeout_ms / 1000);
+  lua_setfield(L, -2, "connect_timeout");
+  lua_pushnumber(L, (lua_Number)c->max_response);
+  lua_setfield(L, -2, "max_response");
+}
+
+/* c:_request(op, id [, fields]) -> req, or nil, err, info */
+static int l_request(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_op op = check_op(L, 2);
+  uu_slot *s = &c->sync;
+  uu_bad bad;
+  uu_answer a;
+  if (op == UU_OP_UPDATE)
+    luaL_checktype(L, 4, LUA_TTABLE);
+  if (uu_build(L, c, s, op, 3, 4, &bad) != 0) {
+    memset(&a, 0, sizeof a);
+    lua_pushnil(L);
+    uu_push_invalid(L, c->v, &bad);
+    uu_push_info(L, &a);
+    return 3;
+  }
+  if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
+    return luaL_error(L, "userupd: out of memory");
+  uu_push_request(L, c, op == UU_OP_UPDATE ? c->v->method : "GET", &s->url,
+                  op == UU_OP_UPDATE ? &s->body : NULL);
+  add_limits(L, c);
+  return 1;
+}
+
+/* c:_needs_login() -> boolean */
+static int l_needs_login(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  lua_pushboolean(L, c->login_user != NULL && c->token == NULL);
+  return 1;
+}
+
+/* c:_login_request() -> req (the password is redacted by tostring) */
+static int l_login_request(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  if (c->login_user == NULL)
+    return luaL_error(L, "userupd: this client does not log in");
+  if (uu_login_build(c, &c->login) != 0)
+    return luaL_error(L, "userupd: out of memory");
+  uu_push_request(L, c, "POST", &c->login.url, &c->login.body);
+  add_limits(L, c);
+  return 1;
+}
+
+/* A transport's failure message as the curl code it amounts to, so the
+** retry rules and error kinds are the same as over libcurl. */
+static CURLcode failure_code(const char *msg)
+{
+  if (strstr(msg, "timeout") || strstr(msg, "timed out"))
+    return CURLE_OPERATION_TIMEDOUT;
+  if (strstr(msg, "refused"))
+    return CURLE_COULDNT_CONNECT;
+  if (strstr(msg, "resolve") || strstr(msg, "resolver"))
+    return CURLE_COULDNT_RESOLVE_HOST;
+  if (strstr(msg, "certificate") || strstr(msg, "verify") ||
+      strstr(msg, "handshake"))
+    return CURLE_PEER_FAILED_VERIFICATION;
+  return CURLE_RECV_ERROR;             /* closed, reset, broken pipe */
+}
+
+/* Notes the headers the core reads (any case) into the slot. */
+static void read_headers(lua_State *L, int idx, uu_slot *s)
+{
+  const char *k, *v;
+  if (!lua_istable(L, idx))
+    return;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {                       /* ..., k, v */
+    k = lua_tostring(L, -2);
+    v = lua_type(L, -1) == LUA_TTABLE ? NULL : lua_tostring(L, -1);
+    if (lua_type(L, -2) == LUA_TSTRING && v != NULL) {
+      if (strcasecmp(k, "retry-after") == 0)
+        s->retry_after = strtod(v, NULL);
+      else if (strcasecmp(k, "x-request-id") == 0 ||
+               strcasecmp(k, "request-id") == 0)
+        snprintf(s->request_id, sizeof s->request_id, "%s", v);
+      else if (strcasecmp(k, "x-ratelimit-remaining") == 0)
+        s->rl_remaining = strtol(v, NULL, 10);
+      else if (strcasecmp(k, "x-ratelimit-reset") == 0)
+        s->rl_reset = strtod(v, NULL) - (double)time(NULL);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* status, body, headers at idx..idx+2 (or nil, message) -> *a; s keeps
+** what the headers said.  The body stays on the stack, a points into it. */
+static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
+                            uu_op op, uu_answer *a)
+{
+  size_t n = 0;
+  const char *body;
+  memset(a, 0, sizeof *a);
+  a->op = op;
+  s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
+  s->request_id[0] = '\0', s->overflow = 0;
+  body = lua_tolstring(L, idx + 1, &n);
+  if (lua_isnil(L, idx)) {
+    a->cc = failure_code(body ? body : "");
+    snprintf(s->errbuf, sizeof s->errbuf, "%s", body ? body : "no answer");
+    a->curl_msg = s->errbuf;
+  } else {
+    a->status = s->status = (long)luaL_checkinteger(L, idx);
+    a->body = body ? body : "";
+    a->len = n;
+    a->overflow = s->overflow = n > c->max_response;
+    read_headers(L, idx + 2, s);
+  }
+  a->request_id = s->request_id[0] ? s->request_id : NULL;
+}
+
+/* c:_login_answer(status, body, headers) -> true, or nil, err, info */
+static int l_login_answer(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_slot *s = &c->login;
+  uu_answer a;
+  lua_settop(L, 4);
+  answer_from_lua(L, c, s, 2, UU_OP_LOGIN, &a);
+  s->resp.n = 0;
+  if (a.body != NULL && uu_buf_add(&s->resp, a.body, a.len) != 0)
+    return luaL_error(L, "userupd: out of memory");
+  if (uu_login_finish(c, L, s, &a) == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  a.attempts = 1;
+  return uu_push_answer(L, c, &a);
+}
+
+/* c:_verdict(op, attempts, t0, relogged, status, body, headers) ->
+** "retry", seconds | "relogin" | "done", user, err, info */
+static int l_verdict(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_op op = check_op(L, 2);
+  int attempts = (int)luaL_checkinteger(L, 3);
+  double t0 = luaL_checknumber(L, 4), wait;
+  int relogged = lua_toboolean(L, 5), verdict;
+  uu_answer a;
+  lua_settop(L, 8);
+  answer_from_lua(L, c, &c->sync, 6, op, &a);
+  verdict = uu_decide(c, &c->sync, &a, attempts, &relogged, &wait);
+  if (verdict == UU_RETRY) {
+    lua_pushliteral(L, "retry");
+    lua_pushnumber(L, wait);
+    return 2;
+  }
+  if (verdict == UU_RELOGIN) {
+    free(c->token), c->token = NULL;
+    lua_pushliteral(L, "relogin");
+    return 1;
+  }
+  a.attempts = attempts;
+  a.elapsed = uu_now() - t0;
+  lua_pushliteral(L, "done");
+  return 1 + uu_push_answer(L, c, &a);
+}
+
+static int l_pace(lua_State *L)
+{
+  lua_pushnumber(L, uu_pace(uu_check_client(L, 1), uu_now()));
+  return 1;
+}
+
+static int l_now(lua_State *L)
+{
+  lua_pushnumber(L, uu_now());
+  return 1;
+}
+
+/* The default wait for a transport without a sleep: block. */
+static int l_block(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, lua_upvalueindex(1));
+  uu_sleep(c, L, luaL_checknumber(L, 1));
+  return 0;
+}
+
+/* c:_hooks() -> transport, sleep; nothing when the client uses libcurl. */
+static int l_hooks(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  if (c->transport_ref == LUA_NOREF)
+    return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->transport_ref);
+  if (c->sleep_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
+  } else {
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_block, 1);
+  }
+  return 2;
+}
+
+static const luaL_Reg primitives[] = {
+  {"_request", l_request}, {"_needs_login", l_needs_login},
+  {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
+  {"_verdict", l_verdict}, {"_pace", l_pace}, {"_now", l_now},
+  {"_hooks", l_hooks}, {NULL, NULL}};
+
+/* Adds the primitives to the methods table on top and runs the driver,
+** which wraps update and get. */
+void uu_driver_open(lua_State *L)
+{
+  uu_setfuncs(L, primitives, 0);
+  if (luaL_loadbuffer(L, driver_lua, sizeof driver_lua - 1,
+                      "=userupd/driver.lua") != 0)
+    lua_error(L);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 0);
+}
