@@ -44,6 +44,7 @@ static void push_vendor_info(lua_State *L, const uu_vendor *v)
   int i = 0;
   lua_createtable(L, 0, 4);
   lua_newtable(L);
+  uu_push_common_options(L);
   for (o = v->options; o->name != NULL; o++) {
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, (o->flags & UU_OPT_SECRET) != 0);
@@ -120,5 +121,6 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   lua_setfield(L, -2, "version");
   uu_json_open(L);
   uu_journal_open_lua(L);
+  uu_async_module(L);                              /* poll, pending */
   return 1;
 }

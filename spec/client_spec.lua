@@ -61,6 +61,19 @@ describe("client", function()
     assert.matches("apiKey=***", tostring(req), 1, true)
   end)
 
+  it("redacts a secret only where it stands as a whole token", function()
+    local sm = userupd.smartermeasure{ username = "u", password = "p" }
+    local shown = tostring(sm:prepare(1, { FirstName = "Pip" }))
+    assert.matches("Accept: application/json", shown, 1, true)
+    assert.matches('"FirstName":"Pip"', shown, 1, true)
+    assert.matches("Authorization: ***", shown, 1, true)
+    local qp = userupd.questionpro{ api_key = "k" }
+    local req = qp:prepare(1, { firstName = "k" })
+    assert.matches("apiKey=***", tostring(req), 1, true)
+    -- a field value equal to the key is hidden too: it is the key
+    assert.matches('"firstName":"***"', tostring(req), 1, true)
+  end)
+
   it("describes every vendor's options for tools", function()
     local qp = userupd.vendors.questionpro
     assert.is_true(qp.options.api_key.secret)
@@ -68,6 +81,8 @@ describe("client", function()
     assert.are.equal("integer", userupd.vendors.formsonfire.options
                      .company_id.type)
     assert.are.equal("uuid", userupd.vendors.thoughtindustries.id)
+    assert.are.equal("number", qp.options.timeout.type)
+    assert.is_nil(qp.options.transport)
   end)
 
   it("exposes null as the same value as cjson.null", function()

@@ -21,6 +21,27 @@ static const struct common {
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
   {"sleep", O_FUNC}, {"transport", O_FUNC}, {NULL, O_END}};
 
+/* Adds { type = ... } for every common option (not the Lua hooks) to the
+** options table on top: tools such as bin/userupd list them. */
+void uu_push_common_options(lua_State *L)
+{
+  static const char *const types[] = {"?", "number", "integer", "string",
+                                      "boolean", "function"};
+  const struct common *o;
+  for (o = common; o->name != NULL; o++) {
+    if (o->type == O_FUNC)
+      continue;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, types[o->type]);
+    lua_setfield(L, -2, "type");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "secret");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "required");
+    lua_setfield(L, -2, o->name);
+  }
+}
+
 static char *dup_string(lua_State *L, const char *s)
 {
   size_t n = strlen(s);
@@ -425,6 +446,7 @@ void uu_client_release(lua_State *L, uu_client *c)
   if (c->closed)
     return;
   c->closed = 1;
+  uu_async_cancel(L, c);
   uu_engine_release(c);
   uu_slot_free(&c->sync), uu_slot_free(&c->login);
   uu_buf_free(&c->base);
@@ -622,6 +644,7 @@ void uu_client_open(lua_State *L)
   luaL_newmetatable(L, UU_CLIENT_MT);
   uu_setfuncs(L, client_meta, 0);
   uu_newlib(L, client_methods);
+  uu_async_open(L);                        /* submit */
   uu_driver_open(L);                       /* update/get with a transport */
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "userupd.client");

@@ -22,18 +22,39 @@ int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
 
 /* ---- redaction -------------------------------------------------------- */
 
-/* Length of the secret of c's that starts at s, or 0. */
-static size_t secret_at(const uu_client *c, const char *s, size_t left)
+static int is_word(int ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || ch >= 0x80;
+}
+
+/* Whether secret sec stands at s as a whole token: not inside a longer
+** word (a password "p" must not turn "application" into "a***lication",
+** which garbles the text and hints at the secret). */
+static size_t token_at(const char *s, size_t left, int prev,
+                       const char *sec)
+{
+  size_t n = strlen(sec);
+  if (n == 0 || n > left || memcmp(s, sec, n) != 0)
+    return 0;
+  if ((is_word(prev) && is_word((unsigned char)sec[0])) ||
+      (n < left && is_word((unsigned char)s[n]) &&
+       is_word((unsigned char)sec[n - 1])))
+    return 0;
+  return n;
+}
+
+/* Length of the secret of c's that starts at s, or 0.  prev is the byte
+** before s (or 0). */
+static size_t secret_at(const uu_client *c, const char *s, size_t left,
+                        int prev)
 {
   int i;
   size_t n;
-  for (i = 0; i < c->nsecrets; i++) {
-    n = strlen(c->secrets[i]);
-    if (n <= left && memcmp(s, c->secrets[i], n) == 0)
+  for (i = 0; i < c->nsecrets; i++)
+    if ((n = token_at(s, left, prev, c->secrets[i])) > 0)
       return n;
-  }
-  if (c->token != NULL && (n = strlen(c->token)) > 0 && n <= left &&
-      memcmp(s, c->token, n) == 0)
+  if (c->token != NULL && (n = token_at(s, left, prev, c->token)) > 0)
     return n;
   return 0;
 }
@@ -69,7 +90,8 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
   size_t i = 0, k, keylen;
   luaL_buffinit(L, &b);
   while (i < n) {
-    if ((k = secret_at(c, s + i, n - i)) > 0) {
+    if ((k = secret_at(c, s + i, n - i,
+                       i > 0 ? (unsigned char)s[i - 1] : 0)) > 0) {
       luaL_addstring(&b, "***");
       i += k;
     } else if (s[i] == '"' &&

@@ -281,9 +281,10 @@ enum { UU_DONE = 0, UU_RETRY, UU_RELOGIN };
 int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
               int attempts, int *relogged, double *wait);
 void uu_sleep(uu_client *c, lua_State *L, double secs);
-int uu_login(uu_client *c, lua_State *L, uu_answer *a);
+int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a);
 int uu_login_build(uu_client *c, uu_slot *s);
-int uu_login_finish(uu_client *c, lua_State *L, uu_slot *s, uu_answer *a);
+int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
+                    uu_answer *a);
 
 /* ---- client.c ------------------------------------------------------- */
 
@@ -291,6 +292,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts);
 uu_client *uu_check_client(lua_State *L, int idx);
 void uu_client_release(lua_State *L, uu_client *c);
 void uu_client_open(lua_State *L);
+void uu_push_common_options(lua_State *L);
 
 /* ---- engine.c ------------------------------------------------------- */
 
@@ -300,6 +302,9 @@ int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
 void uu_driver_open(lua_State *L);
 int uu_update_many(lua_State *L);
 void uu_engine_release(uu_client *c);
+void uu_async_cancel(lua_State *L, uu_client *c);
+void uu_async_open(lua_State *L);
+void uu_async_module(lua_State *L);
 
 /* ---- hash ----------------------------------------------------------- */
 uint64_t uu_hash(const char *s, size_t n);
