@@ -343,7 +343,7 @@ static void dispatch(run *r)
     if (s->state != S_WAIT || s->due > now || c->pause_until > now)
       continue;
     if (c->login_user != NULL && c->token == NULL &&
-        uu_login(c, r->L, &a) != 0) {
+        uu_login(c, r->L, 1, &a) != 0) {
       s->answer = a;                   /* the login's refusal is the answer */
       s->state = S_DONE;
       continue;
@@ -458,10 +458,11 @@ static void draw(run *r, int final)
   for (i = 0; i < 24; i++)
     bar[i] = i < fill_n ? '=' : (i == fill_n ? '>' : ' ');
   bar[24] = '\0';
+  /* \r and erase-line: the bar owns its line, however long it was */
   if (r->total > 0)
-    fprintf(stderr, "\r[%s] %ld/%ld", bar, seen, (long)r->total);
+    fprintf(stderr, "\r\033[K[%s] %ld/%ld", bar, seen, (long)r->total);
   else
-    fprintf(stderr, "\r%ld", seen);
+    fprintf(stderr, "\r\033[K%ld", seen);
   if (eta >= 0)
     fprintf(stderr, "  %.0f/s  ETA %d:%02d", rate, (int)eta / 60,
             (int)eta % 60);

@@ -1,0 +1,337 @@
+/*
+** async.c: client:submit(id, fields, callback) and userupd.poll(timeout),
+** for hosts with their own frame loop (a game, an admin console).  submit
+** validates and queues at once; the exchange advances only inside poll,
+** which never blocks longer than its timeout, and callbacks run only from
+** poll.
+**
+** One engine per Lua state, a userdata in the registry: its __gc takes
+** every transfer off the multi handle and frees it.  Each job holds a
+** reference to its client, so a client cannot be collected mid-flight;
+** closing a client explicitly cancels its jobs first (uu_async_cancel).
+*/
+#include <stdlib.h>
+#include <string.h>
+#include "userupd.h"
+
+#define ENGINE_KEY "userupd.async"
+
+enum { J_WAIT = 1, J_ACTIVE, J_DONE };
+
+typedef struct job {
+  uu_slot s;                 /* first: the easy handle's PRIVATE is &s */
+  uu_client *c;
+  int client_ref, cb_ref;
+  int invalid;               /* refused at submit; err is in cb_ref's pair */
+  uu_bad bad;
+  struct job *next;
+} job;
+
+typedef struct engine {
+  CURLM *multi;
+  job *head;
+  int n;
+} engine;
+
+static void job_free(lua_State *L, engine *e, job *j)
+{
+  if (j->s.state == J_ACTIVE && e->multi != NULL)
+    curl_multi_remove_handle(e->multi, j->s.easy);
+  uu_slot_free(&j->s);
+  luaL_unref(L, LUA_REGISTRYINDEX, j->client_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, j->cb_ref);
+  free(j);
+}
+
+static int engine_gc(lua_State *L)
+{
+  engine *e = (engine *)lua_touserdata(L, 1);
+  job *j, *next;
+  for (j = e->head; j != NULL; j = next) {
+    next = j->next;
+    job_free(L, e, j);
+  }
+  e->head = NULL, e->n = 0;
+  if (e->multi != NULL)
+    curl_multi_cleanup(e->multi);
+  e->multi = NULL;
+  return 0;
+}
+
+/* The engine of this Lua state; made on first use when create is set. */
+static engine *get_engine(lua_State *L, int create)
+{
+  engine *e;
+  lua_getfield(L, LUA_REGISTRYINDEX, ENGINE_KEY);
+  e = (engine *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (e != NULL || !create)
+    return e;
+  e = (engine *)lua_newuserdata(L, sizeof *e);
+  memset(e, 0, sizeof *e);
+  lua_newtable(L);
+  lua_pushcfunction(L, engine_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, ENGINE_KEY);
+  if ((e->multi = curl_multi_init()) == NULL)
+    luaL_error(L, "userupd: cannot create a curl multi handle");
+  return e;
+}
+
+/* Drops every job of client c (it is being closed): no callback runs. */
+void uu_async_cancel(lua_State *L, uu_client *c)
+{
+  engine *e = get_engine(L, 0);
+  job **pp, *j;
+  if (e == NULL)
+    return;
+  for (pp = &e->head; (j = *pp) != NULL;) {
+    if (j->c == c) {
+      *pp = j->next;
+      e->n--;
+      job_free(L, e, j);
+    } else {
+      pp = &j->next;
+    }
+  }
+}
+
+/* client:submit(id, fields, callback): queues the update; the callback
+** gets user, err, info from a later userupd.poll.  Bad input is not
+** raised either: it reaches the callback as an invalid error. */
+static int l_submit(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  engine *e;
+  job *j;
+  double now;
+  luaL_checkany(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TFUNCTION);
+  e = get_engine(L, 1);
+  if ((j = (job *)calloc(1, sizeof *j)) == NULL)
+    return luaL_error(L, "userupd: out of memory");
+  j->client_ref = j->cb_ref = LUA_NOREF;
+  j->next = e->head, e->head = j, e->n++;  /* owned by the engine now */
+  j->c = c, j->s.client = c;
+  lua_pushvalue(L, 1);
+  j->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, 4);
+  j->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  now = uu_now();
+  j->s.t0 = now;
+  if (uu_build(L, c, &j->s, UU_OP_UPDATE, 2, 3, &j->bad) != 0) {
+    j->invalid = 1;
+    j->s.state = J_DONE;
+    return 0;
+  }
+  if (uu_slot_init(c, &j->s) != 0)
+    return luaL_error(L, "userupd: cannot create a curl handle");
+  j->s.due = now + uu_pace(c, now);
+  j->s.state = J_WAIT;
+  return 0;
+}
+
+/* Logs the job's client in if it must (blocking: once per token). */
+static int login_if_needed(lua_State *L, job *j)
+{
+  int rc;
+  if (j->c->login_user == NULL || j->c->token != NULL)
+    return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, j->client_ref);
+  rc = uu_login(j->c, L, lua_gettop(L), &j->s.answer);
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* Starts every waiting job whose time has come. */
+static void dispatch(lua_State *L, engine *e)
+{
+  double now = uu_now();
+  job *j;
+  for (j = e->head; j != NULL; j = j->next) {
+    uu_slot *s = &j->s;
+    if (s->state != J_WAIT || s->due > now || j->c->pause_until > now)
+      continue;
+    if (login_if_needed(L, j) != 0) {
+      s->state = J_DONE;
+      continue;
+    }
+    s->token_gen = j->c->token_gen;
+    if (uu_build_url(j->c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
+      luaL_error(L, "userupd: out of memory");
+    uu_slot_prepare(j->c, s, j->c->v->method, 1);
+    s->attempts++;
+    if (curl_multi_add_handle(e->multi, s->easy) != CURLM_OK)
+      luaL_error(L, "userupd: curl_multi_add_handle failed");
+    s->state = J_ACTIVE;
+  }
+}
+
+/* Finished transfers: done, or waiting again for a retry or a login. */
+static int harvest(engine *e)
+{
+  CURLMsg *m;
+  CURL *easy;
+  CURLcode cc;
+  char *priv;
+  int left, done = 0, verdict;
+  double wait;
+  while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    easy = m->easy_handle, cc = m->data.result;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    curl_multi_remove_handle(e->multi, easy);
+    {
+      job *j = (job *)(void *)priv;
+      uu_slot *s = &j->s;
+      uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
+      verdict = uu_decide(j->c, s, &s->answer, s->attempts, &s->relogged,
+                          &wait);
+      s->state = verdict == UU_DONE ? J_DONE : J_WAIT;
+      s->due = uu_now() + wait;
+      if (verdict == UU_RELOGIN && s->token_gen == j->c->token_gen)
+        free(j->c->token), j->c->token = NULL;
+      done += verdict == UU_DONE;
+    }
+  }
+  return done;
+}
+
+/* Pushes user, err, info for a finished job. */
+static void push_results(lua_State *L, job *j)
+{
+  uu_answer *a = &j->s.answer;
+  if (j->invalid) {
+    memset(a, 0, sizeof *a);
+    lua_pushnil(L);
+    uu_push_invalid(L, j->c->v, &j->bad);
+    uu_push_info(L, a);
+    return;
+  }
+  a->attempts = j->s.attempts;
+  a->elapsed = uu_now() - j->s.t0;
+  uu_push_answer(L, j->c, a);
+}
+
+static void unlink_job(engine *e, job *j)
+{
+  job **pp;
+  for (pp = &e->head; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == j) {
+      *pp = j->next;
+      e->n--;
+      return;
+    }
+}
+
+/* Runs the callback of every finished job.  A job stays in the list until
+** its callback returned, so nothing leaks if the results cannot be built;
+** a raising callback does not stop the others: the first error is raised
+** after all were called. */
+static int deliver(lua_State *L, engine *e)
+{
+  job *j;
+  int failed = 0;
+  for (;;) {
+    for (j = e->head; j != NULL && j->s.state != J_DONE; j = j->next)
+      ;
+    if (j == NULL)
+      break;
+    j->s.state = 0;                        /* delivering */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, j->cb_ref);
+    push_results(L, j);
+    if (lua_pcall(L, 3, 0, 0) != 0) {
+      if (failed++ == 0)
+        lua_insert(L, 1);                  /* keep the first error */
+      else
+        lua_pop(L, 1);
+    }
+    unlink_job(e, j);
+    job_free(L, e, j);
+  }
+  if (failed)
+    return lua_error(L);
+  return 0;
+}
+
+static int ms_until(double t)
+{
+  double d = t - uu_now();
+  return d <= 0 ? 0 : d > 3600 ? 3600000 : (int)(d * 1000) + 1;
+}
+
+/* The earliest time a waiting job may start, or deadline. */
+static double next_due(const engine *e, double deadline)
+{
+  const job *j;
+  double t = deadline;
+  for (j = e->head; j != NULL; j = j->next)
+    if (j->s.state == J_WAIT) {
+      double due = j->s.due > j->c->pause_until ? j->s.due
+                                                : j->c->pause_until;
+      if (due < t)
+        t = due;
+    }
+  return t;
+}
+
+static int any_done(const engine *e)
+{
+  const job *j;
+  for (j = e->head; j != NULL; j = j->next)
+    if (j->s.state == J_DONE)
+      return 1;
+  return 0;
+}
+
+/* userupd.poll([timeout]) -> jobs still pending.  Advances every transfer
+** and waits up to timeout seconds (default 0: never blocks) for one to
+** finish; runs the callbacks of the finished ones. */
+static int l_poll(lua_State *L)
+{
+  double deadline = uu_now() + luaL_optnumber(L, 1, 0);
+  engine *e = get_engine(L, 0);
+  int running;
+  lua_settop(L, 0);
+  if (e == NULL) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  for (;;) {
+    dispatch(L, e);
+    curl_multi_perform(e->multi, &running);
+    if (harvest(e) > 0 || any_done(e) || e->n == 0 || uu_now() >= deadline)
+      break;
+    curl_multi_poll(e->multi, NULL, 0, ms_until(next_due(e, deadline)),
+                    NULL);
+  }
+  deliver(L, e);
+  lua_pushinteger(L, e->n);
+  return 1;
+}
+
+static int l_pending(lua_State *L)
+{
+  engine *e = get_engine(L, 0);
+  lua_pushinteger(L, e ? e->n : 0);
+  return 1;
+}
+
+/* submit on the client methods table on top; poll and pending on the
+** module table below it. */
+void uu_async_open(lua_State *L)
+{
+  lua_pushcfunction(L, l_submit);
+  lua_setfield(L, -2, "submit");
+}
+
+void uu_async_module(lua_State *L)
+{
+  lua_pushcfunction(L, l_poll);
+  lua_setfield(L, -2, "poll");
+  lua_pushcfunction(L, l_pending);
+  lua_setfield(L, -2, "pending");
+}
