@@ -24,16 +24,19 @@ SRC := lua_userupd.c $(wildcard src/*.c) $(wildcard src/vendors/*.c)
 OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SRC))
 HDR := $(wildcard src/*.h)
 
+# Copies are renamed into place: overwriting a loaded .so crashes whoever
+# has it mapped.
 all: $(MODULE)
 ifeq ($(LUA_VERSION),5.4)
-	@cp $(MODULE) userupd.so
+	@cp $(MODULE) userupd.so.tmp && mv -f userupd.so.tmp userupd.so
 endif
 
 # A shared object may link with symbols missing; ours must not be.
 $(MODULE): $(OBJ)
-	$(CC) -shared -o $@ $(OBJ) $(LIBS) $(LDFLAGS)
-	@if nm $@ | grep -q ' U uu_'; then \
-	  nm $@ | grep ' U uu_'; echo "undefined uu_ symbols"; rm -f $@; exit 1; fi
+	$(CC) -shared -o $@.tmp $(OBJ) $(LIBS) $(LDFLAGS)
+	@if nm $@.tmp | grep -q ' U uu_'; then \
+	  nm $@.tmp | grep ' U uu_'; echo "undefined uu_ symbols"; exit 1; fi
+	@mv -f $@.tmp $@
 
 # The module carries its Lua parts as C strings (tools/embed.lua); the
 # generated header is committed so LuaRocks builds need no Lua step.
@@ -51,6 +54,15 @@ $(BUILD)/%.o: %.c $(HDR)
 SPECS ?=
 test: all
 	tools/runspecs $(LUA) $(BUILD) $(SPECS)
+
+# The README's first command: a 300-user roster into all five vendors of
+# the local sandbox, through one mapping file, with progress and a summary.
+demo:
+	tools/deps
+	$(MAKE) -s all
+	spec/sandbox/ctl start
+	LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./?.so;;' \
+	  lua5.4 examples/demo.lua; rc=$$?; spec/sandbox/ctl stop; exit $$rc
 
 # Everything CI runs: every Lua, memory checks, linters (tools/check).
 check:
@@ -81,8 +93,22 @@ sandbox:
 sandbox-stop:
 	spec/sandbox/ctl stop
 
+# A static library for C hosts that link the module in (include/userupd.h),
+# and the example host that does (examples/embed).
+STATIC := $(BUILD)/libuserupd.a
+static: $(STATIC)
+$(STATIC): $(OBJ)
+	ar rcs $@ $(OBJ)
+
+EMBED := $(BUILD)/embed-host
+embed: $(EMBED)
+$(EMBED): examples/embed/host.c $(STATIC)
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -Iinclude \
+	  $(shell pkg-config --cflags $(LUA_PC)) -o $@ $< $(STATIC) \
+	  $(shell pkg-config --libs $(LUA_PC)) $(LIBS) -ldl
+
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean test check valgrind asan fuzz bench lint sandbox \
+.PHONY: all clean static embed demo test check valgrind asan fuzz bench lint sandbox \
         sandbox-stop

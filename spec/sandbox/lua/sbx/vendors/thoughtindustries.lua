@@ -107,13 +107,19 @@ end
 
 local function str(v) return type(v) == "string" and v or "" end
 
+-- The first character, whole: a byte cut would break UTF-8 (Óscar).
+local function initial(s)
+  return s:match("^[%z\1-\127\194-\244][\128-\191]*") or ""
+end
+
 -- name/initials are derived from firstName/lastName, as the real API does.
 function V.view(u)
   local out = util.copy(u)
   local first, last = str(u.firstName), str(u.lastName)
   out.name = (first .. " " .. last):match("^%s*(.-)%s*$")
-  out.abbreviatedName = last ~= "" and (first .. " " .. last:sub(1, 1) .. ".") or first
-  out.firstInitial, out.lastInitial = first:sub(1, 1), last:sub(1, 1)
+  out.abbreviatedName = last ~= "" and (first .. " " .. initial(last) .. ".")
+    or first
+  out.firstInitial, out.lastInitial = initial(first), initial(last)
   return out
 end
 

@@ -1,0 +1,360 @@
+-- userupd.csv: a streaming RFC 4180 reader and a row writer.
+--
+-- Debian ships no CSV library, so this is ours.  The reader pulls the file
+-- in fixed-size chunks and keeps only the unread part of the current chunk
+-- plus the record being parsed, so memory stays flat for any file size.
+--
+--   local reader, err = csv.open("roster.csv")
+--   for row, lineno, err in reader:rows() do
+--     if row then ... else print(err) end   -- row is false for a bad record
+--   end
+--
+-- A bad record is yielded as `false, lineno, message` rather than
+-- `nil, ...`: a nil first value would end the generic `for` loop, and the
+-- caller is meant to count the bad record and carry on.
+
+local csv = {}
+
+local find, sub, byte = string.find, string.sub, string.byte
+local concat = table.concat
+
+local CHUNK = 64 * 1024
+local BOM = "\239\187\191"
+local QUOTE = byte('"')
+
+local Reader = {}
+Reader.__index = Reader
+
+-- Pattern that stops an unquoted field: the separator, a line feed, or a
+-- quote (which is an error there).  A carriage return is not a stop: a
+-- trailing one is stripped at the line feed, so CRLF and LF both work.
+local function stop_pattern(sep)
+  return "[" .. sep:gsub("%p", "%%%0") .. '\n"]'
+end
+
+local function count_newlines(s)
+  local n, at = 0, find(s, "\n", 1, true)
+  while at do
+    n = n + 1
+    at = find(s, "\n", at + 1, true)
+  end
+  return n
+end
+
+local function strip_cr(s)
+  if byte(s, -1) == 13 then return sub(s, 1, -2) end
+  return s
+end
+
+-- Reads one more chunk, dropping what has been consumed already.
+-- Returns false at end of input.
+function Reader:more()
+  if self.eof then return false end
+  local chunk, err = self.fh:read(self.chunk)
+  if not chunk then
+    if err then error(err, 0) end -- e.g. a directory: report, don't hide
+    self.eof = true
+    return false
+  end
+  self.buf = sub(self.buf, self.pos) .. chunk
+  self.pos = 1
+  return true
+end
+
+-- True when at least n unread bytes are buffered (reading more if needed).
+function Reader:fill(n)
+  while #self.buf - self.pos + 1 < n do
+    if not self:more() then return false end
+  end
+  return true
+end
+
+-- An unquoted field: up to the separator, the end of line or end of input.
+-- Returns the text, or nil when a quote turns up inside it.
+function Reader:unquoted()
+  local scanned = 0 -- bytes already searched, so a refill does not rescan
+  while true do
+    local at = find(self.buf, self.stop, self.pos + scanned)
+    if at then
+      if byte(self.buf, at) == QUOTE then return nil end
+      local text = sub(self.buf, self.pos, at - 1)
+      self.pos = at
+      return text
+    end
+    scanned = #self.buf - self.pos + 1
+    if not self:more() then
+      local text = sub(self.buf, self.pos)
+      self.pos = #self.buf + 1
+      return strip_cr(text)
+    end
+  end
+end
+
+-- A quoted field, starting at its opening quote.  Completed pieces are set
+-- aside before each refill, so a long multi-line field costs linear time.
+-- Returns the text, or nil when input ends before the closing quote.
+function Reader:quoted()
+  local parts = {}
+  self.pos = self.pos + 1
+  while true do
+    local at = find(self.buf, '"', self.pos, true)
+    if not at then
+      parts[#parts + 1] = sub(self.buf, self.pos)
+      self.pos = #self.buf + 1
+      if not self:more() then return nil end
+    elseif at == #self.buf and not self.eof then
+      -- Cannot tell a closing quote from a doubled one yet: look further.
+      parts[#parts + 1] = sub(self.buf, self.pos, at - 1)
+      self.pos = at
+      self:fill(2)
+    elseif byte(self.buf, at + 1) == QUOTE then
+      parts[#parts + 1] = sub(self.buf, self.pos, at)
+      self.pos = at + 2
+    else
+      parts[#parts + 1] = sub(self.buf, self.pos, at - 1)
+      self.pos = at + 1
+      return concat(parts)
+    end
+  end
+end
+
+-- Consumes what follows a field.  Returns "next" after a separator, "end"
+-- after a line end or at end of input, nil for anything else.
+function Reader:after_field()
+  if not self:fill(1) then return "end" end
+  local c = sub(self.buf, self.pos, self.pos)
+  if c == self.sep then
+    self.pos = self.pos + 1
+    return "next"
+  elseif c == "\n" then
+    self.pos = self.pos + 1
+    self.line = self.line + 1
+    return "end"
+  elseif c == "\r" and self:fill(2) and sub(self.buf, self.pos + 1,
+                                             self.pos + 1) == "\n" then
+    self.pos = self.pos + 2
+    self.line = self.line + 1
+    return "end"
+  end
+  return nil
+end
+
+-- After a malformed record, resume at the next physical line.
+function Reader:skip_line()
+  while true do
+    local at = find(self.buf, "\n", self.pos, true)
+    if at then
+      self.pos = at + 1
+      self.line = self.line + 1
+      return
+    end
+    self.pos = #self.buf + 1
+    if not self:more() then return end
+  end
+end
+
+-- One field, with the line count kept up to date.  Returns the text, or
+-- nil and the reason.
+function Reader:field(index)
+  if not self:fill(1) or byte(self.buf, self.pos) ~= QUOTE then
+    local text = self:unquoted()
+    if not text then
+      return nil, ("field %d has a quote in the middle of an unquoted field")
+        :format(index)
+    end
+    if sub(self.buf, self.pos, self.pos) == "\n" then text = strip_cr(text) end
+    return text
+  end
+  local text = self:quoted()
+  if not text then
+    self.done = true -- the open quote swallowed the rest of the input
+    return nil, ("field %d has a quote that is never closed"):format(index)
+  end
+  self.line = self.line + count_newlines(text)
+  return text
+end
+
+-- Skips empty lines; returns false at end of input.
+function Reader:skip_blank()
+  while self:fill(1) do
+    local c = sub(self.buf, self.pos, self.pos)
+    if c == "\n" then
+      self.pos, self.line = self.pos + 1, self.line + 1
+    elseif c == "\r" and self:fill(2)
+        and sub(self.buf, self.pos + 1, self.pos + 1) == "\n" then
+      self.pos, self.line = self.pos + 2, self.line + 1
+    else
+      return true
+    end
+  end
+  return false
+end
+
+-- Parses one record into a list of strings.  Returns the list, or false
+-- and a message for a malformed record.
+function Reader:record()
+  local fields = {}
+  while true do
+    local index = #fields + 1
+    local text, why = self:field(index)
+    if not text then
+      if not self.done then self:skip_line() end
+      return false, why
+    end
+    fields[index] = text
+    local after = self:after_field()
+    if after == "end" then return fields end
+    if not after then
+      self:skip_line()
+      return false, ("field %d has text after its closing quote"):format(index)
+    end
+  end
+end
+
+-- Turns a list of values into a table keyed by header name, or explains
+-- why the field count is off.
+function Reader:keyed(fields)
+  local header = self.header
+  if #fields ~= #header then
+    return nil, ("expected %d fields, got %d"):format(#header, #fields)
+  end
+  local row = {}
+  for i = 1, #header do row[header[i]] = fields[i] end
+  return row
+end
+
+-- Parses the next record after any blank lines.  Returns fields, start
+-- line; nil at the end; or false, start line, reason.  Never raises: an
+-- I/O or memory error becomes a reason and ends the input.
+function Reader:parse_next()
+  if self.done then return nil end
+  local ok, more = pcall(self.skip_blank, self)
+  if not ok then
+    self.done = true
+    return false, self.line, tostring(more)
+  end
+  if not more then return nil end
+  local start = self.line
+  local fields, why
+  ok, fields, why = pcall(self.record, self)
+  if not ok then
+    self.done = true
+    return false, start, tostring(fields)
+  end
+  return fields, start, why
+end
+
+-- The next row as `row, lineno` or `false, lineno, message`; nil at the end.
+function Reader:next_row()
+  local fields, start, why = self:parse_next()
+  if fields == nil then return nil end
+  local row
+  if fields then row, why = self:keyed(fields) end
+  if not row then
+    return false, start, ("line %d: %s"):format(start, why)
+  end
+  return row, start
+end
+
+-- Iterator for a generic `for`: row, lineno (row is false on a bad record,
+-- with the message as a third value).  At the end the reader closes
+-- itself, so a loop run to completion leaves no file open.
+function Reader:rows()
+  return function()
+    if self.closed then return nil end
+    local row, lineno, why = self:next_row()
+    if row == nil then self:close() end
+    return row, lineno, why
+  end
+end
+
+-- Closes the file if the reader opened it (a caller's handle stays open).
+function Reader:close()
+  if self.closed then return end
+  self.closed = true
+  if self.owns_fh then self.fh:close() end
+end
+
+-- Checks a header for empty and duplicate names.
+local function check_header(names)
+  local seen = {}
+  for i, name in ipairs(names) do
+    if name == "" then
+      return nil, ("header: column %d has no name"):format(i)
+    end
+    if seen[name] then
+      return nil, ('header: column %d repeats the name "%s" of column %d')
+        :format(i, name, seen[name])
+    end
+    seen[name] = i
+  end
+  return true
+end
+
+-- Reads the header row (after a UTF-8 byte order mark, if any).
+function Reader:read_header()
+  local ok, bom = pcall(self.fill, self, 3)
+  if ok and bom and sub(self.buf, self.pos, self.pos + 2) == BOM then
+    self.pos = self.pos + 3
+  end
+  local names, lineno, why = self:parse_next()
+  if names == nil then return nil, "no header row" end
+  if not names then return nil, ("header (line %d): %s"):format(lineno, why) end
+  ok, why = check_header(names)
+  if not ok then return nil, why end
+  self.header = names
+  return true
+end
+
+local function check_sep(sep)
+  if type(sep) ~= "string" or #sep ~= 1 or find(sep, '["\r\n]') then
+    return nil, "sep must be one character, not a quote or a line end"
+  end
+  return sep
+end
+
+-- Opens a CSV file (a path or an open file handle) and reads its header.
+-- opts: sep (default ","), chunk (read size in bytes, for tests).
+-- Returns a reader, or nil and a message.
+function csv.open(source, opts)
+  opts = opts or {}
+  local sep, err = check_sep(opts.sep or ",")
+  if not sep then return nil, err end
+  local fh, owns = source, false
+  if type(source) == "string" then
+    fh, err = io.open(source, "rb")
+    if not fh then return nil, err end
+    owns = true
+  end
+  local self = setmetatable({
+    fh = fh, owns_fh = owns, sep = sep, stop = stop_pattern(sep),
+    chunk = opts.chunk or CHUNK, buf = "", pos = 1, line = 1, eof = false,
+  }, Reader)
+  local ok, msg = self:read_header()
+  if not ok then
+    self:close()
+    return nil, msg
+  end
+  return self
+end
+
+-- Quotes a value when a reader would otherwise split or mangle it.
+local function quote(value, sep)
+  local s = value == nil and "" or tostring(value)
+  if find(s, '["\r\n]') or find(s, sep, 1, true)
+      or find(s, "^%s") or find(s, "%s$") then
+    return '"' .. s:gsub('"', '""') .. '"'
+  end
+  return s
+end
+
+-- Writes one record with CRLF, as RFC 4180 asks.  A nil value is written
+-- as ""; give list.n (table.pack style) when the list may have holes.
+function csv.write_row(fh, list, sep)
+  sep = sep or ","
+  local out = {}
+  for i = 1, list.n or #list do out[i] = quote(list[i], sep) end
+  return fh:write(concat(out, sep), "\r\n")
+end
+
+return csv

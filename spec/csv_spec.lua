@@ -1,0 +1,290 @@
+-- spec/csv_spec.lua: the streaming CSV reader and writer (userupd.csv).
+-- Run: lua5.4 /usr/bin/busted --lpath='./lua/?.lua;./lua/?/init.lua;;' \
+--        spec/csv_spec.lua
+local csv = require "userupd.csv"
+
+-- An open handle holding `text`, read from the start.
+local function handle(text)
+  local fh = assert(io.tmpfile())
+  fh:write(text)
+  fh:seek("set")
+  return fh
+end
+
+-- Everything rows() yields, as { {row|false, lineno, err}, ... }.
+local function parse(text, opts)
+  local reader = assert(csv.open(handle(text), opts))
+  local out = {}
+  for row, lineno, err in reader:rows() do
+    out[#out + 1] = { row, lineno, err }
+  end
+  reader:close()
+  return out, reader
+end
+
+-- Small chunk sizes put every token on a chunk boundary somewhere.
+local CHUNKS = { 1, 2, 3, 5, 64 * 1024 }
+
+local function each_chunk(name, fn)
+  for _, size in ipairs(CHUNKS) do
+    it(name .. " (chunk " .. size .. ")", function() fn({ chunk = size }) end)
+  end
+end
+
+describe("csv reader", function()
+  each_chunk("reads plain records keyed by header", function(opts)
+    local out = parse("id,name\n1,Ada\n2,Grace\n", opts)
+    assert.same({ { { id = "1", name = "Ada" }, 2 },
+                  { { id = "2", name = "Grace" }, 3 } }, out)
+  end)
+
+  each_chunk("handles quoted separators, doubled quotes and newlines",
+    function(opts)
+      local text = 'a,b,c\n"x,y","say ""hi""","l1\nl2\r\nl3"\nlast,row,here\n'
+      local out = parse(text, opts)
+      assert.same({ a = "x,y", b = 'say "hi"', c = "l1\nl2\r\nl3" }, out[1][1])
+      assert.equal(2, out[1][2])
+      -- The record after a three-line field starts on physical line 5.
+      assert.same({ { a = "last", b = "row", c = "here" }, 5 }, out[2])
+      assert.equal(2, #out)
+    end)
+
+  each_chunk("accepts CRLF line ends and strips no data", function(opts)
+    local out = parse("a,b\r\n1,2\r\n 3 ,\"4\"\r\n", opts)
+    assert.same({ a = "1", b = "2" }, out[1][1])
+    assert.same({ a = " 3 ", b = "4" }, out[2][1])
+    assert.equal(3, out[2][2])
+  end)
+
+  each_chunk("reads a last record without a final newline", function(opts)
+    local out = parse("a,b\n1,2\n3,4", opts)
+    assert.same({ { a = "3", b = "4" }, 3 }, out[2])
+    out = parse("a,b\r\n1,\"2\"", opts)
+    assert.same({ { a = "1", b = "2" }, 2 }, out[1])
+    out = parse("a,b\r\n1,2\r", opts)
+    assert.same({ { a = "1", b = "2" }, 2 }, out[1])
+  end)
+
+  each_chunk("gives empty fields as empty strings", function(opts)
+    local out = parse('a,b,c\n,,\n"",x,\n', opts)
+    assert.same({ a = "", b = "", c = "" }, out[1][1])
+    assert.same({ a = "", b = "x", c = "" }, out[2][1])
+  end)
+
+  each_chunk("strips a BOM from the header, but not spaces", function(opts)
+    local reader = assert(csv.open(handle("\239\187\191id, name \n1,x\n"),
+                                   opts))
+    assert.same({ "id", " name " }, reader.header)
+    local row = reader:rows()()
+    assert.same({ id = "1", [" name "] = "x" }, row)
+  end)
+
+  each_chunk("skips blank lines but counts them", function(opts)
+    local out = parse("a\n\n1\r\n\r\n\n2\n\n", opts)
+    assert.same({ { { a = "1" }, 3 }, { { a = "2" }, 6 } }, out)
+  end)
+
+  it("keeps UTF-8 as bytes", function()
+    local out = parse("name\nZoë Łukasz 李\n")
+    assert.equal("Zoë Łukasz 李", out[1][1].name)
+  end)
+end)
+
+describe("csv reader errors", function()
+  each_chunk("reports a quote inside an unquoted field and goes on",
+    function(opts)
+      local out = parse('a,b,c\n1,2"x,3\n4,5,6\n', opts)
+      assert.is_false(out[1][1])
+      assert.equal(2, out[1][2])
+      assert.equal("line 2: field 2 has a quote in the middle of an " ..
+                   "unquoted field", out[1][3])
+      assert.same({ { a = "4", b = "5", c = "6" }, 3 }, out[2])
+    end)
+
+  each_chunk("reports text after a closing quote and goes on", function(opts)
+    local out = parse('a,b,c\n1,2,"3"x\n4,5,6\n', opts)
+    assert.same({ false, 2, "line 2: field 3 has text after its closing quote" },
+                out[1])
+    assert.same({ { a = "4", b = "5", c = "6" }, 3 }, out[2])
+  end)
+
+  each_chunk("reports too few and too many fields", function(opts)
+    local out = parse("a,b\n1\n1,2,3\n1,2\n", opts)
+    assert.same({ false, 2, "line 2: expected 2 fields, got 1" }, out[1])
+    assert.same({ false, 3, "line 3: expected 2 fields, got 3" }, out[2])
+    assert.same({ { a = "1", b = "2" }, 4 }, out[3])
+  end)
+
+  each_chunk("ends with an unterminated quote at EOF", function(opts)
+    local out = parse('a,b\n1,2\n3,"open\n4,5\n6,7\n', opts)
+    assert.equal(2, #out)
+    assert.same({ false, 3, "line 3: field 2 has a quote that is never closed" },
+                out[2])
+  end)
+
+  it("counts lines of a bad multi-line record correctly", function()
+    local out = parse('a,b\n"x\ny"z,1\n2,3\n')
+    assert.same({ false, 2, "line 2: field 1 has text after its closing quote" },
+                out[1])
+    assert.same({ { a = "2", b = "3" }, 4 }, out[2])
+  end)
+
+  it("refuses duplicate and empty header names", function()
+    local r, err = csv.open(handle("id,email,id\n"))
+    assert.is_nil(r)
+    assert.equal('header: column 3 repeats the name "id" of column 1', err)
+    r, err = csv.open(handle("id,,x\n"))
+    assert.is_nil(r)
+    assert.equal("header: column 2 has no name", err)
+  end)
+
+  it("refuses an empty file and a malformed header", function()
+    assert.same({ nil, "no header row" }, { csv.open(handle("")) })
+    assert.same({ nil, "no header row" }, { csv.open(handle("\n\r\n")) })
+    local r, err = csv.open(handle('a,"b\n'))
+    assert.is_nil(r)
+    assert.matches("never closed", err)
+  end)
+
+  it("returns nil and a message for a missing file", function()
+    local r, err = csv.open("/nonexistent/roster.csv")
+    assert.is_nil(r)
+    assert.matches("/nonexistent/roster.csv", err, 1, true)
+  end)
+
+  it("does not raise on a read error", function()
+    -- Reading a directory fails at the first read on Linux.
+    local r, err = csv.open("/tmp")
+    assert.is_nil(r)
+    assert.is_string(err)
+  end)
+
+  it("never raises from rows() on a handle that fails mid-way", function()
+    local calls = 0
+    local fake = { read = function()
+      calls = calls + 1
+      if calls == 1 then return "a,b\n1,2\n3," end
+      error("disk on fire", 0)
+    end, close = function() end }
+    local reader = assert(csv.open(fake))
+    local out = {}
+    for row, lineno, err in reader:rows() do out[#out + 1] = { row, lineno, err } end
+    assert.same({ { a = "1", b = "2" }, 2 }, out[1])
+    assert.same({ false, 3, "line 3: disk on fire" }, out[2])
+    assert.equal(2, #out)
+  end)
+end)
+
+describe("csv options", function()
+  it("takes another separator", function()
+    local out = parse('a;b\n1;"2;3"\n4,5;6\n', { sep = ";" })
+    assert.same({ a = "1", b = "2;3" }, out[1][1])
+    assert.same({ a = "4,5", b = "6" }, out[2][1])
+    out = parse("a\tb\n1\t2\n", { sep = "\t" })
+    assert.same({ a = "1", b = "2" }, out[1][1])
+  end)
+
+  it("refuses a bad separator", function()
+    for _, sep in ipairs({ "", ",,", '"', "\n" }) do
+      local r, err = csv.open(handle("a\n"), { sep = sep })
+      assert.is_nil(r)
+      assert.matches("sep", err)
+    end
+  end)
+
+  it("leaves a caller's handle open and closes its own", function()
+    local fh = handle("a\n1\n")
+    local r = assert(csv.open(fh))
+    for _ in r:rows() do end
+    assert.is_true(r.closed)
+    assert.equal("file", io.type(fh))
+    fh:close()
+    local path = os.tmpname()
+    local out = assert(io.open(path, "wb"))
+    out:write("a\n1\n")
+    out:close()
+    r = assert(csv.open(path))
+    for _ in r:rows() do end
+    assert.equal("closed file", io.type(r.fh))
+    assert.is_nil(r:rows()()) -- and stays at the end
+    os.remove(path)
+  end)
+end)
+
+describe("csv.write_row", function()
+  local function written(list, sep)
+    local fh = assert(io.tmpfile())
+    csv.write_row(fh, list, sep)
+    fh:seek("set")
+    local s = fh:read("*a")
+    fh:close()
+    return s
+  end
+
+  it("quotes only when needed", function()
+    assert.equal("1,plain,\r\n", written({ 1, "plain", "" }))
+    assert.equal('"a,b","say ""x""","l1\nl2"," pad"\r\n',
+                 written({ "a,b", 'say "x"', "l1\nl2", " pad" }))
+    assert.equal('"a;b";c\r\n', written({ "a;b", "c" }, ";"))
+  end)
+
+  it("writes nil as an empty field when n is given", function()
+    assert.equal("a,,c\r\n", written({ "a", nil, "c", n = 3 }))
+  end)
+
+  it("round-trips through the reader", function()
+    local fh = assert(io.tmpfile())
+    local values = { "id", 'q"uote', "com,ma", "new\nline", "Zoë", "" }
+    csv.write_row(fh, { "a", "b", "c", "d", "e", "f" })
+    csv.write_row(fh, values)
+    fh:seek("set")
+    local reader = assert(csv.open(fh))
+    local row = reader:rows()()
+    assert.same({ a = values[1], b = values[2], c = values[3], d = values[4],
+                  e = values[5], f = values[6] }, row)
+    fh:close()
+  end)
+end)
+
+describe("csv streaming", function()
+  local N = 100000
+  local path
+
+  setup(function()
+    path = os.tmpname()
+    local fh = assert(io.open(path, "wb"))
+    fh:write("id,name,email,note\n")
+    for i = 1, N do
+      fh:write(i, ",Name ", i, ",user", i, "@example.org,",
+               i % 10 == 0 and '"multi\nline, note"' or "plain note", "\n")
+    end
+    fh:close()
+  end)
+
+  teardown(function() os.remove(path) end)
+
+  it("reads 100,000 rows with flat memory", function()
+    local size = assert(io.open(path, "rb")):seek("end")
+    collectgarbage("collect")
+    local base, peak = collectgarbage("count"), 0
+    local reader = assert(csv.open(path))
+    local count, last_line = 0, 0
+    for row, lineno in reader:rows() do
+      assert.is_table(row)
+      count, last_line = count + 1, lineno
+      if count % 5000 == 0 then
+        -- Live memory only: what the reader holds on to, not garbage.
+        collectgarbage("collect")
+        peak = math.max(peak, collectgarbage("count") - base)
+      end
+    end
+    reader:close()
+    assert.equal(N, count)
+    -- Every tenth record spans two lines, the last one too: it starts
+    -- after the header, 99,999 records and 9,999 extra lines.
+    assert.equal(110000, last_line)
+    -- About one 64 KB chunk plus a record, whatever the file size.
+    assert.is_true(peak < 512 and peak * 1024 < size / 8,
+                   ("peak %.0f KB for a %.0f KB file"):format(peak, size / 1024))
+  end)
+end)
