@@ -155,7 +155,7 @@ static int l_login_answer(lua_State *L)
   s->resp.n = 0;
   if (a.body != NULL && uu_buf_add(&s->resp, a.body, a.len) != 0)
     return luaL_error(L, "userupd: out of memory");
-  if (uu_login_finish(c, L, s, &a) == 0) {
+  if (uu_login_finish(c, L, 1, s, &a) == 0) {
     lua_pushboolean(L, 1);
     return 1;
   }

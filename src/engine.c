@@ -33,7 +33,7 @@ static int ensure_login(lua_State *L, uu_client *c, uu_answer *a)
 {
   if (c->login_user == NULL || c->token != NULL)
     return 0;
-  return uu_login(c, L, a);
+  return uu_login(c, L, 1, a);
 }
 
 /* The retry loop of one call.  A 401 with a login-based client means the

@@ -332,9 +332,10 @@ int uu_login_build(uu_client *c, uu_slot *s)
 }
 
 /* After a login answer in s: keep the token (C memory only) and rebuild
-** the URLs around it; the client is at stack index 1.  0 on success; -1
-** when the answer holds no token (then a 200 counts as a 401). */
-int uu_login_finish(uu_client *c, lua_State *L, uu_slot *s, uu_answer *a)
+** the URLs around it; the client is at stack index cidx.  0 on success;
+** -1 when the answer holds no token (then a 200 counts as a 401). */
+int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
+                    uu_answer *a)
 {
   if (a->cc != CURLE_OK || s->overflow || a->status != 200 ||
       take_token(c, L, s) != 0) {
@@ -343,16 +344,16 @@ int uu_login_finish(uu_client *c, lua_State *L, uu_slot *s, uu_answer *a)
     return -1;
   }
   c->token_gen++;
-  uu_getuservalue(L, 1);
+  uu_getuservalue(L, cidx);
   lua_getfield(L, -1, "opts");
   uu_build_urls(c, L, lua_gettop(L));
   lua_pop(L, 2);
   return 0;
 }
 
-/* POST the credentials as JSON to the login path over libcurl.  On
-** failure *a holds the login's answer. */
-int uu_login(uu_client *c, lua_State *L, uu_answer *a)
+/* POST the credentials as JSON to the login path over libcurl (the
+** client at stack index cidx).  On failure *a holds the login's answer. */
+int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a)
 {
   uu_slot *s = &c->login;
   if (s->easy == NULL && uu_slot_init(c, s) != 0)
@@ -361,7 +362,7 @@ int uu_login(uu_client *c, lua_State *L, uu_answer *a)
     return luaL_error(L, "userupd: out of memory");
   uu_slot_prepare(c, s, "POST", 1);
   uu_slot_answer(s, UU_OP_LOGIN, curl_easy_perform(s->easy), a);
-  return uu_login_finish(c, L, s, a);
+  return uu_login_finish(c, L, cidx, s, a);
 }
 
 /* Points the handle's callbacks back at s (after the pool was moved). */
