@@ -61,6 +61,71 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
   a->attempts = attempts;
 }
 
+/* The fields that did not take, as "A, B" (for the strict error). */
+static void push_joined(lua_State *L, int list)
+{
+  int i, n = (int)uu_rawlen(L, list);
+  lua_pushliteral(L, "the vendor accepted the update but did not apply: ");
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    if (i < n)
+      lua_pushliteral(L, ", ");
+  }
+  lua_concat(L, n > 0 ? 2 * n : 1);
+}
+
+/* After a successful write (user, nil, info on top): read the user back
+** and put the fields that did not take in info.unapplied; strict turns
+** any into a rejected error.  A failed read leaves info.verified false and
+** the read's error in info.verify_error. */
+static void verify(lua_State *L, uu_client *c, int strict)
+{
+  int info = lua_gettop(L), base = info - 2;
+  uu_answer ga;
+  run(L, c, &c->sync, UU_OP_GET, &ga);
+  uu_push_answer(L, c, &ga);                       /* guser, gerr, ginfo */
+  if (lua_isnil(L, -3)) {
+    lua_pushvalue(L, -2);
+    lua_setfield(L, info, "verify_error");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, info, "verified");
+    lua_settop(L, info);
+    return;
+  }
+  uu_verify(L, c->v, 3, lua_gettop(L) - 2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, info, "unapplied");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, info, "verified");
+  if (strict && uu_rawlen(L, -1) > 0) {
+    push_joined(L, lua_gettop(L));
+    lua_rawgeti(L, -2, 1);
+    uu_push_error(L, c->v, "rejected", lua_tostring(L, -1), 0, NULL, NULL, 0,
+                  lua_tostring(L, -2));
+    lua_replace(L, base + 1);                      /* err */
+    lua_pushnil(L);
+    lua_replace(L, base);                          /* no user */
+  }
+  lua_settop(L, info);
+}
+
+/* verify = true or "strict" in update's options. */
+static int verify_mode(lua_State *L, int opts)
+{
+  int mode = 0;
+  if (lua_isnoneornil(L, opts))
+    return 0;
+  luaL_checktype(L, opts, LUA_TTABLE);
+  lua_getfield(L, opts, "verify");
+  if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1),
+                                               "strict") == 0)
+    mode = 2;
+  else if (lua_toboolean(L, -1))
+    mode = 1;
+  lua_pop(L, 1);
+  return mode;
+}
+
 /* client:update(id, fields) and client:get(id): user, err, info. */
 int uu_update(lua_State *L, uu_client *c, uu_op op)
 {
@@ -68,9 +133,12 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   uu_bad bad;
   uu_answer a;
   double t0 = uu_now();
+  int mode;
   luaL_checkany(L, 2);
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 3, LUA_TTABLE);
+  mode = op == UU_OP_UPDATE ? verify_mode(L, 4) : 0;
+  lua_settop(L, 3);
   if (uu_build(L, c, s, op, 2, 3, &bad) != 0) {
     memset(&a, 0, sizeof a);
     lua_pushnil(L);
@@ -80,5 +148,8 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   }
   run(L, c, s, op, &a);
   a.elapsed = uu_now() - t0;
-  return uu_push_answer(L, c, &a);
+  uu_push_answer(L, c, &a);
+  if (mode && !lua_isnil(L, -3))
+    verify(L, c, mode == 2);
+  return 3;
 }

@@ -147,7 +147,7 @@ void uu_slot_free(uu_slot *s)
     curl_easy_cleanup(s->easy);
   s->easy = NULL;
   uu_buf_free(&s->url), uu_buf_free(&s->body), uu_buf_free(&s->resp);
-  uu_buf_free(&s->id);
+  uu_buf_free(&s->id), uu_buf_free(&s->full), uu_buf_free(&s->prev);
 }
 
 /* Per request: URL, method and body.  POSTFIELDS is not copied by curl;

@@ -29,6 +29,7 @@ typedef struct run {
   int src, opts, ids, on_result, kinds; /* stack indexes */
   int iter, exhausted, conc, need_user, skip_unchanged, progress;
   int first;                           /* where dispatch starts */
+  int changed_fields;                  /* send only what differs */
   lua_Integer next, total;
   long ok, failed, invalid, skipped, unchanged, done;
   double t0, drawn;
@@ -152,9 +153,12 @@ static void journal_outcome(run *r, uu_slot *s, int base, int state)
   }
   if (state != UU_J_INVALID) {
     jr.hash = s->hash;
-    if (!s->secret_fields && fields_json(r->c, s) == 0) {
-      jr.payload = r->c->scratch.p;  /* never a password, not even here */
-      jr.payload_len = r->c->scratch.n;
+    if (s->secret_fields) {
+      /* never a password, not even here */
+    } else if (s->full.n > 0) {
+      jr.payload = s->full.p, jr.payload_len = s->full.n;
+    } else if (fields_json(r->c, s) == 0) {
+      jr.payload = r->c->scratch.p, jr.payload_len = r->c->scratch.n;
     }
   }
   if (uu_journal_record(r->j, &jr) != 0)
@@ -244,25 +248,172 @@ static int pull(run *r)
   return 1;
 }
 
-/* The journal's word on this id: skip it when it already succeeded (with
-** skip_unchanged: only when the same payload succeeded). */
-static int already_done(run *r, uu_slot *s)
+/* ---- changed_fields ------------------------------------------------- */
+
+/* Equality of two decoded JSON values (tables key by key). */
+static int json_equal(lua_State *L, int a, int b)
+{
+  int eq = 1;
+  a = uu_absindex(L, a), b = uu_absindex(L, b);
+  if (lua_type(L, a) != LUA_TTABLE || lua_type(L, b) != LUA_TTABLE)
+    return lua_rawequal(L, a, b);
+  luaL_checkstack(L, 4, "changed_fields");
+  lua_pushnil(L);
+  while (eq && lua_next(L, a)) {                   /* ..., k, va */
+    lua_pushvalue(L, -2);
+    lua_rawget(L, b);                              /* ..., k, va, vb */
+    eq = json_equal(L, -2, -1);
+    lua_pop(L, 2);
+  }
+  if (!eq) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  while (eq && lua_next(L, b)) {                   /* every key of b in a */
+    lua_pushvalue(L, -2);
+    lua_rawget(L, a);
+    eq = !lua_isnil(L, -1);
+    lua_pop(L, 2);
+  }
+  if (!eq)
+    lua_pop(L, 1);
+  return eq;
+}
+
+/* Marks the fields whose JSON differs between the current (cur) and the
+** last successful payload (prev). */
+static int mark_changes(lua_State *L, const uu_vendor *v, int cur, int prev,
+                        unsigned char *mark)
+{
+  const uu_field *f;
+  int n = 0, i;
+  for (f = v->fields, i = 0; f->name != NULL; f++, i++) {
+    lua_getfield(L, cur, f->name);
+    lua_getfield(L, prev, f->name);
+    if (!json_equal(L, -2, -1))
+      mark[i] = 1, n++;
+    lua_pop(L, 2);
+  }
+  return n;
+}
+
+/* A replace* flag that is true replaces every list it guards: if anything
+** in its group changed, the whole group goes (flag and lists), or the
+** lists left out would go as [] and wipe the user's access. */
+static void keep_groups(lua_State *L, const uu_vendor *v, int fields,
+                        unsigned char *mark)
+{
+  const uu_field *f, *lf;
+  const char *p, *bar;
+  int canon, any;
+  for (f = v->fields; f->name != NULL; f++) {
+    if (!(f->flags & UU_GUARD))
+      continue;
+    lua_getfield(L, fields, f->name);
+    if (lua_toboolean(L, -1)) {
+      for (any = mark[f - v->fields], p = f->arg; p; p = bar ? bar + 1 : 0) {
+        bar = strchr(p, '|');
+        lf = uu_field_find(v, p, bar ? (size_t)(bar - p) : strlen(p), &canon);
+        any |= lf ? mark[lf - v->fields] : 0;
+      }
+      for (p = any ? f->arg : NULL; p; p = bar ? bar + 1 : 0) {
+        bar = strchr(p, '|');
+        lf = uu_field_find(v, p, bar ? (size_t)(bar - p) : strlen(p), &canon);
+        if (lf)
+          mark[lf - v->fields] = 1;
+      }
+      mark[f - v->fields] |= any;
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* Copies the caller's values of the marked fields (by whichever name the
+** caller used) into the table on top.  A changed clear list (Blackbaud
+** FieldsToNull) brings every field the caller cleared with it. */
+static void copy_marked(lua_State *L, const uu_vendor *v, int fields,
+                        const unsigned char *mark)
+{
+  const uu_field *f, *nf = NULL;
+  int canon, nulls, want;
+  if (v->null_list != NULL)
+    nf = uu_field_find(v, v->null_list, strlen(v->null_list), &canon);
+  nulls = nf != NULL && mark[nf - v->fields];
+  for (f = v->fields; f->name != NULL; f++) {
+    want = mark[f - v->fields];
+    lua_getfield(L, fields, f->name);              /* R, value */
+    if (lua_isnil(L, -1) && f->canon != NULL) {
+      lua_pop(L, 1);
+      lua_getfield(L, fields, f->canon);
+    }
+    if (want || (nulls && lua_type(L, -1) == LUA_TLIGHTUSERDATA))
+      lua_setfield(L, -2, f->name);
+    else
+      lua_pop(L, 1);
+  }
+}
+
+/* changed_fields: re-marshals s with only the fields that differ from the
+** last successful payload (in s->prev).  Returns 0 when nothing differs.
+** s->full keeps the whole payload: that is what the journal remembers. */
+static int reduce(run *r, uu_slot *s, int fields)
+{
+  lua_State *L = r->L;
+  unsigned char mark[128];
+  char msg[64];
+  int top = lua_gettop(L), changed;
+  uu_bad bad;
+  memset(mark, 0, sizeof mark);
+  if (uu_json_decode(L, s->prev.p, s->prev.n, 64, msg, sizeof msg) != 0 ||
+      uu_json_decode(L, s->full.p, s->full.n, 64, msg, sizeof msg) != 0)
+    return lua_settop(L, top), 1;                  /* no usable baseline */
+  changed = mark_changes(L, r->c->v, top + 2, top + 1, mark);
+  lua_settop(L, top);
+  if (changed == 0)
+    return 0;
+  keep_groups(L, r->c->v, fields, mark);
+  lua_newtable(L);
+  copy_marked(L, r->c->v, fields, mark);
+  if (uu_marshal(r->c, L, lua_gettop(L), s->id.p, s->id.n, &s->body,
+                 &s->fields_end, &bad) != 0)
+    luaL_error(L, "userupd: changed_fields: %s", bad.msg); /* cannot be */
+  lua_settop(L, top);
+  return 1;
+}
+
+/* The journal's word on this id: skip it when it already succeeded; with
+** skip_unchanged only when the same payload succeeded; with changed_fields
+** send only the fields that differ. */
+static int already_done(run *r, uu_slot *s, int fields)
 {
   uu_jentry e;
-  int skip = 0;
+  int have_prev;
   if (r->j == NULL)
     return 0;
   memset(&e, 0, sizeof e);
   if (uu_journal_lookup(r->j, s->id.p, s->id.n, &e) != 0)
     luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+  s->prev.n = 0;                         /* copy, then free: no raise between */
+  have_prev = e.payload != NULL &&
+              uu_buf_add(&s->prev, e.payload, e.payload_len) == 0;
   free(e.payload);
-  if (r->skip_unchanged) {
-    if (e.hash != 0 && e.hash == s->hash)
-      r->unchanged++, skip = 1;
-  } else if (e.state == UU_J_OK) {
-    r->skipped++, skip = 1;
+  if (!r->skip_unchanged) {
+    if (e.state == UU_J_OK)
+      return r->skipped++, 1;
+    return 0;
   }
-  return skip;
+  if (e.hash != 0 && e.hash == s->hash)
+    return r->unchanged++, 1;
+  if (r->changed_fields && have_prev && e.hash != 0 && !s->secret_fields &&
+      fields_json(r->c, s) == 0) {
+    s->full.n = 0;
+    if (uu_buf_add(&s->full, r->c->scratch.p, r->c->scratch.n) != 0)
+      return 0;
+    if (!reduce(r, s, fields))
+      return r->unchanged++, 1;
+  }
+  return 0;
 }
 
 static int has_secret_field(const uu_vendor *v, lua_State *L, int fields)
@@ -283,7 +434,7 @@ static int has_secret_field(const uu_vendor *v, lua_State *L, int fields)
 static int load(run *r, uu_slot *s)
 {
   lua_State *L = r->L;
-  int id = lua_gettop(L) - 1, fields = id + 1;
+  int id = lua_gettop(L) - 1, fields = id + 1, skip;
   uu_bad bad;
   s->id.n = 0;
   if (uu_check_id(r->c->v, L, id, &s->id, &bad) == 0 &&
@@ -296,9 +447,11 @@ static int load(run *r, uu_slot *s)
                         &s->fields_end, &bad) == 0) {
     s->hash = uu_hash(s->body.p, s->fields_end);
     s->secret_fields = has_secret_field(r->c->v, L, fields);
+    s->full.n = 0;
+    skip = already_done(r, s, fields);
     lua_pop(L, 1);                                 /* fields */
     lua_rawseti(L, r->ids, s->index + 1);          /* the id, for later */
-    return !already_done(r, s);
+    return !skip;
   }
   report_invalid(r, s, id, &bad);
   lua_pop(L, 2);
@@ -574,7 +727,11 @@ static void read_opts(lua_State *L, run *r, int opts)
   r->skip_unchanged = lua_toboolean(L, -1);
   lua_getfield(L, opts, "total");
   r->total = lua_isnil(L, -1) ? -1 : luaL_checkinteger(L, -1);
-  lua_pop(L, 4);
+  lua_getfield(L, opts, "changed_fields");
+  r->changed_fields = lua_toboolean(L, -1);
+  lua_pop(L, 5);
+  if (r->changed_fields)
+    r->skip_unchanged = 1;               /* a record with no change: skip */
   if (!r->iter && r->total < 0)
     r->total = (lua_Integer)uu_rawlen(L, r->src);
 }

@@ -170,6 +170,7 @@ typedef struct uu_answer {
 typedef struct uu_slot {
   CURL *easy;
   uu_buf id, url, body, resp;
+  uu_buf full, prev;         /* changed_fields: this and the last payload */
   const char *method;        /* the method the handle is set up for */
   char errbuf[CURL_ERROR_SIZE];
   struct uu_client *client;
@@ -305,6 +306,9 @@ void uu_engine_release(uu_client *c);
 void uu_async_cancel(lua_State *L, uu_client *c);
 void uu_async_open(lua_State *L);
 void uu_async_module(lua_State *L);
+
+/* ---- verify.c ------------------------------------------------------- */
+void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
 
 /* ---- hash ----------------------------------------------------------- */
 uint64_t uu_hash(const char *s, size_t n);
