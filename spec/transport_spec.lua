@@ -70,6 +70,18 @@ describe("a Lua transport", function()
     assert.are.equal(1, info.attempts)
   end)
 
+  it("raises for programmer errors with the C methods' wording", function()
+    local c = client{ api_key = "tk", transport = function() end }
+    local ok, msg = pcall(function() return c:update() end)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'update' (value expected)", msg, 1, true)
+    ok, msg = pcall(function() return c:update(1, "x") end)
+    assert.matches("bad argument #2 to 'update' (table expected, got string)",
+                   msg, 1, true)
+    ok, msg = pcall(function() return c:get() end)
+    assert.matches("bad argument #1 to 'get'", msg, 1, true)
+  end)
+
   it("refuses bad input before calling the transport", function()
     local called = false
     local c = client{ api_key = "tk", transport = function() called = true end }

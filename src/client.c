@@ -532,7 +532,9 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   c->v = v;
   c->sleep_ref = c->transport_ref = LUA_NOREF;
   c->closed = 1;                           /* nothing to free yet */
-  luaL_getmetatable(L, UU_CLIENT_MT);
+  lua_getfield(L, opts, "transport");      /* a transport: the Lua loop */
+  luaL_getmetatable(L, lua_isnil(L, -1) ? UU_CLIENT_MT : UU_CLIENT_LUA_MT);
+  lua_remove(L, -2);
   lua_setmetatable(L, -2);
   c->closed = 0;
   read_limits(c, L, opts);
@@ -553,9 +555,20 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   return 1;
 }
 
+/* A client, open or closed, under either of the two metatables. */
+static uu_client *to_client(lua_State *L, int idx)
+{
+  uu_client *c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_MT);
+  if (c == NULL)
+    c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_LUA_MT);
+  if (c == NULL)
+    uu_typeerror(L, idx, "userupd.client");
+  return c;
+}
+
 uu_client *uu_check_client(lua_State *L, int idx)
 {
-  uu_client *c = (uu_client *)luaL_checkudata(L, idx, UU_CLIENT_MT);
+  uu_client *c = to_client(L, idx);
   if (c->closed)
     luaL_error(L, "attempt to use a closed client");
   return c;
@@ -563,7 +576,7 @@ uu_client *uu_check_client(lua_State *L, int idx)
 
 static int l_client_close(lua_State *L)
 {
-  uu_client *c = (uu_client *)luaL_checkudata(L, 1, UU_CLIENT_MT);
+  uu_client *c = to_client(L, 1);
   uu_client_release(L, c);
   return 0;
 }
@@ -571,7 +584,7 @@ static int l_client_close(lua_State *L)
 /* Never shows a secret: vendor and host only. */
 static int l_client_tostring(lua_State *L)
 {
-  uu_client *c = (uu_client *)luaL_checkudata(L, 1, UU_CLIENT_MT);
+  uu_client *c = to_client(L, 1);
   size_t hostlen;
   const char *host;
   if (c->closed) {
@@ -638,16 +651,25 @@ static const luaL_Reg client_meta[] = {
 #endif
   {NULL, NULL}};
 
-/* The shared client metatable, with methods in __index. */
-void uu_client_open(lua_State *L)
+/* One client metatable with the C methods, and one for clients given a
+** transport, whose update and get run the Lua loop (src/driver.lua).
+** Both serve every vendor. */
+static void new_client_mt(lua_State *L, const char *name, int lua_loop)
 {
-  luaL_newmetatable(L, UU_CLIENT_MT);
+  luaL_newmetatable(L, name);
   uu_setfuncs(L, client_meta, 0);
   uu_newlib(L, client_methods);
   uu_async_open(L);                        /* submit */
-  uu_driver_open(L);                       /* update/get with a transport */
+  if (lua_loop)
+    uu_driver_open(L);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "userupd.client");
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
+}
+
+void uu_client_open(lua_State *L)
+{
+  new_client_mt(L, UU_CLIENT_MT, 0);
+  new_client_mt(L, UU_CLIENT_LUA_MT, 1);
 }

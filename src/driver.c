@@ -212,7 +212,7 @@ static int l_block(lua_State *L)
   return 0;
 }
 
-/* c:_hooks() -> transport, sleep; nothing when the client uses libcurl. */
+/* c:_hooks() -> transport, sleep. */
 static int l_hooks(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);

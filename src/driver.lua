@@ -1,10 +1,9 @@
 -- The call loop for clients with a Lua `transport` (OpenResty cosockets, a
--- host's own event loop).  It runs in Lua because such a transport may
+-- host's own event loop): their metatable's update and get.  It runs in Lua because such a transport may
 -- yield, and a yield cannot cross a C call on Lua 5.1 and LuaJIT.  All the
 -- decisions stay in C: this loop only moves requests to the transport and
 -- answers back, and waits where C says to.
 local methods = ...
-local update_c, get_c = methods.update, methods.get
 
 local function drive(c, op, id, fields)
   local transport, sleep = c:_hooks()
@@ -38,12 +37,23 @@ local function drive(c, op, id, fields)
   end
 end
 
-function methods.update(c, id, fields, ...)
-  if c:_hooks() then return drive(c, "update", id, fields) end
-  return update_c(c, id, fields, ...)
+-- The checks the C methods make, with their wording.
+local function check(id, fields, name, pos)
+  if id == nil then
+    error(("bad argument #1 to '%s' (value expected)"):format(name), 3)
+  end
+  if pos and type(fields) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)")
+          :format(name, type(fields)), 3)
+  end
 end
 
-function methods.get(c, id, ...)
-  if c:_hooks() then return drive(c, "get", id) end
-  return get_c(c, id, ...)
+function methods.update(c, id, fields)
+  check(id, fields, "update", true)
+  return drive(c, "update", id, fields)
+end
+
+function methods.get(c, id)
+  check(id, nil, "get", false)
+  return drive(c, "get", id)
 end

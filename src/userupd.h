@@ -19,6 +19,7 @@
 
 #define UU_VERSION "0.1.0"
 #define UU_CLIENT_MT "userupd.client"
+#define UU_CLIENT_LUA_MT "userupd.client.lua" /* clients with a transport */
 #define UU_REQUEST_MT "userupd.request"
 #define UU_ERROR_MT "userupd.error"
 
