@@ -93,6 +93,15 @@ sandbox:
 sandbox-stop:
 	spec/sandbox/ctl stop
 
+# The module plus a test-only sixth vendor (spec/extra_vendor_spec.lua):
+# one descriptor file and a define, nothing else.
+EXTRA := build/extra/$(LUA_VERSION)/userupd.so
+extra-vendor: $(EXTRA)
+$(EXTRA): $(SRC) $(HDR) spec/fixtures/vendor/example.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DUU_EXTRA_VENDOR=example -shared -o $@ $(SRC) \
+	  spec/fixtures/vendor/example.c $(LIBS)
+
 # A static library for C hosts that link the module in (include/userupd.h),
 # and the example host that does (examples/embed).
 STATIC := $(BUILD)/libuserupd.a
@@ -110,5 +119,5 @@ $(EMBED): examples/embed/host.c $(STATIC)
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean static embed demo test check valgrind asan fuzz bench lint sandbox \
+.PHONY: all clean static embed extra-vendor demo test check valgrind asan fuzz bench lint sandbox \
         sandbox-stop

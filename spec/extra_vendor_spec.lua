@@ -1,0 +1,42 @@
+-- A sixth vendor needs one descriptor file and its line in the vendor
+-- table, nothing else: build the module with a test-only descriptor
+-- (spec/fixtures/vendor/example.c) and use it like the other five.
+local util = require "support.util"
+
+describe("a sixth vendor", function()
+  local userupd
+
+  setup(function()
+    local version = _VERSION:match("5%.%d")
+    if jit then version = "jit" end
+    local ok = os.execute("make -s -C " .. util.root .. " extra-vendor "
+                          .. "LUA_VERSION=" .. version .. " >/dev/null")
+    assert.is_true(ok == true or ok == 0, "build failed")
+    local loader = assert(package.loadlib(util.root .. "/build/extra/" ..
+      version .. "/userupd.so", "luaopen_userupd"))
+    userupd = loader()
+  end)
+
+  it("gets a constructor and a description like the others", function()
+    assert.are.equal("function", type(userupd.example))
+    assert.are.equal("uuid", userupd.vendors.example.id)
+    assert.is_true(userupd.vendors.example.options.token.secret)
+    assert.are.equal("function", type(userupd.questionpro))
+  end)
+
+  it("marshals, names its auth header and redacts it", function()
+    local c = userupd.example{ token = "tok-XYZ" }
+    local id = "3f2b9c1e-8d4a-4e6f-9a1b-2c3d4e5f6a7b"
+    local req = assert(c:prepare(id, { first_name = "Ada", level = "high" }))
+    assert.are.equal("PATCH", req.method)
+    assert.are.equal("https://api.example.org/people/" .. id .. "?v=2",
+                     req.url)
+    assert.are.equal("tok-XYZ", req.headers["X-Token"])
+    assert.are.equal('{"givenName":"Ada","level":"high","tags":[]}', req.body)
+    assert.is_nil(tostring(req):find("tok-XYZ", 1, true))
+    local _, err = c:prepare(id, { level = "mid" })
+    assert.are.equal("level", err.field)
+    _, err = c:prepare(id, { givenNam = "x" })
+    assert.matches("did you mean 'givenName'", err.message, 1, true)
+  end)
+end)
