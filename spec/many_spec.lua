@@ -183,6 +183,22 @@ describe("update_many", function()
     os.remove(db)
   end)
 
+  it("refuses to nest on one client, and another client may run inside",
+     function()
+    local c, other, inner, nested_err = qp(), qp(), nil, nil
+    local s = c:update_many(records(3), { progress = false,
+      on_result = function(id)
+        if id == 1 then
+          local ok, msg = pcall(c.update_many, c, records(1), {})
+          nested_err = not ok and msg
+          inner = other:update_many(records(2, 100), { progress = false })
+        end
+      end })
+    assert.are.equal(3, s.ok)
+    assert.matches("already running", tostring(nested_err), 1, true)
+    assert.are.equal(2, inner.ok)
+  end)
+
   it("refuses a journal made for another vendor", function()
     local db = tmpdb()
     qp():update_many(records(1), { journal = db, progress = false })

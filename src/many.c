@@ -761,6 +761,8 @@ int uu_update_many(lua_State *L)
   if (t != LUA_TTABLE && t != LUA_TFUNCTION)
     return uu_typeerror(L, 2, "table or function");
   r.iter = t == LUA_TFUNCTION;
+  if (c->many_running)                 /* the pool is in use: no nesting */
+    return luaL_error(L, "update_many is already running on this client");
   lua_settop(L, 3);
   if (lua_isnil(L, 3)) {
     lua_newtable(L);
@@ -783,7 +785,9 @@ int uu_update_many(lua_State *L)
   lua_newtable(L);                                 /* ids in flight */
   lua_pushvalue(L, 4);
   lua_pushvalue(L, 5);
+  c->many_running = 1;
   status = lua_pcall(L, 6, 0, 0);
+  c->many_running = 0;
   r.L = L;
   reset_pool(c);                                   /* closes the journal */
   draw(&r, 1);

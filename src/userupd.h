@@ -223,7 +223,7 @@ typedef struct uu_client {
   uu_slot sync, login;
   uu_buf scratch;
   uu_slot *pool;
-  int npool;
+  int npool, many_running;
   CURLM *multi;
   struct uu_journal *journal;  /* open during update_many only */
   /* redaction: every secret as it may appear on the wire */
