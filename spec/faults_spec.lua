@@ -1,0 +1,111 @@
+-- The fault matrix: every fault the sandbox injects, through update and
+-- through update_many, with the kind, the attempts and a time bound.
+-- README's fault table is this file.
+local userupd = require "userupd"
+local sandbox = require "support.sandbox"
+local clock = require("system").gettime
+
+local GUID = "2ebc64a36a0d400d0123456789abcdef"
+
+-- { fault, vendor, kind (nil = success), attempts, seconds at most,
+--   how many requests it hits (default: all) }
+-- With retries = 2, timeout = 0.5 s, max_retry_wait = 0.05 s.
+local matrix = {
+  { "429",              "questionpro", "rate_limited", 3, 3 },
+  { "429-noretry",      "questionpro", "rate_limited", 3, 3 },
+  { "500",              "questionpro", "http",         1, 2 },
+  { "502",              "questionpro", "http",         3, 3 },
+  { "503",              "questionpro", "http",         3, 3 },
+  { "504",              "questionpro", "http",         3, 3 },
+  { "408",              "questionpro", "http",         3, 3 },
+  { "drop",             "questionpro", "transport",    3, 3 },
+  { "drop-body",        "questionpro", "transport",    3, 3 },
+  { "stall:secs=3",     "questionpro", "transport",    3, 4 },
+  { "truncated",        "questionpro", "transport",    3, 3 },
+  { "nonjson",          "questionpro", "decode",       1, 2 },
+  { "oversized:mb=2",   "questionpro", "decode",       1, 3 },
+  { "ff-error-200",     "formsonfire", "rejected",     1, 2 },
+  { "bb-expired",       "blackbaud",   nil,            2, 3, 1 },
+  { "bb-expired",       "blackbaud-token", "auth",     1, 2 },
+}
+
+local function client(vendor)
+  local o = { base_url = sandbox.url(), rate = 0, retries = 2, timeout = 0.5,
+              retry_base = 0.01, max_retry_wait = 0.05,
+              max_response = 1024 * 1024 }
+  if vendor == "questionpro" then
+    o.api_key = "fault-key"
+  elseif vendor == "formsonfire" then
+    o.company_id, o.integration_key = 7, "fault-key"
+  elseif vendor == "blackbaud" then
+    o.username, o.password = "fault-user", "fault-pass"
+  else
+    o.token = "fault-token"
+    vendor = "blackbaud"
+  end
+  return userupd[vendor](o)
+end
+
+local function id_for(vendor, i)
+  if vendor == "formsonfire" then return GUID:sub(1, 30) .. string.format("%02d", i) end
+  return 1000 + i
+end
+
+local function fields_for(vendor)
+  if vendor == "questionpro" then return { firstName = "F" } end
+  return { FirstName = "F" }
+end
+
+describe("fault matrix", function()
+  setup(function() sandbox.start() end)
+  before_each(function() sandbox.reset() end)
+
+  for _, row in ipairs(matrix) do
+    local fault, vendor, kind, attempts, limit = row[1], row[2], row[3],
+                                                 row[4], row[5]
+    local hits = row[6] or 100
+    local label = fault .. " (" .. vendor .. ")"
+
+    it("update: " .. label, function()
+      local c = client(vendor)
+      if vendor == "blackbaud" then assert.truthy(c:update(1001, {})) end
+      sandbox.fault{ fault = fault, count = hits, method = "PUT" }
+      local t0 = clock()
+      local user, err, info = c:update(id_for(vendor, 1), fields_for(vendor))
+      local took = clock() - t0
+      if kind then
+        assert.is_nil(user)
+        assert.are.equal(kind, err.kind, tostring(err))
+      else
+        assert.is_nil(err, tostring(err))
+      end
+      assert.are.equal(attempts, info.attempts)
+      assert.is_true(took < limit, label .. " took " .. took)
+    end)
+
+    it("update_many: " .. label, function()
+      local c = client(vendor)
+      if vendor == "blackbaud" then assert.truthy(c:update(1001, {})) end
+      sandbox.fault{ fault = fault, count = hits * 4, method = "PUT" }
+      local recs = {}
+      for i = 1, 4 do recs[i] = { id_for(vendor, i), fields_for(vendor) } end
+      local kinds, tries = {}, {}
+      local t0 = clock()
+      local s = c:update_many(recs, { concurrency = 4, progress = false,
+        on_result = function(_, _, err, info)
+          kinds[#kinds + 1] = err and err.kind or "ok"
+          tries[#tries + 1] = info.attempts
+        end })
+      local took = clock() - t0
+      assert.are.equal(4, #kinds)
+      for i = 1, 4 do
+        assert.are.equal(kind or "ok", kinds[i])
+        if kind or fault ~= "bb-expired" then
+          assert.are.equal(attempts, tries[i])
+        end
+      end
+      assert.are.equal(kind and 0 or 4, s.ok)
+      assert.is_true(took < limit + 1, label .. " took " .. took)
+    end)
+  end
+end)
