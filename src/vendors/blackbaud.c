@@ -5,7 +5,7 @@
 static const uu_option options[] = {
   {"school", UU_OPT_LABEL, 0, NULL},
   {"token", UU_OPT_STRING, UU_OPT_SECRET, NULL},
-  {"username", UU_OPT_STRING, 0, NULL},
+  {"username", UU_OPT_STRING, UU_OPT_SECRET, NULL}, /* ON API key */
   {"password", UU_OPT_STRING, UU_OPT_SECRET, NULL},
   {NULL, UU_OPT_END, 0, NULL}};
 

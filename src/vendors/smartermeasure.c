@@ -2,7 +2,7 @@
 #include "../userupd.h"
 
 static const uu_option options[] = {
-  {"username", UU_OPT_STRING, UU_OPT_REQUIRED, NULL},
+  {"username", UU_OPT_STRING, UU_OPT_REQUIRED | UU_OPT_SECRET, NULL}, /* access key */
   {"password", UU_OPT_STRING, UU_OPT_REQUIRED | UU_OPT_SECRET, NULL},
   {NULL, UU_OPT_END, 0, NULL}};
 
