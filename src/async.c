@@ -205,10 +205,7 @@ static void push_results(lua_State *L, job *j)
 {
   uu_answer *a = &j->s.answer;
   if (j->invalid) {
-    memset(a, 0, sizeof *a);
-    lua_pushnil(L);
-    uu_push_invalid(L, j->c->v, &j->bad);
-    uu_push_info(L, a);
+    uu_push_refusal(L, j->c->v, &j->bad);
     return;
   }
   a->attempts = j->s.attempts;

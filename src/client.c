@@ -112,21 +112,6 @@ static int is_label(const char *s)
   return 1;
 }
 
-static int in_choices(const char *set, const char *s)
-{
-  size_t n = strlen(s);
-  const char *p = set, *bar;
-  for (;;) {
-    bar = strchr(p, '|');
-    if ((size_t)((bar ? bar : p + strlen(p)) - p) == n &&
-        strncmp(p, s, n) == 0)
-      return 1;
-    if (bar == NULL)
-      return 0;
-    p = bar + 1;
-  }
-}
-
 /* Vendor option: right type, a label where a host part goes, one of its
 ** choices.  Secret values are never quoted back. */
 static void check_vendor_option(lua_State *L, const uu_vendor *v,
@@ -149,7 +134,7 @@ static void check_vendor_option(lua_State *L, const uu_vendor *v,
   s = lua_tostring(L, -1);
   if (o->type == UU_OPT_LABEL && !is_label(s))
     opt_error(L, v, o->name, "must be a DNS label (letters, digits, '-')");
-  if (o->choices != NULL && !in_choices(o->choices, s))
+  if (o->choices != NULL && !uu_in_set(o->choices, s, strlen(s)))
     luaL_error(L, "bad argument #1 to '%s' (option '%s' must be one of %s)",
                v->name, o->name, o->choices);
 }

@@ -38,16 +38,10 @@ static int l_request(lua_State *L)
   uu_op op = check_op(L, 2);
   uu_slot *s = &c->sync;
   uu_bad bad;
-  uu_answer a;
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 4, LUA_TTABLE);
-  if (uu_build(L, c, s, op, 3, 4, &bad) != 0) {
-    memset(&a, 0, sizeof a);
-    lua_pushnil(L);
-    uu_push_invalid(L, c->v, &bad);
-    uu_push_info(L, &a);
-    return 3;
-  }
+  if (uu_build(L, c, s, op, 3, 4, &bad) != 0)
+    return uu_push_refusal(L, c->v, &bad);
   if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
     return luaL_error(L, "userupd: out of memory");
   uu_push_request(L, c, op == UU_OP_UPDATE ? c->v->method : "GET", &s->url,

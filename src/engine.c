@@ -139,13 +139,8 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
     luaL_checktype(L, 3, LUA_TTABLE);
   mode = op == UU_OP_UPDATE ? verify_mode(L, 4) : 0;
   lua_settop(L, 3);
-  if (uu_build(L, c, s, op, 2, 3, &bad) != 0) {
-    memset(&a, 0, sizeof a);
-    lua_pushnil(L);
-    uu_push_invalid(L, c->v, &bad);
-    uu_push_info(L, &a);
-    return 3;
-  }
+  if (uu_build(L, c, s, op, 2, 3, &bad) != 0)
+    return uu_push_refusal(L, c->v, &bad);
   run(L, c, s, op, &a);
   a.elapsed = uu_now() - t0;
   uu_push_answer(L, c, &a);

@@ -197,8 +197,8 @@ static int is_date(const char *s, size_t n)
   return valid_zone(s + i, n - i);
 }
 
-/* "M" in "M|F". */
-static int in_set(const char *set, const char *s, size_t n)
+/* "M" in "M|F": the one membership test for enums and option choices. */
+int uu_in_set(const char *set, const char *s, size_t n)
 {
   const char *p = set, *bar;
   for (;;) {
@@ -303,7 +303,7 @@ static int write_text(uu_client *c, lua_State *L, int idx, uu_buf *b,
   if (lua_type(L, idx) != LUA_TSTRING)
     return type_error(L, idx, field, "string", bad);
   s = lua_tolstring(L, idx, &n);
-  if (f->kind == UU_ENUM && !in_set(f->arg, s, n))
+  if (f->kind == UU_ENUM && !uu_in_set(f->arg, s, n))
     return bad_at(bad, field, "%s: '%s' is not one of %s", field,
                   shown(f, s, n, tmp, sizeof tmp), f->arg);
   if (f->kind == UU_DATE && !is_date(s, n))

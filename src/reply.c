@@ -47,6 +47,17 @@ void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad)
   uu_push_error(L, v, "invalid", bad->field, 0, NULL, NULL, 0, bad->msg);
 }
 
+/* nil, err, info for a record refused before sending (0 attempts). */
+int uu_push_refusal(lua_State *L, const uu_vendor *v, const uu_bad *bad)
+{
+  uu_answer a;
+  memset(&a, 0, sizeof a);
+  lua_pushnil(L);
+  uu_push_invalid(L, v, bad);
+  uu_push_info(L, &a);
+  return 3;
+}
+
 /* "userupd: questionpro: rejected (HTTP 400, 1002): message" */
 static int l_error_tostring(lua_State *L)
 {

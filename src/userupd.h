@@ -244,6 +244,7 @@ int uu_check_id(const uu_vendor *v, lua_State *L, int idx, uu_buf *out,
 int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
                size_t idlen, uu_buf *body, size_t *fields_end, uu_bad *bad);
 int uu_percent_encode(uu_buf *b, const char *s, size_t n);
+int uu_in_set(const char *set, const char *s, size_t n);
 
 /* ---- request.c ------------------------------------------------------ */
 
@@ -264,6 +265,7 @@ void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
                    const char *field, long status, const char *code,
                    const char *request_id, int retryable, const char *msg);
 void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad);
+int uu_push_refusal(lua_State *L, const uu_vendor *v, const uu_bad *bad);
 void uu_error_open(lua_State *L);
 
 /* ---- http.c --------------------------------------------------------- */
