@@ -61,6 +61,16 @@ describe("client", function()
     assert.matches("apiKey=***", tostring(req), 1, true)
   end)
 
+  it("encodes the body alone, the same bytes prepare sends", function()
+    local c = userupd.thoughtindustries{ subdomain = "a", api_key = "k" }
+    local id = "3f2b9c1e-8d4a-4e6f-9a1b-2c3d4e5f6a7b"
+    local f = { email = "a@example.org", first_name = "A", ref3 = "x" }
+    assert.are.equal(c:prepare(id, f).body, c:encode(id, f))
+    local body, err = c:encode(id, { emial = "x" })
+    assert.is_nil(body)
+    assert.are.equal("emial", err.field)
+  end)
+
   it("redacts a secret only where it stands as a whole token", function()
     local sm = userupd.smartermeasure{ username = "u", password = "p" }
     local shown = tostring(sm:prepare(1, { FirstName = "Pip" }))

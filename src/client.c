@@ -448,7 +448,8 @@ void uu_client_release(lua_State *L, uu_client *c)
   c->ca_file = c->proxy = c->user_agent = NULL;
   luaL_unref(L, LUA_REGISTRYINDEX, c->sleep_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
-  c->sleep_ref = c->transport_ref = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, c->names_ref);
+  c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
 }
 
 static void read_limits(uu_client *c, lua_State *L, int opts)
@@ -515,7 +516,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   c = (uu_client *)lua_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c);
   c->v = v;
-  c->sleep_ref = c->transport_ref = LUA_NOREF;
+  c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
   c->closed = 1;                           /* nothing to free yet */
   lua_getfield(L, opts, "transport");      /* a transport: the Lua loop */
   luaL_getmetatable(L, lua_isnil(L, -1) ? UU_CLIENT_MT : UU_CLIENT_LUA_MT);
@@ -607,6 +608,27 @@ static int l_client_prepare(lua_State *L)
   return 1;
 }
 
+/* client:encode(id, fields): the body prepare would build, as a string;
+** the payload alone, for hashing, diffing or a transport of one's own. */
+static int l_client_encode(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_slot *s = &c->sync;
+  uu_bad bad;
+  size_t fields_end;
+  luaL_checkany(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (uu_check_id(c->v, L, 2, &c->scratch, &bad) != 0 ||
+      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
+                 &bad) != 0) {
+    lua_pushnil(L);
+    uu_push_invalid(L, c->v, &bad);
+    return 2;
+  }
+  lua_pushlstring(L, s->body.p, s->body.n);
+  return 1;
+}
+
 static int l_client_update(lua_State *L)
 {
   return uu_update(L, uu_check_client(L, 1), UU_OP_UPDATE);
@@ -624,7 +646,8 @@ static int l_client_vendor(lua_State *L)
 }
 
 static const luaL_Reg client_methods[] = {
-  {"prepare", l_client_prepare}, {"update", l_client_update},
+  {"prepare", l_client_prepare}, {"encode", l_client_encode},
+  {"update", l_client_update},
   {"get", l_client_get}, {"update_many", uu_update_many},
   {"close", l_client_close}, {"vendor", l_client_vendor},
   {NULL, NULL}};

@@ -468,6 +468,8 @@ typedef struct walk {
   unsigned char given[MAX_FIELDS];
   unsigned char nulled[MAX_FIELDS]; /* cleared via the vendor's null list */
   unsigned char listed[MAX_FIELDS]; /* named in the explicit null list */
+  int slot[MAX_FIELDS];            /* where each given value sits */
+  int nfields;
   int nnull;
   uu_buf *b;
   int first;
@@ -482,35 +484,70 @@ static const char *given_name(const walk *w, const uu_field *f)
 /* Pass 1: every key must name a field, and no field twice.  Unknown keys
 ** are reported smallest first, so the message does not depend on hash
 ** order. */
+/* The client's name -> field table: { FirstName = 1, first_name = -1, ...}
+** (index + 1, negative for a cross-vendor name), built on first use.  A
+** look-up is one hash probe on the key Lua already interned. */
+static int push_names(lua_State *L, uu_client *c)
+{
+  const uu_field *f;
+  int i;
+  if (c->names_ref != LUA_NOREF && c->names_ref != LUA_REFNIL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->names_ref);
+    return lua_gettop(L);
+  }
+  lua_newtable(L);
+  for (f = c->v->fields, i = 1; f->name != NULL; f++, i++) {
+    lua_pushinteger(L, i);
+    lua_setfield(L, -2, f->name);
+    if (f->canon != NULL) {
+      lua_pushinteger(L, -i);
+      lua_setfield(L, -2, f->canon);
+    }
+  }
+  lua_pushvalue(L, -1);
+  c->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return lua_gettop(L);
+}
+
 static int scan_keys(walk *w)
 {
   const uu_vendor *v = w->c->v;
   const uu_field *f;
   const char *k, *unknown = NULL;
   size_t kl, ul = 0;
-  int canon, i;
+  int names = push_names(w->L, w->c), base = names, i, at;
+  luaL_checkstack(w->L, w->nfields + 4, "fields");
+  lua_settop(w->L, base + w->nfields);             /* a slot per field */
   lua_pushnil(w->L);
   while (lua_next(w->L, w->idx)) {                 /* ..., key, value */
+    lua_pushvalue(w->L, -2);
+    lua_rawget(w->L, names);                       /* ..., key, value, at */
+    at = (int)lua_tointeger(w->L, -1);
     lua_pop(w->L, 1);
-    if (lua_type(w->L, -1) != LUA_TSTRING) {
-      const char *t = luaL_typename(w->L, -1);
-      lua_pop(w->L, 1);
-      return bad_at(w->bad, "?", "field names must be strings, got a %s "
-                    "key (is fields a list instead of a table of names?)", t);
-    }
-    k = lua_tolstring(w->L, -1, &kl);
-    if ((f = uu_field_find(v, k, kl, &canon)) == NULL) {
+    if (at == 0) {
+      if (lua_type(w->L, -2) != LUA_TSTRING) {
+        const char *t = luaL_typename(w->L, -2);
+        lua_pop(w->L, 2);
+        return bad_at(w->bad, "?", "field names must be strings, got a %s "
+                      "key (is fields a list instead of a table of names?)",
+                      t);
+      }
+      k = lua_tolstring(w->L, -2, &kl);
       if (unknown == NULL || strcmp(k, unknown) < 0)
-        unknown = k, ul = kl;                      /* still on the stack */
+        unknown = k, ul = kl;                      /* the table holds it */
+      lua_pop(w->L, 1);
       continue;
     }
-    i = (int)(f - v->fields);
+    i = (at < 0 ? -at : at) - 1;
+    f = &v->fields[i];
     if (w->given[i] != GIVEN_NO) {
-      lua_pop(w->L, 1);
+      lua_pop(w->L, 2);
       return bad_at(w->bad, f->name, "%s: given twice, as '%s' and '%s'",
                     f->name, f->name, f->canon);
     }
-    w->given[i] = canon ? GIVEN_CANON : GIVEN_NATIVE;
+    w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
+    w->slot[i] = base + 1 + i;
+    lua_replace(w->L, w->slot[i]);                 /* the value, kept */
   }
   if (unknown != NULL)
     return unknown_field(v, unknown, ul, w->bad);
@@ -605,12 +642,20 @@ static int write_value(walk *w, const uu_field *f, const char *field)
   }
 }
 
+/* ,"name": -- descriptor names are plain ASCII, so no escaping pass. */
 static int write_key(walk *w, const char *name)
 {
-  if ((!w->first && uu_buf_addc(w->b, ',') != 0) ||
-      uu_json_string(w->b, name, strlen(name)) != UU_JOK ||
-      uu_buf_addc(w->b, ':') != 0)
+  size_t n = strlen(name);
+  if (uu_buf_reserve(w->b, n + 4) != 0)
     return out_of_memory(w->bad, name);
+  if (!w->first)
+    w->b->p[w->b->n++] = ',';
+  w->b->p[w->b->n++] = '"';
+  memcpy(w->b->p + w->b->n, name, n);
+  w->b->n += n;
+  w->b->p[w->b->n++] = '"';
+  w->b->p[w->b->n++] = ':';
+  w->b->p[w->b->n] = '\0';
   w->first = 0;
   return 0;
 }
@@ -628,8 +673,7 @@ static int write_field(walk *w, const uu_field *f)
                   uu_buf_add(w->b, "[]", 2) != 0 ? -1 : 0)
                : 0;
   name = given_name(w, f);
-  lua_pushstring(L, name);
-  lua_rawget(L, w->idx);                           /* ..., value */
+  lua_pushvalue(L, w->slot[i]);                    /* ..., value */
   if (is_null(L, -1)) {
     lua_pop(L, 1);
     if (f->flags & UU_NONULL)
@@ -702,14 +746,17 @@ int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
   memset(&w, 0, sizeof w);
   w.c = c, w.L = L, w.idx = uu_absindex(L, idx), w.b = body, w.bad = bad;
   w.first = 1;
+  for (w.nfields = 0; c->v->fields[w.nfields].name != NULL; w.nfields++)
+    ;
   bad->field[0] = bad->msg[0] = '\0';
   body->n = 0;
   luaL_checkstack(L, 12, "fields");
+  if (w.nfields > MAX_FIELDS)
+    return bad_at(bad, "?", "vendor descriptor has too many fields");
   if (scan_keys(&w) != 0)
-    return -1;
+    return lua_settop(L, top), -1;
   if (nf != NULL && w.given[nf - c->v->fields] != GIVEN_NO) {
-    lua_pushstring(L, nf->name);
-    lua_rawget(L, w.idx);
+    lua_pushvalue(L, w.slot[nf - c->v->fields]);
     if (scan_null_list(&w, nf) != 0)
       return lua_settop(L, top), -1;
     lua_pop(L, 1);
@@ -721,6 +768,7 @@ int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
     return out_of_memory(bad, "id");
   if (walk_fields(&w, nf) != 0)
     return lua_settop(L, top), -1;
+  lua_settop(L, top);                              /* the given values */
   *fields_end = body->n;
   if (c->body_tail.n > 0 &&
       ((!w.first && uu_buf_addc(body, ',') != 0) ||

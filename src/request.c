@@ -182,25 +182,9 @@ static int l_request_tostring(lua_State *L)
   return 1;
 }
 
-/* The request metatable of this client, made once and kept in its
-** uservalue: its __tostring must know the client's secrets. */
-static void push_request_mt(lua_State *L, int client)
-{
-  uu_getuservalue(L, client);
-  lua_getfield(L, -1, "reqmt");
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, client);
-    lua_pushcclosure(L, l_request_tostring, 1);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "userupd.request");
-    lua_setfield(L, -2, "__name");
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "reqmt");
-  }
-  lua_remove(L, -2);
-}
+/* The client's uservalue slots: its options, then what every request of
+** it shares.  Integer keys: rawgeti is the cheapest look-up there is. */
+enum { UV_REQMT = 1, UV_HEADERS = 2 };
 
 /* Pushes "Name: value" of one curl header line into the table on top. */
 static void set_header(lua_State *L, const char *line)
@@ -216,26 +200,65 @@ static void set_header(lua_State *L, const char *line)
   lua_rawset(L, -3);
 }
 
-/* { method, url, headers = { ... }, body } for the client at index 1. */
-void uu_push_request(lua_State *L, uu_client *c, const char *method,
-                     uu_buf *url, uu_buf *body)
+/* Made once per client and kept in its uservalue: the request metatable
+** (its __tostring must know the client's secrets) and the headers. */
+static void make_shared(lua_State *L, uu_client *c, int client, int uv)
 {
   struct curl_slist *h;
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, method);
-  lua_setfield(L, -2, "method");
-  lua_pushlstring(L, url->p, url->n);
-  lua_setfield(L, -2, "url");
+  lua_newtable(L);
+  lua_pushvalue(L, client);
+  lua_pushcclosure(L, l_request_tostring, 1);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "userupd.request");
+  lua_setfield(L, -2, "__name");
+  lua_rawseti(L, uv, UV_REQMT);
   lua_createtable(L, 0, 5);
   for (h = c->headers; h != NULL; h = h->next)
     set_header(L, h->data);
   lua_pushstring(L, c->user_agent ? c->user_agent : uu_user_agent());
   lua_setfield(L, -2, "User-Agent");
-  lua_setfield(L, -2, "headers");
+  lua_rawseti(L, uv, UV_HEADERS);
+}
+
+/* A copy of the shared headers (a transport may add its own), on top. */
+static void push_headers(lua_State *L, int shared)
+{
+  lua_createtable(L, 0, 6);
+  lua_pushnil(L);
+  while (lua_next(L, shared)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+}
+
+/* { method, url, headers = { ... }, body } for the client at index 1. */
+void uu_push_request(lua_State *L, uu_client *c, const char *method,
+                     uu_buf *url, uu_buf *body)
+{
+  int uv;
+  uu_getuservalue(L, 1);
+  uv = lua_gettop(L);
+  lua_rawgeti(L, uv, UV_REQMT);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    make_shared(L, c, 1, uv);
+    lua_rawgeti(L, uv, UV_REQMT);
+  }
+  lua_createtable(L, 0, 4);                        /* uv, mt, req */
+  lua_pushstring(L, method);
+  lua_setfield(L, -2, "method");
+  lua_pushlstring(L, url->p, url->n);
+  lua_setfield(L, -2, "url");
+  lua_rawgeti(L, uv, UV_HEADERS);
+  push_headers(L, lua_gettop(L));
+  lua_setfield(L, -3, "headers");
+  lua_pop(L, 1);
   if (body != NULL) {
     lua_pushlstring(L, body->p, body->n);
     lua_setfield(L, -2, "body");
   }
-  push_request_mt(L, 1);
+  lua_insert(L, -2);                               /* uv, req, mt */
   lua_setmetatable(L, -2);
+  lua_remove(L, uv);
 }

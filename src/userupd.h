@@ -219,6 +219,7 @@ typedef struct uu_client {
   uint64_t rng;
   /* Lua hooks (registry refs, LUA_NOREF when absent) */
   int sleep_ref, transport_ref;
+  int names_ref;             /* marshal's name -> field table */
   /* the slot sync calls use, and the pool update_many draws from */
   uu_slot sync, login;
   uu_buf scratch;

@@ -50,14 +50,17 @@ const uu_field *uu_field_find(const uu_vendor *v, const char *name,
                               size_t len, int *canonical)
 {
   const uu_field *f;
-  for (f = v->fields; f->name != NULL; f++)
-    if (strlen(f->name) == len && memcmp(f->name, name, len) == 0) {
+  if (len == 0 || memchr(name, '\0', len) != NULL)  /* no name has a NUL */
+    return NULL;
+  for (f = v->fields; f->name != NULL; f++)        /* first byte, then all */
+    if (f->name[0] == name[0] && strncmp(f->name, name, len) == 0 &&
+        f->name[len] == '\0') {
       *canonical = 0;
       return f;
     }
   for (f = v->fields; f->name != NULL; f++)
-    if (f->canon != NULL && strlen(f->canon) == len &&
-        memcmp(f->canon, name, len) == 0) {
+    if (f->canon != NULL && f->canon[0] == name[0] &&
+        strncmp(f->canon, name, len) == 0 && f->canon[len] == '\0') {
       *canonical = 1;
       return f;
     }
