@@ -207,19 +207,21 @@ static void add_secret(uu_client *c, lua_State *L, const char *s, size_t n)
   c->secrets[c->nsecrets++] = p;
 }
 
-/* The raw value, its %-encoded form (URL) and its JSON-escaped form. */
+/* The raw value, its %-encoded form (URL) and its JSON-escaped form.  The
+** forms are built in the client's scratch buffer, so a raise on the way
+** (out of memory) strands nothing: release frees it. */
 static void add_secret_forms(uu_client *c, lua_State *L, const char *s)
 {
-  uu_buf b = {NULL, 0, 0};
-  add_secret(c, L, s, strlen(s));
-  uu_percent_encode(&b, s, strlen(s));
-  if (b.p != NULL && strcmp(b.p, s) != 0)
-    add_secret(c, L, b.p, b.n);           /* b leaks only if this raises */
-  b.n = 0;
-  if (b.p != NULL && uu_json_string(&b, s, strlen(s)) == UU_JOK &&
-      b.n > 2 && (b.n - 2 != strlen(s) || memcmp(b.p + 1, s, b.n - 2)))
-    add_secret(c, L, b.p + 1, b.n - 2);
-  uu_buf_free(&b);
+  uu_buf *b = &c->scratch;
+  size_t n = strlen(s);
+  add_secret(c, L, s, n);
+  b->n = 0;
+  if (uu_percent_encode(b, s, n) == 0 && (b->n != n || memcmp(b->p, s, n)))
+    add_secret(c, L, b->p, b->n);
+  b->n = 0;
+  if (uu_json_string(b, s, n) == UU_JOK && b->n > 2 &&
+      (b->n - 2 != n || memcmp(b->p + 1, s, n) != 0))
+    add_secret(c, L, b->p + 1, b->n - 2);
 }
 
 static void base64(uu_buf *out, const char *s, size_t n)
