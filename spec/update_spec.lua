@@ -208,6 +208,24 @@ describe("update against the sandbox", function()
     assert.is_true(clock() - t0 >= 1.9)
   end)
 
+  it("pauses on X-RateLimit-Remaining 0 until the reset: no 429s", function()
+    sandbox.config{ ti_limit = 5, ti_window = 1 }
+    local c = userupd.thoughtindustries{ api_key = "k", rate = 0,
+                                         base_url = sandbox.url() }
+    local t0 = clock()
+    for _ = 1, 12 do
+      local user, err, info = c:update(UUID, {})
+      assert.is_nil(err, tostring(err))
+      assert.are.equal(1, info.attempts)
+      assert.truthy(user)
+    end
+    local took = clock() - t0
+    assert.is_nil(sandbox.stats().by_status["429"])
+    -- 12 requests at 5 per 1 s window need two waits, not much more
+    assert.is_true(took >= 1 and took < 3.5, "took " .. took)
+    sandbox.config{ ti_limit = 0 }
+  end)
+
   it("times out a stalled answer and reports transport", function()
     sandbox.fault{ fault = "stall:secs=3", count = 5 }
     local c = userupd.questionpro(opts{ api_key = "k", timeout = 0.5,

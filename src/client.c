@@ -386,6 +386,10 @@ static void auth_header(uu_client *c, lua_State *L, int opts)
 
 static void build_headers(uu_client *c, lua_State *L, int opts)
 {
+  lua_pushfstring(L, "User-Agent: %s",
+                  c->user_agent ? c->user_agent : uu_user_agent());
+  add_header(c, L, lua_tostring(L, -1));
+  lua_pop(L, 1);
   add_header(c, L, "Content-Type: application/json");
   add_header(c, L, "Accept: application/json");
   add_header(c, L, "Expect:");             /* no 100-continue round trip */

@@ -105,8 +105,10 @@ static void read_headers(lua_State *L, int idx, uu_slot *s)
         snprintf(s->request_id, sizeof s->request_id, "%s", v);
       else if (strcasecmp(k, "x-ratelimit-remaining") == 0)
         s->rl_remaining = strtol(v, NULL, 10);
-      else if (strcasecmp(k, "x-ratelimit-reset") == 0)
-        s->rl_reset = strtod(v, NULL) - (double)time(NULL);
+      else if (strcasecmp(k, "x-ratelimit-reset-after") == 0)
+        s->rl_reset = strtod(v, NULL);
+      else if (strcasecmp(k, "x-ratelimit-reset") == 0 && s->rl_reset < 0)
+        s->rl_reset = strtod(v, NULL) - uu_wall();
     }
     lua_pop(L, 1);
   }

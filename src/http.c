@@ -23,6 +23,16 @@ const char *uu_user_agent(void)
   return user_agent;
 }
 
+/* Wall-clock seconds with their fraction (X-RateLimit-Reset is a Unix
+** time: comparing it with time(NULL) would wait up to a second too long
+** at every window). */
+double uu_wall(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 double uu_now(void)
 {
   struct timespec ts;
@@ -98,9 +108,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
   } else if (header_is(p, n, "X-RateLimit-Remaining")) {
     header_value(p, n, v, sizeof v);
     s->rl_remaining = strtol(v, NULL, 10);
-  } else if (header_is(p, n, "X-RateLimit-Reset")) {
-    header_value(p, n, v, sizeof v);
-    s->rl_reset = strtod(v, NULL) - (double)time(NULL);
+  } else if (header_is(p, n, "X-RateLimit-Reset-After")) {
+    header_value(p, n, v, sizeof v);       /* seconds from now: exact */
+    s->rl_reset = strtod(v, NULL);
+  } else if (header_is(p, n, "X-RateLimit-Reset") && s->rl_reset < 0) {
+    header_value(p, n, v, sizeof v);       /* a Unix time: against the */
+    s->rl_reset = strtod(v, NULL) - uu_wall();   /* clock, not whole s */
   }
   return n;
 }
@@ -118,9 +131,8 @@ int uu_slot_init(uu_client *c, uu_slot *s)
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-  curl_easy_setopt(e, CURLOPT_USERAGENT,
-                   c->user_agent ? c->user_agent : uu_user_agent());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers); /* User-Agent too:
+                   CURLOPT_USERAGENT would be formatted for every request */
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -546,7 +546,8 @@ static void harvest(run *r)
 }
 
 /* user, err, info for a finished slot.  A success nobody reads (no
-** on_result) is not decoded, unless the vendor hides errors in a 2xx. */
+** on_result) is neither decoded nor given an info table, unless the
+** vendor hides errors in a 2xx. */
 static void push_results(run *r, uu_slot *s)
 {
   const uu_answer *a = &s->answer;
@@ -555,7 +556,7 @@ static void push_results(run *r, uu_slot *s)
       !(r->c->v->flags & UU_V_ERR_IN_2XX)) {
     lua_pushboolean(r->L, 1);
     lua_pushnil(r->L);
-    uu_push_info(r->L, a);
+    lua_pushnil(r->L);
     return;
   }
   uu_push_answer(r->L, r->c, a);
@@ -681,6 +682,8 @@ static int loop(lua_State *L)
     harvest(r);
     complete(r);
     draw(r, 0);
+    fill(r);                           /* refill freed slots before waiting, */
+    dispatch(r);                       /* or they idle a whole round trip */
     if (busy(r))
       wait_some(r);
   }

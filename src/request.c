@@ -215,8 +215,7 @@ static void make_shared(lua_State *L, uu_client *c, int client, int uv)
   lua_createtable(L, 0, 5);
   for (h = c->headers; h != NULL; h = h->next)
     set_header(L, h->data);
-  lua_pushstring(L, c->user_agent ? c->user_agent : uu_user_agent());
-  lua_setfield(L, -2, "User-Agent");
+  (void)c;
   lua_rawseti(L, uv, UV_HEADERS);
 }
 

@@ -279,6 +279,7 @@ void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method,
 const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
 double uu_now(void);
+double uu_wall(void);
 double uu_backoff(uu_client *c, int attempt, double retry_after);
 double uu_pace(uu_client *c, double now);
 void uu_note_limits(uu_client *c, const uu_slot *s, double now);
