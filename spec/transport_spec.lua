@@ -76,9 +76,11 @@ describe("a Lua transport", function()
     assert.is_false(ok)
     assert.matches("bad argument #1 to 'update' (value expected)", msg, 1, true)
     ok, msg = pcall(function() return c:update(1, "x") end)
+    assert.is_false(ok)
     assert.matches("bad argument #2 to 'update' (table expected, got string)",
                    msg, 1, true)
     ok, msg = pcall(function() return c:get() end)
+    assert.is_false(ok)
     assert.matches("bad argument #1 to 'get'", msg, 1, true)
   end)
 
@@ -100,7 +102,7 @@ describe("a Lua transport", function()
     local co = coroutine.create(function()
       return c:update(1234599, { firstName = "Yield" })
     end)
-    local yields, res = 0, nil
+    local yields, res = 0
     while true do
       res = { coroutine.resume(co) }
       assert.is_true(res[1], tostring(res[2]))
@@ -119,6 +121,7 @@ describe("a Lua transport", function()
       transport = st.new(function(req) reqs[#reqs + 1] = req end) }
     local user, err = bb:update(1574489, { NickName = "One" })
     assert.is_nil(err, tostring(err))
+    assert.are.equal("One", user.NickName)
     assert.are.equal("POST", reqs[1].method)
     assert.is_nil(tostring(reqs[1]):find("tk-Secret", 1, true))
     sandbox.expire_bb_tokens()

@@ -539,6 +539,10 @@ static int scan_keys(walk *w)
       continue;
     }
     i = (at < 0 ? -at : at) - 1;
+    if (i < 0 || i >= w->nfields) {              /* the table is ours */
+      lua_pop(w->L, 2);
+      return bad_at(w->bad, "?", "internal: bad field index");
+    }
     f = &v->fields[i];
     if (w->given[i] != GIVEN_NO) {
       lua_pop(w->L, 2);
