@@ -386,8 +386,11 @@ static void auth_header(uu_client *c, lua_State *L, int opts)
 
 static void build_headers(uu_client *c, lua_State *L, int opts)
 {
-  lua_pushfstring(L, "User-Agent: %s",
-                  c->user_agent ? c->user_agent : uu_user_agent());
+  lua_getfield(L, opts, "transport");      /* libcurl is not the sender */
+  lua_pushfstring(L, "User-Agent: %s", c->user_agent ? c->user_agent
+                  : lua_isnil(L, -1) ? uu_user_agent()
+                                     : "userupd/" UU_VERSION " (lua transport)");
+  lua_remove(L, -2);
   add_header(c, L, lua_tostring(L, -1));
   lua_pop(L, 1);
   add_header(c, L, "Content-Type: application/json");
