@@ -113,6 +113,35 @@ describe("a Lua transport", function()
     assert.are.equal(3, yields)          -- io, sleep, io
   end)
 
+  it("logs in once for many coroutines sharing a Blackbaud client",
+     function()
+    local transport = st.new()
+    local bb = userupd.blackbaud{ username = "co-user", password = "co-pass",
+      base_url = sandbox.url(), rate = 0,
+      transport = function(req)
+        coroutine.yield()                  -- let the others run
+        return transport(req)
+      end, sleep = function() coroutine.yield() end }
+    local cos, done = {}, 0
+    for i = 1, 5 do
+      cos[i] = coroutine.create(function()
+        local user, err = bb:update(1574489, { NickName = "C" .. i })
+        assert(user, tostring(err))
+        done = done + 1
+      end)
+    end
+    for _ = 1, 200 do                      -- a tiny round-robin scheduler
+      for _, co in ipairs(cos) do
+        if coroutine.status(co) == "suspended" then
+          assert(coroutine.resume(co))
+        end
+      end
+      if done == 5 then break end
+    end
+    assert.are.equal(5, done)
+    assert.are.equal(1, sandbox.stats().logins)
+  end)
+
   it("logs in to Blackbaud through the transport, and again on expiry",
      function()
     local reqs = {}

@@ -58,6 +58,28 @@ static int l_needs_login(lua_State *L)
   return 1;
 }
 
+/* c:_login_begin() -> true for the first caller while no token is held;
+** others wait (c:_login_busy()) for its token instead of logging in too.
+** The claim lapses after the client's timeout, should that login never
+** come back. */
+static int l_login_begin(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  double now = uu_now();
+  int first = c->login_busy_until <= now;
+  if (first)
+    c->login_busy_until = now + (double)c->timeout_ms / 1000;
+  lua_pushboolean(L, first);
+  return 1;
+}
+
+static int l_login_busy(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  lua_pushboolean(L, c->token == NULL && c->login_busy_until > uu_now());
+  return 1;
+}
+
 /* c:_login_request() -> req (the password is redacted by tostring) */
 static int l_login_request(lua_State *L)
 {
@@ -147,6 +169,7 @@ static int l_login_answer(lua_State *L)
   uu_slot *s = &c->login;
   uu_answer a;
   lua_settop(L, 4);
+  c->login_busy_until = 0;                 /* the claim ends either way */
   answer_from_lua(L, c, s, 2, UU_OP_LOGIN, &a);
   s->resp.n = 0;
   if (a.body != NULL && uu_buf_add(&s->resp, a.body, a.len) != 0)
@@ -227,6 +250,7 @@ static int l_hooks(lua_State *L)
 static const luaL_Reg primitives[] = {
   {"_request", l_request}, {"_needs_login", l_needs_login},
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
+  {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
   {"_verdict", l_verdict}, {"_pace", l_pace}, {"_now", l_now},
   {"_hooks", l_hooks}, {NULL, NULL}};
 

@@ -12,9 +12,13 @@ local function drive(c, op, id, fields)
   local req, err, info
   while true do
     if c:_needs_login() then
-      local lreq = c:_login_request()
-      local ok, lerr, linfo = c:_login_answer(transport(lreq))
-      if not ok then return nil, lerr, linfo end
+      if c:_login_begin() then           -- first in: this one logs in
+        local lreq = c:_login_request()
+        local ok, lerr, linfo = c:_login_answer(transport(lreq))
+        if not ok then return nil, lerr, linfo end
+      else                               -- another coroutine is: wait
+        repeat sleep(0.01) until not c:_login_busy()
+      end
       req = nil
     end
     if not req then

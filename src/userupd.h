@@ -206,6 +206,7 @@ typedef struct uu_client {
   /* session login (Blackbaud username/password) */
   char *login_user, *login_pass;
   char *token;               /* from the login call; C memory only */
+  double login_busy_until;   /* a Lua-transport login is under way */
   int token_gen;
   /* options */
   long timeout_ms, connect_timeout_ms;
