@@ -63,6 +63,7 @@ local rows = {
   { "a list with holes", "ti", UUID, { courseSlugs = { "a", nil, "c" } },
     "courseSlugs", "" },
   { "non-string field name", "sm", 1, { "A" }, "?", "must be strings" },
+  { "an empty field name", "bb", 1, { [""] = "x" }, "", "unknown field ''" },
   { "id ../x", "sm", "../x", {}, "id", "positive integer" },
   { "id 0", "sm", 0, {}, "id", "positive integer" },
   { "id -1", "qp", -1, {}, "id", "positive integer" },
@@ -145,6 +146,15 @@ describe("programmer errors raise", function()
       end, "DNS label" },
     { "unknown vendor", function() userupd.new("nosuch", {}) end,
       "unknown vendor 'nosuch'" },
+    { "a NaN timeout", function()
+        userupd.questionpro{ api_key = "k", timeout = 0 / 0 } end,
+      "option 'timeout' must be from" },
+    { "an absurd retry count", function()
+        userupd.questionpro{ api_key = "k", retries = 1e300 } end,
+      "option 'retries' must be" },
+    { "a negative max_response", function()
+        userupd.questionpro{ api_key = "k", max_response = -1 } end,
+      "option 'max_response' must be from 1" },
   }
   for _, case in ipairs(cases) do
     it(case[1], function()

@@ -3,13 +3,13 @@
 -- validation, auth, the not-found rule, every fault, the admin API, TLS and
 -- the canned benchmark endpoints.
 --
--- It runs a PRIVATE instance (ports 28089/28443, prefix under /tmp) and
+-- It runs a PRIVATE instance (ports 27089/27443, prefix under /tmp) and
 -- resets it before each test, so it never disturbs the shared sandbox on
 -- 8089 that other specs and the demo use. The instance is stopped at the end.
 local cjson = require "cjson"
 local sandbox = require "spec.support.sandbox"
 
-sandbox.use({ port = 28089, tls_port = 28443, prefix = "/tmp/userupd-sandbox-selftest" })
+sandbox.use({ port = 27089, tls_port = 27443, prefix = "/tmp/userupd-sandbox-selftest" })
 
 local JSON_CT = "application/json"
 local UUID = "^%x+%-%x+%-%x+%-%x+%-%x+$"
@@ -154,7 +154,7 @@ describe("vendor sandbox", function()
   describe("ctl", function()
     it("start is idempotent and status reports the instance", function()
       assert.is_true(sandbox.start())
-      local p = io.popen(("USERUPD_SANDBOX_PORT=28089 USERUPD_SANDBOX_PREFIX=%s %s status; echo rc=$?")
+      local p = io.popen(("USERUPD_SANDBOX_PORT=27089 USERUPD_SANDBOX_PREFIX=%s %s status; echo rc=$?")
         :format(sandbox.prefix(), sandbox.ctl))
       local out = p:read("*a")
       p:close()
@@ -705,7 +705,7 @@ describe("vendor sandbox", function()
       local res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping", { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       assert.are.equal(0, res.rc)
-      res = sandbox.http("GET", "https://localhost:28443/_sandbox/ping", { cacert = sandbox.ca() })
+      res = sandbox.http("GET", "https://localhost:27443/_sandbox/ping", { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping")
       assert.are.equal(60, res.rc)                      -- curl: untrusted certificate

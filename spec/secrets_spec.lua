@@ -91,6 +91,17 @@ describe("secrets audit", function()
       keep(c:update(ids[i], good[i]))
     end
     keep(pcall(userupd.questionpro, { api_key = M.qp_key .. "\n" }))
+    -- a vendor echoing the key in its error code and text
+    local echo = userupd.thoughtindustries{ api_key = M.ti_key, rate = 0,
+      base_url = sandbox.url(),
+      retries = 0, transport = function()
+        return 401, '{"error":"invalid key ' .. M.ti_key ..
+          '","message":"bad key ' .. M.ti_key .. '"}', {}
+      end }
+    keep(echo:update(ids[2], {}))
+    -- a key passed by mistake as the id, or as a field value
+    local ff = clients()[5]
+    keep(ff:prepare(M.ff_key, {}), ff:prepare(ids[5], { Type = M.ff_key }))
     keep(pcall(userupd.thoughtindustries, { api_key = M.ti_key,
                                             base_url = "http://x.org" }))
   end)

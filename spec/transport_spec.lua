@@ -62,6 +62,22 @@ describe("a Lua transport", function()
     assert.matches("reset", err.message, 1, true)
   end)
 
+  it("treats a Retry-After of nan or inf as none (no NaN wait, no hang)",
+     function()
+    for _, ra in ipairs({ "nan", "inf", "1e400", "-5" }) do
+      local waits = {}
+      local c = client{ api_key = "tk", retries = 1,
+        sleep = function(s) waits[#waits + 1] = s end,
+        transport = function() return 503, "{}", { ["Retry-After"] = ra } end }
+      local _, err, info = c:update(1, {})
+      assert.are.equal("http", err.kind)
+      assert.are.equal(2, info.attempts)
+      for _, w in ipairs(waits) do
+        assert.is_true(w == w and w >= 0 and w < 100, ra .. ": " .. w)
+      end
+    end
+  end)
+
   it("does not retry a certificate failure", function()
     local c = client{ api_key = "tk", transport = function()
       return nil, "certificate verify failed" end }

@@ -205,7 +205,7 @@ static void push_results(lua_State *L, job *j)
 {
   uu_answer *a = &j->s.answer;
   if (j->invalid) {
-    uu_push_refusal(L, j->c->v, &j->bad);
+    uu_push_refusal(L, j->c, &j->bad);
     return;
   }
   a->attempts = j->s.attempts;

@@ -4,6 +4,7 @@
 ** metatable before anything is allocated, and every allocation is stored
 ** in it at once, so a raise at any point leaves __gc a consistent object.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
@@ -83,9 +84,11 @@ static int type_ok(lua_State *L, otype t)
 {
   switch (t) {
   case O_NUM: return lua_type(L, -1) == LUA_TNUMBER;
-  case O_INT:
-    return lua_type(L, -1) == LUA_TNUMBER &&
-           lua_tonumber(L, -1) == (double)(long long)lua_tonumber(L, -1);
+  case O_INT: {                            /* range first: casting 1e300 */
+    double d = lua_tonumber(L, -1);        /* or NaN is undefined */
+    return lua_type(L, -1) == LUA_TNUMBER && d >= -1e15 && d <= 1e15 &&
+           d == (double)(long long)d;
+  }
   case O_STR: return lua_type(L, -1) == LUA_TSTRING;
   case O_BOOL: return lua_type(L, -1) == LUA_TBOOLEAN;
   default: return lua_type(L, -1) == LUA_TFUNCTION;
@@ -461,28 +464,43 @@ void uu_client_release(lua_State *L, uu_client *c)
   c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
 }
 
+/* A numeric option checked against its range before any cast (a cast of
+** NaN or 1e300 to an integer type is undefined behaviour). */
+static double ranged(lua_State *L, const uu_client *c, int opts,
+                     const char *k, double def, double lo, double hi)
+{
+  double d = num_opt(L, opts, k, def);
+  char range[64];
+  if (!(d >= lo && d <= hi)) {             /* also NaN */
+    snprintf(range, sizeof range, "from %g to %g", lo, hi);
+    luaL_error(L, "bad argument #1 to '%s' (option '%s' must be %s)",
+               c->v->name, k, range);
+  }
+  return d;
+}
+
 static void read_limits(uu_client *c, lua_State *L, int opts)
 {
-  c->timeout_ms = (long)(num_opt(L, opts, "timeout", 30) * 1000);
-  c->connect_timeout_ms = (long)(num_opt(L, opts, "connect_timeout", 10)
-                                 * 1000);
-  c->retries = (int)num_opt(L, opts, "retries", 3);
-  c->retry_base = num_opt(L, opts, "retry_base", 0.5);
-  c->max_retry_wait = num_opt(L, opts, "max_retry_wait", 60);
-  c->rate = num_opt(L, opts, "rate", c->v->rate);
-  c->burst = num_opt(L, opts, "burst", c->v->burst > 0 ? c->v->burst : 1);
-  c->max_conn = (int)num_opt(L, opts, "max_connections", c->v->max_conn);
-  c->max_response = (size_t)num_opt(L, opts, "max_response", 8 << 20);
-  c->max_string = (size_t)num_opt(L, opts, "max_string", 65536);
+  const uu_vendor *v = c->v;
+  c->timeout_ms = (long)(ranged(L, c, opts, "timeout", 30, 0.001, 86400)
+                         * 1000);
+  c->connect_timeout_ms = (long)(ranged(L, c, opts, "connect_timeout", 10,
+                                        0.001, 86400) * 1000);
+  c->retries = (int)ranged(L, c, opts, "retries", 3, 0, 100);
+  c->retry_base = ranged(L, c, opts, "retry_base", 0.5, 0, 3600);
+  c->max_retry_wait = ranged(L, c, opts, "max_retry_wait", 60, 0, 86400);
+  c->rate = ranged(L, c, opts, "rate", v->rate, 0, 1e6);
+  c->burst = ranged(L, c, opts, "burst", v->burst > 0 ? v->burst : 1, 1,
+                    1e6);
+  c->max_conn = (int)ranged(L, c, opts, "max_connections", v->max_conn, 0,
+                            1024);
+  c->max_response = (size_t)ranged(L, c, opts, "max_response", 8 << 20, 1,
+                                   1099511627776.0);
+  c->max_string = (size_t)ranged(L, c, opts, "max_string", 65536, 1,
+                                 2147483647.0);
   lua_getfield(L, opts, "allow_http");
   c->allow_http = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  if (c->timeout_ms <= 0 || c->connect_timeout_ms <= 0 || c->retries < 0 ||
-      c->retry_base < 0 || c->max_retry_wait < 0 || c->rate < 0 ||
-      c->burst < 1 || c->max_conn < 0 || c->max_string < 1)
-    luaL_error(L, "bad argument #1 to '%s' (timeouts must be positive; "
-               "retries, rates and waits not negative; burst at least 1)",
-               c->v->name);
   c->tokens = c->burst;
 }
 
@@ -608,7 +626,7 @@ static int l_client_prepare(lua_State *L)
       uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
                  &bad) != 0) {
     lua_pushnil(L);
-    uu_push_invalid(L, c->v, &bad);
+    uu_push_invalid(L, c, &bad);
     return 2;
   }
   if (uu_build_url(c, UU_OP_UPDATE, c->scratch.p, c->scratch.n, &s->url))
@@ -631,7 +649,7 @@ static int l_client_encode(lua_State *L)
       uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
                  &bad) != 0) {
     lua_pushnil(L);
-    uu_push_invalid(L, c->v, &bad);
+    uu_push_invalid(L, c, &bad);
     return 2;
   }
   lua_pushlstring(L, s->body.p, s->body.n);

@@ -41,7 +41,7 @@ static int l_request(lua_State *L)
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 4, LUA_TTABLE);
   if (uu_build(L, c, s, op, 3, 4, &bad) != 0)
-    return uu_push_refusal(L, c->v, &bad);
+    return uu_push_refusal(L, c, &bad);
   if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
     return luaL_error(L, "userupd: out of memory");
   uu_push_request(L, c, op == UU_OP_UPDATE ? c->v->method : "GET", &s->url,
@@ -121,16 +121,16 @@ static void read_headers(lua_State *L, int idx, uu_slot *s)
     v = lua_type(L, -1) == LUA_TTABLE ? NULL : lua_tostring(L, -1);
     if (lua_type(L, -2) == LUA_TSTRING && v != NULL) {
       if (strcasecmp(k, "retry-after") == 0)
-        s->retry_after = strtod(v, NULL);
+        s->retry_after = uu_retry_after(v);
       else if (strcasecmp(k, "x-request-id") == 0 ||
                strcasecmp(k, "request-id") == 0)
         snprintf(s->request_id, sizeof s->request_id, "%s", v);
       else if (strcasecmp(k, "x-ratelimit-remaining") == 0)
         s->rl_remaining = strtol(v, NULL, 10);
       else if (strcasecmp(k, "x-ratelimit-reset-after") == 0)
-        s->rl_reset = strtod(v, NULL);
+        s->rl_reset = uu_seconds(strtod(v, NULL));
       else if (strcasecmp(k, "x-ratelimit-reset") == 0 && s->rl_reset < 0)
-        s->rl_reset = strtod(v, NULL) - uu_wall();
+        s->rl_reset = uu_seconds(strtod(v, NULL) - uu_wall());
     }
     lua_pop(L, 1);
   }

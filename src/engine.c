@@ -140,7 +140,7 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   mode = op == UU_OP_UPDATE ? verify_mode(L, 4) : 0;
   lua_settop(L, 3);
   if (uu_build(L, c, s, op, 2, 3, &bad) != 0)
-    return uu_push_refusal(L, c->v, &bad);
+    return uu_push_refusal(L, c, &bad);
   run(L, c, s, op, &a);
   a.elapsed = uu_now() - t0;
   uu_push_answer(L, c, &a);

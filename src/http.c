@@ -6,6 +6,7 @@
 */
 #define _DEFAULT_SOURCE 1 /* timegm */
 #define _XOPEN_SOURCE 700 /* strptime */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,19 +76,24 @@ static void header_value(const char *p, size_t n, char *out, size_t len)
   out[end - v] = '\0';
 }
 
+/* A wait from the wire, made safe: NaN and absurd values are none (-1). */
+double uu_seconds(double d)
+{
+  return d != d || d > 1e9 ? -1 : d < 0 ? 0 : d;
+}
+
 /* Retry-After as seconds: a number, or an HTTP date (RFC 7231). */
-static double retry_after(const char *v)
+double uu_retry_after(const char *v)
 {
   struct tm tm;
   char *end;
   double d = strtod(v, &end);
-  if (end != v && *end == '\0')
-    return d < 0 ? 0 : d;
+  if (end != v && *end == '\0')         /* "nan" and "inf" parse too */
+    return uu_seconds(d);
   memset(&tm, 0, sizeof tm);
   if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
     return -1;
-  d = difftime(timegm(&tm), time(NULL));
-  return d < 0 ? 0 : d;
+  return uu_seconds(difftime(timegm(&tm), time(NULL)));
 }
 
 /* Notes Retry-After, a request id and the X-RateLimit pair. */
@@ -101,7 +107,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     s->request_id[0] = '\0';
   } else if (header_is(p, n, "Retry-After")) {
     header_value(p, n, v, sizeof v);
-    s->retry_after = retry_after(v);
+    s->retry_after = uu_retry_after(v);
   } else if (header_is(p, n, "X-Request-Id") ||
              header_is(p, n, "Request-Id")) {
     header_value(p, n, s->request_id, sizeof s->request_id);
@@ -110,10 +116,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     s->rl_remaining = strtol(v, NULL, 10);
   } else if (header_is(p, n, "X-RateLimit-Reset-After")) {
     header_value(p, n, v, sizeof v);       /* seconds from now: exact */
-    s->rl_reset = strtod(v, NULL);
+    s->rl_reset = uu_seconds(strtod(v, NULL));
   } else if (header_is(p, n, "X-RateLimit-Reset") && s->rl_reset < 0) {
     header_value(p, n, v, sizeof v);       /* a Unix time: against the */
-    s->rl_reset = strtod(v, NULL) - uu_wall();   /* clock, not whole s */
+    s->rl_reset = uu_seconds(strtod(v, NULL) - uu_wall()); /* not whole s */
   }
   return n;
 }
@@ -222,7 +228,7 @@ static double rnd(uu_client *c)
 double uu_backoff(uu_client *c, int attempt, double ra)
 {
   double cap = c->retry_base * pow(2.0, attempt - 1);
-  if (ra < 0)
+  if (!(ra >= 0))                          /* none, or NaN */
     return rnd(c) * (cap > c->max_retry_wait ? c->max_retry_wait : cap);
   return (ra > c->max_retry_wait ? c->max_retry_wait : ra) +
          rnd(c) * c->retry_base;
@@ -284,8 +290,10 @@ int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
 void uu_sleep(uu_client *c, lua_State *L, double secs)
 {
   struct timespec ts;
-  if (secs <= 0)
+  if (!(secs > 0))                         /* also NaN */
     return;
+  if (secs > 86400)
+    secs = 86400;
   if (c->sleep_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
     lua_pushnumber(L, secs);
@@ -294,7 +302,7 @@ void uu_sleep(uu_client *c, lua_State *L, double secs)
   }
   ts.tv_sec = (time_t)secs;
   ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0)
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
 }
 

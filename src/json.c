@@ -802,6 +802,7 @@ static int dec_string_esc(dec_ctx *d, const char *p)
   const unsigned char *u;
   const char *run = d->p + 1;
   size_t len;
+  int failed = 0;
   luaL_Buffer B;
   if (!lua_checkstack(d->L, LUA_MINSTACK))  /* 5.1's buffer does not check */
     return dec_error(d, p, "Lua stack exhausted");
@@ -811,22 +812,38 @@ static int dec_string_esc(dec_ctx *d, const char *p)
     while (p < d->end && str_plain[*u])
       u = (const unsigned char *)++p;
     if (p < d->end && *u >= 0x80) {
-      if ((len = utf8_seq(u, (size_t)(d->end - p))) == 0)
-        return dec_error(d, p, "invalid UTF-8 in string");
+      if ((len = utf8_seq(u, (size_t)(d->end - p))) == 0) {
+        failed = dec_error(d, p, "invalid UTF-8 in string");
+        break;
+      }
       p += len;
       continue;
     }
     luaL_addlstring(&B, run, (size_t)(p - run));
-    if (p >= d->end)
-      return dec_error(d, d->p, "unterminated string");
+    if (p >= d->end) {
+      failed = dec_error(d, d->p, "unterminated string");
+      break;
+    }
     if (*p == '"')
       break;
-    if (*u < 0x20)
-      return dec_error(d, p, "control character in string");
-    if ((run = p = dec_escape(d, p, &B)) == NULL)
-      return -1;
+    if (*u < 0x20) {
+      failed = dec_error(d, p, "control character in string");
+      break;
+    }
+    if ((run = p = dec_escape(d, p, &B)) == NULL) {
+      failed = -1;
+      break;
+    }
   }
+  /* Close the buffer on every path.  Abandoning it is not harmless: past
+  ** its inline space it is a to-be-closed box on 5.4, and 5.4.0-5.4.4's
+  ** lua_settop can leave the stack top in the freed old stack when the
+  ** box's __close grows the stack (a vendor answer could trigger it). */
   luaL_pushresult(&B);
+  if (failed) {
+    lua_pop(d->L, 1);
+    return -1;
+  }
   d->p = p + 1;
   return 0;
 }

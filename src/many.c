@@ -201,7 +201,7 @@ static void report_invalid(run *r, uu_slot *s, int id, const uu_bad *bad)
   memset(&a, 0, sizeof a);
   lua_pushvalue(r->L, id);
   lua_pushnil(r->L);
-  uu_push_invalid(r->L, r->c->v, bad);
+  uu_push_invalid(r->L, r->c, bad);
   uu_push_info(r->L, &a);
   s->answer = a;
   if (strcmp(bad->field, "id") != 0)   /* a bad id cannot key a row */

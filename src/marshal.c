@@ -798,8 +798,9 @@ static int id_posint(lua_State *L, int idx, uu_buf *out, uu_bad *bad)
     return 0;
   }
   s = lua_tolstring(L, idx, &n);
-  if (n == 0 || n > 19 || num(s, (int)(n > 9 ? 9 : n)) < 0 ||
-      (n > 9 && num(s + 9, (int)n - 9) < 0) || s[0] == '0' ||
+  /* digits only, no leading zero, at most 2^63-1: compared as text, so
+  ** no arithmetic can overflow on the way */
+  if (n == 0 || n > 19 || strspn(s, "0123456789") != n || s[0] == '0' ||
       (n == 19 && strcmp(s, "9223372036854775807") > 0))
     return bad_at(bad, "id", "id: expected a positive integer, got '%s'",
                   shown(&(uu_field){"id", UU_STRING, 0, NULL, NULL, NULL},

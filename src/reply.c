@@ -19,6 +19,16 @@ static void set_str(lua_State *L, const char *k, const char *v)
   }
 }
 
+/* err.field is set whenever there is one, even the empty name "" (a key
+** of "" is a bad field too, and callers branch on err.field). */
+static void set_field(lua_State *L, const char *field)
+{
+  if (field != NULL) {
+    lua_pushstring(L, field);
+    lua_setfield(L, -2, "field");
+  }
+}
+
 /* { kind, message, status, vendor, field, vendor_code, request_id,
 **   retryable } with the shared error metatable. */
 void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
@@ -29,7 +39,7 @@ void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
   set_str(L, "kind", kind);
   set_str(L, "message", msg);
   set_str(L, "vendor", v->name);
-  set_str(L, "field", field);
+  set_field(L, field);
   set_str(L, "vendor_code", code);
   set_str(L, "request_id", request_id);
   if (status > 0) {
@@ -42,18 +52,25 @@ void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
   lua_setmetatable(L, -2);
 }
 
-void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad)
+/* An invalid error.  Its message may quote the bad value, and a secret
+** passed by mistake as a value (a key as the id) must not come back. */
+void uu_push_invalid(lua_State *L, uu_client *c, const uu_bad *bad)
 {
-  uu_push_error(L, v, "invalid", bad->field, 0, NULL, NULL, 0, bad->msg);
+  uu_redact(c, L, bad->msg, strlen(bad->msg));
+  uu_redact(c, L, bad->field, strlen(bad->field));
+  uu_push_error(L, c->v, "invalid", lua_tostring(L, -1), 0, NULL, NULL, 0,
+                lua_tostring(L, -2));
+  lua_replace(L, -3);
+  lua_pop(L, 1);
 }
 
 /* nil, err, info for a record refused before sending (0 attempts). */
-int uu_push_refusal(lua_State *L, const uu_vendor *v, const uu_bad *bad)
+int uu_push_refusal(lua_State *L, uu_client *c, const uu_bad *bad)
 {
   uu_answer a;
   memset(&a, 0, sizeof a);
   lua_pushnil(L);
-  uu_push_invalid(L, v, bad);
+  uu_push_invalid(L, c, bad);
   uu_push_info(L, &a);
   return 3;
 }
@@ -212,10 +229,13 @@ static int push_failure(lua_State *L, uu_client *c, const uu_answer *a,
                         int retryable)
 {
   lua_pushnil(L);
-  uu_redact(c, L, msg, strlen(msg));
-  uu_push_error(L, c->v, kind, NULL, a->status, code, a->request_id,
-                retryable, lua_tostring(L, -1));
-  lua_remove(L, -2);
+  uu_redact(c, L, msg, strlen(msg));       /* the vendor's words may echo */
+  uu_redact(c, L, code ? code : "", code ? strlen(code) : 0); /* a key */
+  uu_push_error(L, c->v, kind, NULL, a->status,
+                code ? lua_tostring(L, -1) : NULL, a->request_id, retryable,
+                lua_tostring(L, -2));
+  lua_replace(L, -3);
+  lua_pop(L, 1);
   uu_push_info(L, a);
   return 3;
 }

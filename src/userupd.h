@@ -266,8 +266,8 @@ void uu_push_info(lua_State *L, const uu_answer *a);
 void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
                    const char *field, long status, const char *code,
                    const char *request_id, int retryable, const char *msg);
-void uu_push_invalid(lua_State *L, const uu_vendor *v, const uu_bad *bad);
-int uu_push_refusal(lua_State *L, const uu_vendor *v, const uu_bad *bad);
+void uu_push_invalid(lua_State *L, uu_client *c, const uu_bad *bad);
+int uu_push_refusal(lua_State *L, uu_client *c, const uu_bad *bad);
 void uu_error_open(lua_State *L);
 
 /* ---- http.c --------------------------------------------------------- */
@@ -281,6 +281,8 @@ const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
 double uu_now(void);
 double uu_wall(void);
+double uu_seconds(double d);
+double uu_retry_after(const char *v);
 double uu_backoff(uu_client *c, int attempt, double retry_after);
 double uu_pace(uu_client *c, double now);
 void uu_note_limits(uu_client *c, const uu_slot *s, double now);
