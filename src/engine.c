@@ -65,6 +65,7 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
 static void push_joined(lua_State *L, int list)
 {
   int i, n = (int)uu_rawlen(L, list);
+  luaL_checkstack(L, 2 * n + 2, "verify");        /* a name and a ", " each */
   lua_pushliteral(L, "the vendor accepted the update but did not apply: ");
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, list, i);

@@ -427,6 +427,7 @@ static int write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
   int top = lua_gettop(L), nkeys = 0, i, keys;
   if (lua_type(L, idx) != LUA_TTABLE)
     return type_error(L, idx, field, "a table of key = value", bad);
+  luaL_checkstack(L, 6, "fields");           /* keys, k, v, copies, sort */
   lua_newtable(L);                                 /* ..., keys */
   keys = lua_gettop(L);
   lua_pushnil(L);
@@ -567,6 +568,7 @@ static int scan_null_list(walk *w, const uu_field *nf)
   size_t n, i, len;
   int canon;
   char where[96];
+  luaL_checkstack(w->L, 4, "fields");
   if (lua_type(w->L, -1) != LUA_TTABLE)
     return type_error(w->L, -1, nf->name, "a list of field names", w->bad);
   len = uu_rawlen(w->L, -1);
@@ -671,6 +673,10 @@ static int write_field(walk *w, const uu_field *f)
   lua_State *L = w->L;
   int i = (int)(f - w->c->v->fields), rc;
   const char *name;
+  /* scan_keys used up the room reserved so far: a value and what its
+  ** writer pushes need their own (lists push an element, objects recurse
+  ** with their own checks) */
+  luaL_checkstack(L, 4, "fields");
   if (w->given[i] == GIVEN_NO)
     return (f->flags & UU_REQLIST)
                ? (write_key(w, f->name) != 0 ||
