@@ -131,6 +131,7 @@ p("| operation | median | min – max |")
 p("|---|---|---|")
 local micro_rows = {
   { "micro", "prepare_ns", "`client:prepare(id, user)` (8 fields → method, URL, headers, body)" },
+  { "micro", "body_ns", "`client:encode(id, user)` (the validated body alone)" },
   { "micro", "encode_ns", "`cjson.encode(user)`, the same ready table" },
   { "micro", "uu_encode_ns", "`userupd.json_encode(user)`, the same table" },
   { "micro", "cjson_decode_ns", "`cjson.decode` of the answer" },
@@ -277,6 +278,8 @@ end
 local speed = function(x, y) return y.encode_ns / x.prepare_ns end
 ratio_row("prepare speed vs cjson.encode (encode ns / prepare ns)", paired("micro", "micro", speed),
   ">= 1.5x", function(m) return m >= 1.5 end)
+ratio_row("encode (body only) speed vs cjson.encode", paired("micro", "micro",
+  function(x, y) return x.body_ns and y.encode_ns / x.body_ns end))
 if samples.jit_micro then
   ratio_row("LuaJIT: prepare speed vs cjson.encode", paired("jit_micro", "jit_micro", speed))
 end

@@ -87,6 +87,7 @@ function modes.micro()
   end
   local r = {}
   r.prepare_ns = per_op(function(k) for _ = 1, k do c:prepare(id, fields) end end)
+  r.body_ns = per_op(function(k) for _ = 1, k do c:encode(id, fields) end end)
   r.encode_ns = per_op(function(k) for _ = 1, k do cjson.encode(fields) end end)
   r.uu_encode_ns = per_op(function(k)
     local enc = userupd.json_encode
