@@ -121,6 +121,8 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   lua_setfield(L, -2, "version");
   uu_json_open(L);
   uu_journal_open_lua(L);
+  lua_getfield(L, -1, "journal");                  /* for client:failures */
+  lua_setfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");
   uu_async_module(L);                              /* poll, pending */
   return 1;
 }

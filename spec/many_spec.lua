@@ -165,6 +165,17 @@ describe("update_many", function()
     assert.are.equal("invalid", by["4"].kind)
     assert.are.equal("firstName", by["4"].field)
     j:close()
+    -- the same through the client
+    local again = qp():failures(db)
+    assert.are.equal(2, #again)
+    local none, msg = qp():failures(db .. ".missing")
+    assert.is_nil(none)
+    assert.matches("no journal", msg, 1, true)
+    assert.is_nil(io.open(db .. ".missing"))        -- and none was made
+    local sm = userupd.smartermeasure{ username = "u", password = "p" }
+    none, msg = sm:failures(db)
+    assert.is_nil(none)
+    assert.matches("belongs to vendor questionpro", msg, 1, true)
     os.remove(db)
   end)
 

@@ -666,6 +666,38 @@ static int l_client_get(lua_State *L)
   return uu_update(L, uu_check_client(L, 1), UU_OP_GET);
 }
 
+/* client:failures(journal) -> the journal's failed and invalid records,
+** { id, state, kind, status, message, field, payload, ... } each: the
+** shortcut for userupd.journal(path, vendor):failures(). */
+static int l_client_failures(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  luaL_checkstring(L, 2);
+  lua_settop(L, 2);
+  lua_getfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");
+  lua_pushvalue(L, 2);                   /* no vendor: open, never create */
+  lua_call(L, 1, 2);                               /* 3: j or nil, 4: msg */
+  if (lua_isnil(L, 3))
+    return 2;
+  lua_getfield(L, 3, "vendor");
+  lua_pushvalue(L, 3);
+  lua_call(L, 1, 1);                               /* 5: its vendor */
+  lua_getfield(L, 3, strcmp(lua_tostring(L, 5), c->v->name) == 0
+                     ? "failures" : "close");
+  lua_pushvalue(L, 3);
+  lua_call(L, 1, 1);                               /* 6: list (or nil) */
+  if (strcmp(lua_tostring(L, 5), c->v->name) != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "journal %s belongs to vendor %s, not %s",
+                    lua_tostring(L, 2), lua_tostring(L, 5), c->v->name);
+    return 2;
+  }
+  lua_getfield(L, 3, "close");
+  lua_pushvalue(L, 3);
+  lua_call(L, 1, 0);
+  return 1;
+}
+
 static int l_client_vendor(lua_State *L)
 {
   lua_pushstring(L, uu_check_client(L, 1)->v->name);
@@ -676,6 +708,7 @@ static const luaL_Reg client_methods[] = {
   {"prepare", l_client_prepare}, {"encode", l_client_encode},
   {"update", l_client_update},
   {"get", l_client_get}, {"update_many", uu_update_many},
+  {"failures", l_client_failures},
   {"close", l_client_close}, {"vendor", l_client_vendor},
   {NULL, NULL}};
 
