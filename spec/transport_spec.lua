@@ -100,6 +100,13 @@ describe("a Lua transport", function()
     assert.matches("bad argument #1 to 'get'", msg, 1, true)
   end)
 
+  it("refuses update_many, which would bypass the transport", function()
+    local c = client{ api_key = "tk", transport = function() end }
+    local ok, msg = pcall(c.update_many, c, { { 1, {} } }, {})
+    assert.is_false(ok)
+    assert.matches("has a transport", msg, 1, true)
+  end)
+
   it("refuses bad input before calling the transport", function()
     local called = false
     local c = client{ api_key = "tk", transport = function() called = true end }

@@ -766,6 +766,9 @@ int uu_update_many(lua_State *L)
   r.iter = t == LUA_TFUNCTION;
   if (c->many_running)                 /* the pool is in use: no nesting */
     return luaL_error(L, "update_many is already running on this client");
+  if (c->transport_ref != LUA_NOREF)   /* inside nginx it would block */
+    return luaL_error(L, "update_many sends with libcurl and this client "
+                      "has a transport: call update per record instead");
   lua_settop(L, 3);
   if (lua_isnil(L, 3)) {
     lua_newtable(L);
