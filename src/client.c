@@ -613,25 +613,33 @@ static int l_client_tostring(lua_State *L)
   return 1;
 }
 
-/* client:prepare(id, fields): the request update would send; no I/O. */
-static int l_client_prepare(lua_State *L)
+/* id and fields at 2 and 3 -> c->scratch (id) and the sync body.  0, or
+** -1 with nil, err pushed. */
+static int marshal_args(lua_State *L, uu_client *c)
 {
-  uu_client *c = uu_check_client(L, 1);
-  uu_slot *s = &c->sync;
   uu_bad bad;
   size_t fields_end;
   luaL_checkany(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
-  if (uu_check_id(c->v, L, 2, &c->scratch, &bad) != 0 ||
-      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
-                 &bad) != 0) {
-    lua_pushnil(L);
-    uu_push_invalid(L, c, &bad);
+  if (uu_check_id(c->v, L, 2, &c->scratch, &bad) == 0 &&
+      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &c->sync.body,
+                 &fields_end, &bad) == 0)
+    return 0;
+  lua_pushnil(L);
+  uu_push_invalid(L, c, &bad);
+  return -1;
+}
+
+/* client:prepare(id, fields): the request update would send; no I/O. */
+static int l_client_prepare(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  if (marshal_args(L, c) != 0)
     return 2;
-  }
-  if (uu_build_url(c, UU_OP_UPDATE, c->scratch.p, c->scratch.n, &s->url))
+  if (uu_build_url(c, UU_OP_UPDATE, c->scratch.p, c->scratch.n,
+                   &c->sync.url) != 0)
     return luaL_error(L, "userupd: out of memory");
-  uu_push_request(L, c, c->v->method, &s->url, &s->body);
+  uu_push_request(L, c, c->v->method, &c->sync.url, &c->sync.body);
   return 1;
 }
 
@@ -640,19 +648,9 @@ static int l_client_prepare(lua_State *L)
 static int l_client_encode(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
-  uu_slot *s = &c->sync;
-  uu_bad bad;
-  size_t fields_end;
-  luaL_checkany(L, 2);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  if (uu_check_id(c->v, L, 2, &c->scratch, &bad) != 0 ||
-      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &s->body, &fields_end,
-                 &bad) != 0) {
-    lua_pushnil(L);
-    uu_push_invalid(L, c, &bad);
+  if (marshal_args(L, c) != 0)
     return 2;
-  }
-  lua_pushlstring(L, s->body.p, s->body.n);
+  lua_pushlstring(L, c->sync.body.p, c->sync.body.n);
   return 1;
 }
 
