@@ -50,7 +50,7 @@ local rows = {
   { "table where a scalar belongs", "sm", 1, { FirstName = { "A" } },
     "FirstName", "expected string, got table" },
   { "a cycle", "ti", UUID, { customFields = cycle },
-    "customFields.self", "cycle" },
+    "customFields.self", "table contains itself" },
   { "absurd depth (the field names the path where it stopped)", "ti", UUID,
     { customFields = deep }, "customFields.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x"
     .. ".x.x.x.x.x.x.x.x.x.x.x.x.x.x.x", "nested too deeply" },
@@ -61,7 +61,7 @@ local rows = {
   { "a list where an object belongs", "ti", UUID, { customFields = { 1 } },
     "customFields", "got a list" },
   { "a list with holes", "ti", UUID, { courseSlugs = { "a", nil, "c" } },
-    "courseSlugs", "" },
+    "courseSlugs", "keys 1..n" },
   { "non-string field name", "sm", 1, { "A" }, "?", "must be strings" },
   { "an empty field name", "bb", 1, { [""] = "x" }, "", "unknown field ''" },
   { "id ../x", "sm", "../x", {}, "id", "positive integer" },

@@ -161,7 +161,7 @@ static void dispatch(lua_State *L, engine *e)
     s->token_gen = j->c->token_gen;
     if (uu_build_url(j->c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
       luaL_error(L, "userupd: out of memory");
-    uu_slot_prepare(j->c, s, j->c->v->method, 1);
+    uu_slot_prepare(s, j->c->v->method, 1);
     s->attempts++;
     if (curl_multi_add_handle(e->multi, s->easy) != CURLM_OK)
       luaL_error(L, "userupd: curl_multi_add_handle failed");

@@ -11,7 +11,7 @@
 static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
 {
   int body = op == UU_OP_UPDATE;
-  uu_slot_prepare(c, s, body ? c->v->method : "GET", body);
+  uu_slot_prepare(s, body ? c->v->method : "GET", body);
   uu_slot_answer(s, op, curl_easy_perform(s->easy), a);
 }
 

@@ -170,10 +170,9 @@ void uu_slot_free(uu_slot *s)
 
 /* Per request: URL, method and body.  POSTFIELDS is not copied by curl;
 ** it points into the slot's body, which lives as long as the slot. */
-void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method, int body)
+void uu_slot_prepare(uu_slot *s, const char *method, int body)
 {
   CURL *e = s->easy;
-  (void)c;
   s->resp.n = 0, s->overflow = 0, s->status = 0, s->errbuf[0] = '\0';
   s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
   s->request_id[0] = '\0';
@@ -380,7 +379,7 @@ int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a)
     return luaL_error(L, "userupd: cannot create a curl handle");
   if (uu_login_build(c, s) != 0)
     return luaL_error(L, "userupd: out of memory");
-  uu_slot_prepare(c, s, "POST", 1);
+  uu_slot_prepare(s, "POST", 1);
   uu_slot_answer(s, UU_OP_LOGIN, curl_easy_perform(s->easy), a);
   return uu_login_finish(c, L, cidx, s, a);
 }

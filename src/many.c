@@ -504,7 +504,7 @@ static void dispatch(run *r)
     s->token_gen = c->token_gen;
     if (uu_build_url(c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
       luaL_error(r->L, "userupd: out of memory");
-    uu_slot_prepare(c, s, c->v->method, 1);
+    uu_slot_prepare(s, c->v->method, 1);
     s->attempts++;
     if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
       luaL_error(r->L, "userupd: curl_multi_add_handle failed");

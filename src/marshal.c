@@ -358,21 +358,6 @@ static int write_list(uu_client *c, lua_State *L, int idx, uu_buf *b,
   return uu_buf_addc(b, ']') == 0 ? 0 : out_of_memory(bad, field);
 }
 
-static const char *jerr_text(int code)
-{
-  switch (code) {
-  case UU_JUTF8: return "invalid UTF-8";
-  case UU_JNUMBER: return "NaN or infinity is not a JSON number";
-  case UU_JTYPE: return "a value JSON cannot hold (function, userdata)";
-  case UU_JDEPTH: return "nested too deeply";
-  case UU_JCYCLE: return "contains a cycle";
-  case UU_JKEY: return "a key that is not a string";
-  case UU_JLONG: return "string over the length limit";
-  case UU_JSPARSE: return "a table that is neither a list nor an object";
-  default: return "out of memory";
-  }
-}
-
 /* A free-form object: string keys only at the top, any JSON below. */
 static int write_object(uu_client *c, lua_State *L, int idx, uu_buf *b,
                         const char *field, uu_bad *bad)
@@ -394,7 +379,7 @@ static int write_object(uu_client *c, lua_State *L, int idx, uu_buf *b,
     return 0;
   snprintf(where, sizeof where, "%s%s%s", field,
            je.path[0] && je.path[0] != '[' ? "." : "", je.path);
-  return bad_at(bad, where, "%s: %s", where, jerr_text(je.code));
+  return bad_at(bad, where, "%s: %s", where, uu_json_strerror(je.code));
 }
 
 /* ---- key/value lists (Forms On Fire Metadata) ----------------------- */

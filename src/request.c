@@ -215,7 +215,6 @@ static void make_shared(lua_State *L, uu_client *c, int client, int uv)
   lua_createtable(L, 0, 5);
   for (h = c->headers; h != NULL; h = h->next)
     set_header(L, h->data);
-  (void)c;
   lua_rawseti(L, uv, UV_HEADERS);
 }
 

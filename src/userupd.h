@@ -275,8 +275,7 @@ void uu_error_open(lua_State *L);
 int uu_slot_init(uu_client *c, uu_slot *s);
 void uu_slot_free(uu_slot *s);
 void uu_slot_rebind(uu_slot *s);
-void uu_slot_prepare(uu_client *c, uu_slot *s, const char *method,
-                     int body);
+void uu_slot_prepare(uu_slot *s, const char *method, int body);
 const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
 double uu_now(void);
