@@ -376,8 +376,10 @@ static int reduce(run *r, uu_slot *s, int fields)
   lua_newtable(L);
   copy_marked(L, r->c->v, fields, mark);
   if (uu_marshal(r->c, L, lua_gettop(L), s->id.p, s->id.n, &s->body,
-                 &s->fields_end, &bad) != 0)
-    luaL_error(L, "userupd: changed_fields: %s", bad.msg); /* cannot be */
+                 &s->fields_end, &bad) != 0) {   /* it passed once already */
+    uu_redact(r->c, L, bad.msg, strlen(bad.msg));
+    luaL_error(L, "userupd: changed_fields: %s", lua_tostring(L, -1));
+  }
   lua_settop(L, top);
   return 1;
 }
@@ -445,8 +447,10 @@ static int load(run *r, uu_slot *s)
   } else if (bad.msg[0] == '\0' &&
              uu_marshal(r->c, L, fields, s->id.p, s->id.n, &s->body,
                         &s->fields_end, &bad) == 0) {
-    s->hash = uu_hash(s->body.p, s->fields_end);
-    s->secret_fields = has_secret_field(r->c->v, L, fields);
+    if (r->j != NULL) {                /* only the journal reads these */
+      s->hash = uu_hash(s->body.p, s->fields_end);
+      s->secret_fields = has_secret_field(r->c->v, L, fields);
+    }
     s->full.n = 0;
     skip = already_done(r, s, fields);
     lua_pop(L, 1);                                 /* fields */
@@ -595,11 +599,14 @@ static void complete(run *r)
 
 static void draw(run *r, int final)
 {
-  double now = uu_now(), el = now - r->t0, rate, eta = -1;
+  double now, el, rate, eta = -1;
   long seen = r->done + r->skipped + r->unchanged;
   char bar[26];
   int i, fill_n = 0;
-  if (!r->progress || (!final && now - r->drawn < 0.1))
+  if (!r->progress)                    /* the common case: not even a clock */
+    return;
+  now = uu_now(), el = now - r->t0;
+  if (!final && now - r->drawn < 0.1)
     return;
   r->drawn = now;
   rate = el > 0 ? (double)r->done / el : 0;
