@@ -217,4 +217,20 @@ static lua_State *fz_newstate(int libs)
   return L;
 }
 
+/* The five clients both Lua-hosting targets build, and the credential
+** markers that must never show in anything they return. */
+static const char *const secrets[] = {
+  "Pw-SM-4417", "Key-TI-9051", "Tok-BB-3380", "Ik-FF-7262", "Key-QP-1848",
+  NULL};
+
+static const char *const clients_chunk =
+  "local u = require 'userupd'\n"
+  "return {\n"
+  "  u.smartermeasure{ username = 'sm-user', password = 'Pw-SM-4417' },\n"
+  "  u.thoughtindustries{ subdomain = 'acme', api_key = 'Key-TI-9051' },\n"
+  "  u.blackbaud{ school = 'acme', token = 'Tok-BB-3380' },\n"
+  "  u.formsonfire{ company_id = 12345, integration_key = 'Ik-FF-7262' },\n"
+  "  u.questionpro{ api_key = 'Key-QP-1848' },\n"
+  "}\n";
+
 #endif

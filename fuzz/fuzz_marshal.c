@@ -38,19 +38,7 @@ static const char *const vendor_names[NVENDORS] = {
 
 /* The credential of each client below (vendor order): its own may never
 ** show in tostring; the others are just data to it. */
-static const char *const secrets[] = {
-  "Pw-SM-4417", "Key-TI-9051", "Tok-BB-3380", "Ik-FF-7262", "Key-QP-1848",
-  NULL};
 
-static const char *const clients_chunk =
-  "local u = require 'userupd'\n"
-  "return {\n"
-  "  u.smartermeasure{ username = 'sm-user', password = 'Pw-SM-4417' },\n"
-  "  u.thoughtindustries{ subdomain = 'acme', api_key = 'Key-TI-9051' },\n"
-  "  u.blackbaud{ school = 'acme', token = 'Tok-BB-3380' },\n"
-  "  u.formsonfire{ company_id = 12345, integration_key = 'Ik-FF-7262' },\n"
-  "  u.questionpro{ api_key = 'Key-QP-1848' },\n"
-  "}\n";
 
 static lua_State *L;
 static int clients_ref;
