@@ -9,7 +9,10 @@
 local cjson = require "cjson"
 local sandbox = require "spec.support.sandbox"
 
-sandbox.use({ port = 27089, tls_port = 27443, prefix = "/tmp/userupd-sandbox-selftest" })
+-- USERUPD_SELFTEST_PORT moves it (two checkouts testing at once).
+local SELFTEST_PORT = tonumber(os.getenv("USERUPD_SELFTEST_PORT") or "27089")
+sandbox.use({ port = SELFTEST_PORT, tls_port = SELFTEST_PORT + 354,
+              prefix = sandbox.root .. "/.sandbox-selftest" })
 
 local JSON_CT = "application/json"
 local UUID = "^%x+%-%x+%-%x+%-%x+%-%x+$"
@@ -154,7 +157,8 @@ describe("vendor sandbox", function()
   describe("ctl", function()
     it("start is idempotent and status reports the instance", function()
       assert.is_true(sandbox.start())
-      local p = io.popen(("USERUPD_SANDBOX_PORT=27089 USERUPD_SANDBOX_PREFIX=%s %s status; echo rc=$?")
+      local p = io.popen(("USERUPD_SANDBOX_PORT=" .. SELFTEST_PORT
+        .. " USERUPD_SANDBOX_PREFIX=%s %s status; echo rc=$?")
         :format(sandbox.prefix(), sandbox.ctl))
       local out = p:read("*a")
       p:close()
@@ -705,7 +709,7 @@ describe("vendor sandbox", function()
       local res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping", { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       assert.are.equal(0, res.rc)
-      res = sandbox.http("GET", "https://localhost:27443/_sandbox/ping", { cacert = sandbox.ca() })
+      res = sandbox.http("GET", "https://localhost:" .. (SELFTEST_PORT + 354) .. "/_sandbox/ping", { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping")
       assert.are.equal(60, res.rc)                      -- curl: untrusted certificate
