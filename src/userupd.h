@@ -102,33 +102,46 @@ typedef struct uu_loginspec {
 /* uu_vendor.flags */
 #define UU_V_ERR_IN_2XX 0x01 /* errors may arrive inside a 2xx answer */
 
+/* A vendor descriptor: plain data, written with designated initializers
+** (src/vendors/<name>.c).  A slot left out is NULL or 0.  For the string
+** slots, NULL always means "none / not used"; the only slot where "" means
+** something else is err_obj, where "" is the body's root.  For ok_path and
+** get_ok_path NULL and "" both mean the body's root (the answer is the user
+** itself). */
 struct uu_setup;
 typedef struct uu_vendor {
-  const char *name;
-  const char *method;        /* "PUT" */
+  const char *name;          /* the name userupd.new takes; never NULL */
+  const char *method;        /* "PUT"; never NULL */
   const char *base;          /* default "https://{subdomain}.example.com" */
   const char *path;          /* "/v3/users/{id}", "?t={token}&format=json" */
   const char *get_path;      /* the vendor's read call, same template */
   uu_idkind id;
-  const char *id_body;       /* the id also goes first in the body as this */
+  const char *id_body;       /* NULL: the id is not in the body; else the
+                                id also goes first in the body as this key */
   const uu_option *options;  /* ended by {NULL} */
   const uu_field *fields;    /* ended by {NULL}; order = payload key order */
   uu_auth auth;
   const char *auth_name;     /* header or query name for HEADER/QUERY */
-  const char *auth_opt1, *auth_opt2;
+  const char *auth_opt1, *auth_opt2; /* option names holding the secret(s);
+                                NULL: "api_key" and "password" */
   const uu_bodycred *body_creds; /* for UU_AUTH_BODY, ended by {NULL} */
-  const uu_loginspec *login; /* or NULL */
-  const char *null_list;     /* clear fields by listing them here, or NULL */
-  const char *ok_path;       /* envelope of the update answer, "a.b" */
-  const char *get_ok_path;   /* envelope of the read answer */
-  const char *err_obj;       /* where the error object sits, "a.b" */
-  const char *err_code, *err_msg, *err_msg2; /* keys inside it */
-  const char *request_id_key;/* top-level key carrying a request id */
-  unsigned flags;
+  const uu_loginspec *login; /* NULL: no login call */
+  const char *null_list;     /* NULL: clear a field by sending JSON null;
+                                else list the field names under this key */
+  const char *ok_path;       /* envelope of the update answer, "a.b";
+                                NULL or "": the body is the user */
+  const char *get_ok_path;   /* envelope of the read answer, same rule */
+  const char *err_obj;       /* where the error object sits, "a.b";
+                                "": at the body's root; NULL: none */
+  const char *err_code, *err_msg, *err_msg2; /* keys inside it, NULL: none;
+                                err_msg2 is read when err_msg is empty */
+  const char *request_id_key;/* NULL: no request id in the body */
+  unsigned flags;            /* UU_V_* */
   double rate;               /* default requests/s, 0 = unlimited */
-  double burst;              /* token bucket depth */
+  double burst;              /* token bucket depth (0 is taken as 1) */
   int max_conn;              /* connections at once, 0 = no limit */
-  /* optional: adjust the setup from vendor-only options (datacenter ...) */
+  /* NULL, or: adjust the setup from vendor-only options (datacenter ...);
+  ** returns an error message or NULL */
   const char *(*configure)(struct uu_setup *s, lua_State *L, int opts);
 } uu_vendor;
 

@@ -51,15 +51,16 @@ static const char *configure(uu_setup *s, lua_State *L, int opts)
 }
 
 const uu_vendor uu_vendor_blackbaud = {
-  "blackbaud", "PUT",
-  "https://{school}.myschoolapp.com",
-  "/api/user/{id}?t={token}&format=json",
-  "/api/user/{id}?t={token}&format=json",
-  UU_ID_POSINT, NULL, options, fields,
-  UU_AUTH_NONE, NULL, NULL, NULL, NULL, &login,
-  "FieldsToNull",
-  NULL, NULL,
-  "", "ErrorType", "Error", NULL,
-  NULL, 0,
-  0, 1, 0,
-  configure};
+  .name = "blackbaud", .method = "PUT",
+  .base = "https://{school}.myschoolapp.com",
+  .path = "/api/user/{id}?t={token}&format=json",
+  .get_path = "/api/user/{id}?t={token}&format=json",
+  .id = UU_ID_POSINT, .options = options, .fields = fields,
+  .auth = UU_AUTH_NONE,     /* the token rides in the URL ({token}) */
+  .login = &login,
+  .null_list = "FieldsToNull",
+  .ok_path = NULL, .get_ok_path = NULL, /* the answer is the user itself */
+  .err_obj = "",            /* the error keys sit at the body's root */
+  .err_code = "ErrorType", .err_msg = "Error",
+  .rate = 0, .burst = 1,    /* no documented limit */
+  .configure = configure};

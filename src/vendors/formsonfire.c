@@ -53,16 +53,15 @@ static const char *configure(uu_setup *s, lua_State *L, int opts)
 
 /* vendors.md: a soft limit of 3 connections at once, 2,500 calls a day. */
 const uu_vendor uu_vendor_formsonfire = {
-  "formsonfire", "PUT",
-  "https://{host}",
-  "/api/v2/user?format=json",
-  "/api/v2/user?Id={id}&CompanyId={company_id}"
-  "&IntegrationKey={integration_key}&format=json",
-  UU_ID_GUID, "Id", options, fields,
-  UU_AUTH_BODY, NULL, NULL, NULL, creds, NULL,
-  NULL,
-  "User", "User",
-  "ResponseStatus", "ErrorCode", "Message", NULL,
-  NULL, UU_V_ERR_IN_2XX,
-  0, 1, 3,
-  configure};
+  .name = "formsonfire", .method = "PUT",
+  .base = "https://{host}",
+  .path = "/api/v2/user?format=json",
+  .get_path = "/api/v2/user?Id={id}&CompanyId={company_id}"
+              "&IntegrationKey={integration_key}&format=json",
+  .id = UU_ID_GUID, .id_body = "Id", .options = options, .fields = fields,
+  .auth = UU_AUTH_BODY, .body_creds = creds,
+  .ok_path = "User", .get_ok_path = "User",
+  .err_obj = "ResponseStatus", .err_code = "ErrorCode", .err_msg = "Message",
+  .flags = UU_V_ERR_IN_2XX,
+  .rate = 0, .burst = 1, .max_conn = 3,
+  .configure = configure};

@@ -49,15 +49,16 @@ static const char *configure(uu_setup *s, lua_State *L, int opts)
 
 /* vendors.md: 300 calls a minute per key. */
 const uu_vendor uu_vendor_questionpro = {
-  "questionpro", "PUT",
-  "https://api.questionpro.com",
-  "/a/api/v2/users/{id}?apiKey={api_key}",
-  "/a/api/v2/users/{id}?apiKey={api_key}",
-  UU_ID_POSINT, NULL, options, fields,
-  UU_AUTH_NONE, NULL, "api_key", NULL, NULL, NULL,
-  NULL,
-  "response", "response",
-  "response.error", "id", "message", "name",
-  "requestID", 0,
-  5.0, 1, 0,
-  configure};
+  .name = "questionpro", .method = "PUT",
+  .base = "https://api.questionpro.com",
+  .path = "/a/api/v2/users/{id}?apiKey={api_key}",
+  .get_path = "/a/api/v2/users/{id}?apiKey={api_key}",
+  .id = UU_ID_POSINT, .options = options, .fields = fields,
+  .auth = UU_AUTH_NONE,     /* the key rides in the URL, or configure */
+  .auth_opt1 = "api_key",   /* moves it to a header (key_in) */
+  .ok_path = "response", .get_ok_path = "response",
+  .err_obj = "response.error", .err_code = "id", .err_msg = "message",
+  .err_msg2 = "name",
+  .request_id_key = "requestID",
+  .rate = 5.0, .burst = 1,
+  .configure = configure};

@@ -20,13 +20,13 @@ static const uu_field fields[] = {
   {NULL, UU_END, 0, NULL, NULL, NULL}};
 
 const uu_vendor uu_vendor_smartermeasure = {
-  "smartermeasure", "PUT",
-  "https://api.smartermeasure.com", "/v3/users/{id}", "/v3/users/{id}",
-  UU_ID_POSINT, NULL, options, fields,
-  UU_AUTH_BASIC, NULL, "username", "password", NULL, NULL,
-  NULL,                   /* null: JSON null */
-  NULL, NULL,             /* the answer is the user itself */
-  "RestException", "Code", "ExtendedDetails", "Status",
-  NULL, 0,
-  0, 1, 0,                /* no documented limit */
-  NULL};
+  .name = "smartermeasure", .method = "PUT",
+  .base = "https://api.smartermeasure.com",
+  .path = "/v3/users/{id}", .get_path = "/v3/users/{id}",
+  .id = UU_ID_POSINT, .options = options, .fields = fields,
+  .auth = UU_AUTH_BASIC, .auth_opt1 = "username", .auth_opt2 = "password",
+  .null_list = NULL,        /* null: JSON null */
+  .ok_path = NULL, .get_ok_path = NULL, /* the answer is the user itself */
+  .err_obj = "RestException", .err_code = "Code",
+  .err_msg = "ExtendedDetails", .err_msg2 = "Status",
+  .rate = 0, .burst = 1};   /* no documented limit */

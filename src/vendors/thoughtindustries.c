@@ -59,14 +59,12 @@ static const uu_field fields[] = {
 /* vendors.md: 60 user writes a minute; pace evenly rather than burst,
 ** because a burst plus a full minute's budget overruns a 60 s window. */
 const uu_vendor uu_vendor_thoughtindustries = {
-  "thoughtindustries", "PUT",
-  "https://{subdomain}.thoughtindustries.com",
-  "/incoming/v2/users/{id}", "/incoming/v2/users/{id}",
-  UU_ID_UUID, NULL, options, fields,
-  UU_AUTH_BEARER, NULL, "api_key", NULL, NULL, NULL,
-  NULL,
-  "data.APIUpdateUser", "data.UserById",
-  "", "error", "message", NULL,
-  NULL, 0,
-  1.0, 1, 0,
-  NULL};
+  .name = "thoughtindustries", .method = "PUT",
+  .base = "https://{subdomain}.thoughtindustries.com",
+  .path = "/incoming/v2/users/{id}", .get_path = "/incoming/v2/users/{id}",
+  .id = UU_ID_UUID, .options = options, .fields = fields,
+  .auth = UU_AUTH_BEARER, .auth_opt1 = "api_key",
+  .ok_path = "data.APIUpdateUser", .get_ok_path = "data.UserById",
+  .err_obj = "",            /* the error keys sit at the body's root */
+  .err_code = "error", .err_msg = "message",
+  .rate = 1.0, .burst = 1};
