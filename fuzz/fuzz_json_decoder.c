@@ -25,7 +25,7 @@ static void check_refusal(lua_State *L, int top, const char *msg,
   char *end;
   unsigned long off;
   /* known "settop-uaf": Lua 5.4.4's lua_settop, closing the luaL_Buffer
-     box json.c abandons, leaves L->top in the freed stack */
+     box json_decode.c abandons, leaves L->top in the freed stack */
   if (lua_gettop(L) != top) {
     if (fz_known("settop-uaf"))
       return;

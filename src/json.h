@@ -1,7 +1,8 @@
 /*
-** json.h: JSON text for userupd.  A growable byte buffer, an exact writer
-** (strings, integers, doubles, any Lua value) and a strict RFC 8259 decoder
-** that keeps integers integers.  Debian's lua-cjson 2.1.0 rounds integers
+** json.h: JSON text for userupd.  A growable byte buffer (json_buf.c), an
+** exact writer (json_write.c: strings, integers, doubles, any Lua value)
+** and a strict RFC 8259 decoder (json_decode.c) that keeps integers
+** integers; json_lua.c exposes them to scripts.  Debian's lua-cjson 2.1.0 rounds integers
 ** to 14 digits, cannot write [] and decodes 42 as 42.0 on 5.3+, hence ours.
 */
 #ifndef UU_JSON_H
@@ -56,6 +57,12 @@ const char *uu_json_strerror(int code);
 ** else the offset of the first byte of the first invalid sequence.
 */
 size_t uu_utf8_check(const char *s, size_t n);
+/* Length of the valid multi-byte sequence at s (s[0] >= 0x80, n bytes
+** left), or 0; for the writer's and decoder's own loops. */
+size_t uu_utf8_seq(const unsigned char *s, size_t n);
+/* 1 for bytes a JSON string carries as they are: ASCII >= 0x20 but '"'
+** and '\\'. */
+extern const unsigned char uu_json_plain[256];
 
 /* Writers: append to b, return UU_JOK or a UU_J* code. */
 /* Quoted and escaped ('"', '\\', bytes < 0x20; '/' kept); UU_JUTF8. */
