@@ -23,7 +23,9 @@ describe("verified updates", function()
   before_each(function() sandbox.reset() end)
 
   it("reads back and finds every field applied", function()
-    local user, err, info = sm():update(10000001, { FirstName = "Ann",
+    local c = userupd.smartermeasure{ username = "u", password = "p",
+      base_url = sandbox.url(), rate = 0, send_null = true }
+    local user, err, info = c:update(10000001, { FirstName = "Ann",
       external_id = "S-9", Gender = "F", AgeRange = userupd.null },
       { verify = true })
     assert.is_nil(err, tostring(err))

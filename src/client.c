@@ -20,6 +20,7 @@ static const struct common {
   {"rate", O_NUM}, {"burst", O_NUM}, {"max_connections", O_INT},
   {"max_response", O_INT}, {"max_string", O_INT}, {"user_agent", O_STR},
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
+  {"send_null", O_BOOL},
   {"sleep", O_FUNC}, {"transport", O_FUNC}, {NULL, O_END}};
 
 /* Adds { type = ... } for every common option (not the Lua hooks) to the
@@ -399,6 +400,8 @@ static void build_headers(uu_client *c, lua_State *L, int opts)
   add_header(c, L, "Content-Type: application/json");
   add_header(c, L, "Accept: application/json");
   add_header(c, L, "Expect:");             /* no 100-continue round trip */
+  if (c->send_null)                        /* says the null is on purpose */
+    add_header(c, L, UU_SEND_NULL_HEADER ": true");
   auth_header(c, L, opts);
 }
 
@@ -500,7 +503,9 @@ static void read_limits(uu_client *c, lua_State *L, int opts)
                                  2147483647.0);
   lua_getfield(L, opts, "allow_http");
   c->allow_http = lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, opts, "send_null");
+  c->send_null = lua_toboolean(L, -1);
+  lua_pop(L, 2);
   c->tokens = c->burst;
 }
 

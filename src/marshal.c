@@ -12,7 +12,7 @@
 #include <limits.h>
 #include "userupd.h"
 
-#define MAX_FIELDS 64 /* the largest descriptor (Thought Industries) has 55 */
+#define MAX_FIELDS 64 /* the largest descriptor (Thought Industries) has 50 */
 #define MAX_DEPTH 32  /* nesting inside free-form objects */
 
 /* Where each descriptor field was given: absent, by its native name or by
@@ -651,6 +651,27 @@ static int write_key(walk *w, const char *name)
   return 0;
 }
 
+/* userupd.null for field f: the vendor's own null list where its seed
+** documents one (Blackbaud FieldsToNull); JSON null only when the client
+** opted in with send_null, because no other seed says null clears. */
+static int write_null(walk *w, const uu_field *f, const char *name)
+{
+  const uu_vendor *v = w->c->v;
+  if (f->flags & UU_NONULL)
+    return bad_at(w->bad, name, "%s: cannot be cleared with userupd.null%s",
+                  name, f->kind == UU_KV_LIST || f->kind == UU_STRING_LIST ||
+                  f->kind == UU_UUID_LIST ? "; give {} for an empty list"
+                                          : "");
+  if (v->null_list != NULL)
+    return (w->nulled[f - v->fields] = 1), 0;
+  if (!w->c->send_null)
+    return bad_at(w->bad, name, "%s: userupd.null refused: %s documents no "
+                  "way to clear a field; set send_null = true on the client "
+                  "to send JSON null anyway", name, v->name);
+  return write_key(w, f->name) != 0 || uu_buf_add(w->b, "null", 4) != 0
+             ? -1 : 0;
+}
+
 /* Pass 2, one descriptor field.  The explicit null list is written last,
 ** by write_nulls, once every cleared field is known. */
 static int write_field(walk *w, const uu_field *f)
@@ -671,15 +692,7 @@ static int write_field(walk *w, const uu_field *f)
   lua_pushvalue(L, w->slot[i]);                    /* ..., value */
   if (is_null(L, -1)) {
     lua_pop(L, 1);
-    if (f->flags & UU_NONULL)
-      return bad_at(w->bad, name, "%s: cannot be cleared with userupd.null%s",
-                    name, f->kind == UU_KV_LIST || f->kind == UU_STRING_LIST ||
-                    f->kind == UU_UUID_LIST ? "; give {} for an empty list"
-                                            : "");
-    if (w->c->v->null_list != NULL)
-      return (w->nulled[i] = 1), 0;
-    return write_key(w, f->name) != 0 || uu_buf_add(w->b, "null", 4) != 0
-               ? -1 : 0;
+    return write_null(w, f, name);
   }
   if (w->listed[i]) {
     lua_pop(L, 1);

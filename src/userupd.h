@@ -22,6 +22,9 @@
 #define UU_CLIENT_LUA_MT "userupd.client.lua" /* clients with a transport */
 #define UU_REQUEST_MT "userupd.request"
 #define UU_ERROR_MT "userupd.error"
+/* Sent when send_null = true: the client means its JSON nulls (the sandbox
+** accepts null only with it; a vendor ignores an unknown X- header). */
+#define UU_SEND_NULL_HEADER "X-Userupd-Send-Null"
 
 /* ---- descriptors --------------------------------------------------- */
 
@@ -227,6 +230,7 @@ typedef struct uu_client {
   double retry_base, max_retry_wait;
   size_t max_response, max_string;
   int allow_http, max_conn;
+  int send_null;             /* JSON null where no seed documents a clear */
   char *ca_file, *proxy, *user_agent;
   /* pacing: a token bucket plus the vendor's own remaining budget */
   double rate, burst, tokens, last_fill, pause_until;

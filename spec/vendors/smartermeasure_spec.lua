@@ -39,8 +39,24 @@ describe("smartermeasure", function()
     assert.matches("one of M|F", err.message, 1, true)
   end)
 
-  it("clears a field with JSON null", function()
-    assert.are.equal('{"AgeRange":null}',
-      sm:prepare(7, { AgeRange = userupd.null }).body)
+  it("refuses userupd.null: the seed documents no way to clear a field",
+     function()
+    local req, err = sm:prepare(7, { AgeRange = userupd.null })
+    assert.is_nil(req)
+    assert.are.equal("invalid", err.kind)
+    assert.are.equal("AgeRange", err.field)
+    assert.matches("documents no way to clear a field", err.message, 1, true)
+    assert.matches("send_null = true", err.message, 1, true)
+  end)
+
+  it("sends JSON null, and says so in a header, with send_null = true",
+     function()
+    local opted = userupd.smartermeasure{ username = "acct",
+                                          password = "s3cret",
+                                          send_null = true }
+    local req = assert(opted:prepare(7, { AgeRange = userupd.null }))
+    assert.are.equal('{"AgeRange":null}', req.body)
+    assert.are.equal("true", req.headers["X-Userupd-Send-Null"])
+    assert.is_nil(sm:prepare(7, {}).headers["X-Userupd-Send-Null"])
   end)
 end)

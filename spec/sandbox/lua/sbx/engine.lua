@@ -63,6 +63,13 @@ function Ctx:json_body()
   return v
 end
 
+-- A client with send_null = true says so in this header; only then is a
+-- JSON null accepted where no seed documents one (schema.lua).
+function Ctx:sends_null()
+  local v = self:header("x-userupd-send-null")
+  return v ~= nil and v:lower() == "true"
+end
+
 local function read_body()
   ngx.req.read_body()
   local data = ngx.req.get_body_data()
@@ -296,7 +303,7 @@ function OPS.update(ctx, route)
   local body
   body, err = ctx:json_body()
   if err then return send_error(ctx, err) end
-  local msg = schema.validate(body, V.fields)
+  local msg = schema.validate(body, V.fields, ctx:sends_null())
   if msg then return send_error(ctx, E("invalid", msg)) end
   err = (V.check and V.check(ctx, body, route)) or (V.locate and V.locate(ctx, body, route))
   if err then return send_error(ctx, err) end

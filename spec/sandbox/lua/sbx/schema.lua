@@ -90,13 +90,23 @@ local function check_field_names(name, spec, v)
   return nil
 end
 
--- check(name, spec, value) -> nil | message
-function M.check(name, spec, v)
-  local t = spec.type
-  if v == json.null then
-    if SCALARS[t] or t == "enum" then return nil end         -- null clears
+-- JSON null: no seed documents it as a way to clear a field (Blackbaud's
+-- is FieldsToNull), so a scalar may be null only when the client says it
+-- means it (allow_null: the X-Userupd-Send-Null header, see engine.lua).
+local function check_null(name, spec, allow_null)
+  if not (SCALARS[spec.type] or spec.type == "enum") then
     return ("Field '%s' cannot be null"):format(name)
   end
+  if allow_null then return nil end
+  return ("Field '%s' is null, but this API documents no way to clear a field "
+          .. "with null (the sandbox accepts null only with the X-Userupd-Send-Null "
+          .. "header, sent by a client with send_null = true)"):format(name)
+end
+
+-- check(name, spec, value [, allow_null]) -> nil | message
+function M.check(name, spec, v, allow_null)
+  local t = spec.type
+  if v == json.null then return check_null(name, spec, allow_null) end
   if SCALARS[t] then
     if SCALARS[t][1](v) then return nil end
     return ("Field '%s' must be %s"):format(name, SCALARS[t][2])
@@ -115,13 +125,13 @@ function M.check(name, spec, v)
   error("schema: unknown type " .. tostring(t))
 end
 
--- validate(body, fields) -> nil | message. Unknown keys are errors: the
+-- validate(body, fields [, allow_null]) -> nil | message. Unknown keys are errors: the
 -- client must send only what the seed documents.
-function M.validate(body, fields)
+function M.validate(body, fields, allow_null)
   for _, name in ipairs(util.sorted_keys(body)) do
     local spec = fields[name]
     if not spec then return ("Unknown field '%s'"):format(name) end
-    local msg = M.check(name, spec, body[name])
+    local msg = M.check(name, spec, body[name], allow_null)
     if msg then return msg end
   end
   for _, name in ipairs(util.sorted_keys(fields)) do

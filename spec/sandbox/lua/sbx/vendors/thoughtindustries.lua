@@ -2,7 +2,9 @@
 -- Seed: seeds/001 (parameter table, APIUpdateUser example); status codes,
 -- the 429 body and the X-RateLimit-* headers: vendors.md section 2.
 -- The seed marks every license/course/bundle/learning-path list "Required",
--- so all eleven must be present as arrays (send [] for none).
+-- yet its own example request sends two of the eleven. The seed's example
+-- wins: a list may be absent (nothing to merge); when present it must be
+-- an array. The client still sends [] for each absent one (our choice).
 local json = require "sbx.json"
 local util = require "sbx.util"
 
@@ -13,7 +15,7 @@ local S = { type = "string" }
 local B = { type = "boolean" }
 local U = { type = "uuid" }
 -- Request-only fields: accepted and checked, but not part of the user object.
-local function req_list(of) return { type = "list", of = of, required = true, store = false } end
+local function req_list(of) return { type = "list", of = of, store = false } end
 
 V.fields = {
   email = S, externalCustomerId = S,
