@@ -447,9 +447,36 @@ describe("vendor sandbox", function()
       assert.are.equal(cjson.null, b.User.Status)
     end)
 
+    it("answers in XML for format=xml (the seed: either XML or JSON)", function()
+      local res = sandbox.http("PUT", "/api/v2/user?format=xml", opts({ body = FF_SEED,
+        headers = { ["Content-Type"] = JSON_CT } }))
+      assert.are.equal(200, res.status)
+      assert.matches("^application/xml", res.headers["content-type"])
+      assert.matches("^<%?xml ", res.body)
+      assert.matches("<User>.*<Id>" .. FF_ID .. "</Id>.*</User>", res.body)
+      assert.matches("<Type>Standard</Type>", res.body, 1, true)
+      res = sandbox.http("GET", ("/api/v2/user?Id=%s&CompanyId=12345&IntegrationKey=key&format=XML")
+        :format(FF_ID))
+      assert.are.equal(200, res.status)
+      assert.matches("<CompanyId>12345</CompanyId>", res.body, 1, true)
+      res = sandbox.http("PUT", "/api/v2/user?format=yaml", opts({ body = FF_SEED,
+        headers = { ["Content-Type"] = JSON_CT } }))
+      assert.are.equal(400, res.status)
+    end)
+
+    it("takes Metadata items with Key only (the seed's example) or Key and Value", function()
+      local res = ff_put(ff_body('"Metadata":[{"Key":"NameEUI"},{"Key":"a","Value":"b"}]'))
+      assert.are.equal(200, res.status)
+      local md = sandbox.decode(res).User.Metadata
+      assert.are.equal("NameEUI", md[1].Key)
+      assert.is_nil(md[1].Value)
+      assert.are.equal("b", md[2].Value)
+    end)
+
     it("validates Type, Metadata, lists and unknown fields", function()
       for body, field in pairs({ [ff_body('"Type":"Gold"')] = "Type",
-                                 [ff_body('"Metadata":[{"Key":"a"}]')] = "Metadata",
+                                 [ff_body('"Metadata":[{"Value":"a"}]')] = "Metadata",
+                                 [ff_body('"Metadata":[{"Key":"a","Value":1}]')] = "Metadata",
                                  [ff_body('"Groups":"g1"')] = "Groups",
                                  [ff_body('"Emial":"x"')] = "Emial" }) do
         local res = ff_put(body)

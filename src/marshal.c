@@ -140,6 +140,21 @@ static int is_uuid(const char *s, size_t n)
   return 1;
 }
 
+/* A Salesforce record id: 15 case-sensitive or 18 case-safe characters
+** from [A-Za-z0-9] (0031U00001abcdeQAA).  The seed types sfContactId and
+** sfAccountId as uuid, which no Salesforce id is, so both are taken. */
+static int is_sfid(const char *s, size_t n)
+{
+  size_t i;
+  if (n != 15 && n != 18)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+          (s[i] >= 'A' && s[i] <= 'Z')))
+      return 0;
+  return 1;
+}
+
 static int num(const char *s, int n)
 {
   int i, v = 0;
@@ -310,6 +325,10 @@ static int write_text(uu_client *c, lua_State *L, int idx, uu_buf *b,
     return bad_at(bad, field, "%s: '%s' is not a date (YYYY-MM-DD or "
                   "ISO 8601 date-time)", field,
                   shown(f, s, n, tmp, sizeof tmp));
+  if (f->kind == UU_SFID && !is_uuid(s, n) && !is_sfid(s, n))
+    return bad_at(bad, field, "%s: '%s' is neither a UUID nor a Salesforce "
+                  "id (15 or 18 letters and digits)", field,
+                  shown(f, s, n, tmp, sizeof tmp));
   if (f->kind == UU_UUID && !is_uuid(s, n))
     return bad_at(bad, field, "%s: '%s' is not a UUID "
                   "(8-4-4-4-12 hex digits)", field,
@@ -404,14 +423,67 @@ static int write_pair(uu_client *c, lua_State *L, uu_buf *b,
   return 0;
 }
 
+/* One item of a Metadata list given as a list: { Key = k [, Value = v] },
+** written as given ({"Key":k} alone is the seed's only example). */
+static int write_item(uu_client *c, lua_State *L, uu_buf *b, const char *at,
+                      uu_bad *bad)
+{
+  uu_field sf = {"", UU_STRING, 0, NULL, NULL, NULL};
+  int item = lua_gettop(L), rc;
+  size_t n = 0;
+  if (lua_type(L, item) != LUA_TTABLE)
+    return type_error(L, item, at, "a table { Key = k [, Value = v] }", bad);
+  lua_getfield(L, item, "Key");
+  lua_getfield(L, item, "Value");
+  n = count_keys(L, item);
+  if (lua_type(L, item + 1) != LUA_TSTRING)
+    return lua_settop(L, item), bad_at(bad, at, "%s: Key must be a string",
+                                       at);
+  if (n != 1u + !lua_isnil(L, -1))
+    return lua_settop(L, item), bad_at(bad, at, "%s: only Key and Value "
+                                       "may be given", at);
+  rc = uu_buf_add(b, "{\"Key\":", 7) != 0 ? out_of_memory(bad, at)
+       : write_text(c, L, item + 1, b, at, &sf, bad);
+  if (rc == 0 && !lua_isnil(L, -1))
+    rc = uu_buf_add(b, ",\"Value\":", 9) != 0 ? out_of_memory(bad, at)
+         : write_text(c, L, item + 2, b, at, &sf, bad);
+  lua_settop(L, item);
+  return rc != 0 ? -1 : uu_buf_addc(b, '}') == 0 ? 0 : out_of_memory(bad, at);
+}
+
+/* Metadata given as a list of { Key = k [, Value = v] }: kept in order. */
+static int write_items(uu_client *c, lua_State *L, int idx, uu_buf *b,
+                       const char *field, uu_bad *bad)
+{
+  size_t i, n = uu_rawlen(L, idx);
+  char at[128];
+  luaL_checkstack(L, 4, "fields");
+  if (uu_buf_addc(b, '[') != 0)
+    return out_of_memory(bad, field);
+  for (i = 1; i <= n; i++) {
+    snprintf(at, sizeof at, "%s[%lu]", field, (unsigned long)i);
+    lua_rawgeti(L, idx, (int)i);
+    if ((i > 1 && uu_buf_addc(b, ',') != 0) ||
+        write_item(c, L, b, at, bad) != 0) {
+      lua_pop(L, 1);
+      return bad->msg[0] ? -1 : out_of_memory(bad, at);
+    }
+    lua_pop(L, 1);
+  }
+  return uu_buf_addc(b, ']') == 0 ? 0 : out_of_memory(bad, field);
+}
+
 /* A Lua map {grade = "9"} becomes [{"Key":"grade","Value":"9"}], keys
-** sorted so the bytes do not depend on hash order. */
+** sorted so the bytes do not depend on hash order; a list of
+** { Key = k [, Value = v] } goes as given. */
 static int write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
                         const char *field, uu_bad *bad)
 {
   int top = lua_gettop(L), nkeys = 0, i, keys;
   if (lua_type(L, idx) != LUA_TTABLE)
     return type_error(L, idx, field, "a table of key = value", bad);
+  if (uu_rawlen(L, idx) > 0 && count_keys(L, idx) == uu_rawlen(L, idx))
+    return write_items(c, L, idx, b, field, bad);
   luaL_checkstack(L, 6, "fields");           /* keys, k, v, copies, sort */
   lua_newtable(L);                                 /* ..., keys */
   keys = lua_gettop(L);

@@ -41,7 +41,8 @@ typedef enum uu_kind {
   UU_UUID_LIST,   /* array of UUIDs */
   UU_OBJECT,      /* free-form JSON object (string keys, sorted) */
   UU_KV_LIST,     /* Lua map -> [{"Key":k,"Value":v}], keys sorted */
-  UU_NAME_LIST    /* array of this vendor's own field names (FieldsToNull) */
+  UU_NAME_LIST,   /* array of this vendor's own field names (FieldsToNull) */
+  UU_SFID         /* a UUID, or a Salesforce id: 15 or 18 of [A-Za-z0-9] */
 } uu_kind;
 
 /* uu_field.flags */

@@ -18,7 +18,7 @@ static int comparable(const uu_field *f)
 {
   switch (f->kind) {
   case UU_STRING: case UU_INT: case UU_NUMBER: case UU_BOOL: case UU_ENUM:
-  case UU_DATE: case UU_UUID:
+  case UU_DATE: case UU_UUID: case UU_SFID:
     return !(f->flags & (UU_SECRET | UU_GUARD));
   default:
     return 0;

@@ -45,6 +45,30 @@ describe("formsonfire", function()
     assert.are.equal("Metadata.grade", err.field)
   end)
 
+  it("takes Metadata as a list of { Key [, Value] } too, kept as given",
+     function()
+    local req = ff:prepare(GUID, { Metadata = { { Key = "NameEUI" },
+      { Key = "grade", Value = "9" }, { Key = "b" } } })
+    assert.matches('"Metadata":[{"Key":"NameEUI"},{"Key":"grade",' ..
+                   '"Value":"9"},{"Key":"b"}]', req.body, 1, true)
+    local cases = {
+      { { { Value = "9" } }, "Metadata[1]", "Key must be a string" },
+      { { { Key = 5 } }, "Metadata[1]", "Key must be a string" },
+      { { { Key = "a" }, { Key = "b", Other = 1 } }, "Metadata[2]",
+        "only Key and Value" },
+      { { { Key = "a", Value = 9 } }, "Metadata[1]", "expected string" },
+      { { "NameEUI" }, "Metadata[1]", "a table { Key" },
+      { { { Key = "a" }, x = "y" }, "Metadata", "keys must be strings" },
+    }
+    for _, c in ipairs(cases) do
+      local r, err = ff:prepare(GUID, { Metadata = c[1] })
+      assert.is_nil(r)
+      assert.are.equal("invalid", err.kind)
+      assert.are.equal(c[2], err.field)
+      assert.matches(c[3], err.message, 1, true)
+    end
+  end)
+
   it("checks Type, GUIDs with or without dashes, and white-label hosts",
      function()
     local _, err = ff:prepare(GUID, { Type = "Gold" })

@@ -85,6 +85,27 @@ describe("thoughtindustries", function()
     assert.is_nil((ti:prepare(ID, { courseIds = { ID, 7 } })))
   end)
 
+  it("takes a UUID or a Salesforce id (15 or 18 letters and digits) in "
+     .. "sfContactId and sfAccountId", function()
+    for _, good in ipairs({ ID, "0031U00001abcdeQAA", "0031U00001abcde",
+                            "001D000000IqhSLIAZ" }) do
+      local req = assert(ti:prepare(ID, { sfContactId = good,
+                                          sfAccountId = good }))
+      assert.matches('"sfContactId":"' .. good .. '","sfAccountId":"'
+                     .. good .. '"', req.body, 1, true)
+    end
+    for _, bad in ipairs({ "0031U00001abcdeQA", "0031U00001abcdeQAAX",
+                           "0031U00001-bcdeQAA", "0031U00001abcd\195\169AA",
+                           "" }) do
+      for _, name in ipairs({ "sfContactId", "sfAccountId" }) do
+        local _, err = ti:prepare(ID, { [name] = bad })
+        assert.are.equal("invalid", err.kind)
+        assert.are.equal(name, err.field)
+        assert.matches("Salesforce id", err.message, 1, true)
+      end
+    end
+  end)
+
   it("refuses null for a required list", function()
     local _, err = ti:prepare(ID, { courseIds = userupd.null })
     assert.are.equal("courseIds", err.field)

@@ -47,8 +47,9 @@ static const uu_field fields[] = {
   GUARD("replaceLearningPathAccess", PATHS),
   GUARD("replaceBundleAccess", "bundleSlugs"),
   {"customFields", UU_OBJECT, 0, NULL, NULL, NULL},
-  {"sfContactId", UU_UUID, 0, NULL, NULL, NULL},
-  {"sfAccountId", UU_UUID, 0, NULL, NULL, NULL},
+  /* the seed says uuid; real values are Salesforce ids: both are taken */
+  {"sfContactId", UU_SFID, 0, NULL, NULL, NULL},
+  {"sfAccountId", UU_SFID, 0, NULL, NULL, NULL},
   B("dualRole"),
   {"balance", UU_NUMBER, 0, NULL, NULL, NULL},
   B("enforceAccessDays"),

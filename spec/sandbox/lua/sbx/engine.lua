@@ -17,6 +17,7 @@ local util = require "sbx.util"
 local state = require "sbx.state"
 local schema = require "sbx.schema"
 local faults = require "sbx.faults"
+local xml = require "sbx.xml"
 
 local M = {}
 
@@ -114,8 +115,12 @@ end
 
 local function send(ctx, status, body, headers)
   local text = type(body) == "string" and body or json.encode(body, ctx.vendor.rank)
+  local ctype = "application/json; charset=utf-8"
+  if ctx.xml and type(body) == "table" then       -- Forms On Fire ?format=xml
+    text, ctype = xml.encode(body), "application/xml; charset=utf-8"
+  end
   ngx.status = status
-  ngx.header["Content-Type"] = "application/json; charset=utf-8"
+  ngx.header["Content-Type"] = ctype
   set_headers(ctx, headers)
   ngx.header["Content-Length"] = #text
   if ctx.fault and ctx.fault.name == "truncated" then

@@ -37,6 +37,12 @@ local SCALARS = {
   uuid    = { util.is_uuid, "a UUID" },
   guid    = { function(v) return util.guid32(v) ~= nil end, "a GUID (32 hex digits, dashes optional)" },
   date    = { is_date, "a date (YYYY-MM-DD or ISO-8601 date-time)" },
+  -- TI sfContactId/sfAccountId: the seed says uuid, Salesforce ids are 15
+  -- or 18 letters and digits; both are accepted, as the client does.
+  sfid    = { function(v)
+                return util.is_uuid(v) or (type(v) == "string" and (#v == 15 or #v == 18)
+                                           and v:find("^%w+$") ~= nil)
+              end, "a UUID or a Salesforce id (15 or 18 letters and digits)" },
 }
 
 local function check_enum(name, spec, v)
@@ -59,7 +65,9 @@ local function check_list(name, spec, v)
   return nil
 end
 
--- Forms On Fire Metadata: [{"Key":string,"Value":string}, ...]
+-- Forms On Fire Metadata: [{"Key":string[,"Value":string]}, ...]. The seed's
+-- only example is [{"Key":"NameEUI"}]: it never names the value member, so
+-- Value is our guess and may be left out.
 local function check_metadata(name, v)
   if not json.is_array(v) then return ("Field '%s' must be an array"):format(name) end
   for i, item in ipairs(v) do
@@ -71,8 +79,8 @@ local function check_metadata(name, v)
         return ("Field '%s' item %d has unknown member '%s'"):format(name, i, k)
       end
     end
-    if type(item.Key) ~= "string" or type(item.Value) ~= "string" then
-      return ("Field '%s' item %d needs string Key and Value"):format(name, i)
+    if type(item.Key) ~= "string" or (item.Value ~= nil and type(item.Value) ~= "string") then
+      return ("Field '%s' item %d needs a string Key (and a string Value, if any)"):format(name, i)
     end
   end
   return nil

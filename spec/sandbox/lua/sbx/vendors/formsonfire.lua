@@ -64,9 +64,12 @@ V.canned = '{"User":{"Id":"2ebc64a36a0d400d0000000000000000","Type":"Standard","
 function V.route(ctx)
   if ctx.uri ~= "/api/v2/user" then return nil, E("no_route", "No such endpoint: " .. ctx.uri) end
   local f = ctx:arg("format")
-  if not f or f:lower() ~= "json" then
-    return nil, E("bad_url", "Query parameter format=json is required (got " .. tostring(f) .. ")")
+  f = f and f:lower()
+  if f ~= "json" and f ~= "xml" then       -- seed 003: "either XML or JSON"
+    return nil, E("bad_url", "Query parameter format=json or format=xml is required (got "
+                  .. tostring(ctx:arg("format")) .. ")")
   end
+  ctx.xml = f == "xml"                     -- the answer's format (sbx/xml.lua)
   if ctx.method == "PUT" then return { op = "update" } end
   if ctx.method ~= "GET" then return nil, E("method", "Method " .. ctx.method .. " not allowed") end
   local key = util.guid32(ctx:arg("Id"))

@@ -35,7 +35,7 @@ V.fields = {
   replaceLearningPathAccess = { type = "boolean", store = false },
   replaceBundleAccess = { type = "boolean", store = false },
   customFields = { type = "object" },
-  sfContactId = U, sfAccountId = U, dualRole = B,
+  sfContactId = { type = "sfid" }, sfAccountId = { type = "sfid" }, dualRole = B,
   balance = { type = "number" }, enforceAccessDays = B, preferredCurrency = S,
   panoramaEnrollmentOptions = { type = "object", store = false },
 }
