@@ -128,7 +128,7 @@ describe("update_many", function()
     sandbox.config{ delay_ms = 0 }
   end)
 
-  it("journals outcomes: a re-run skips successes and retries failures",
+  it("journals outcomes: a re-run skips unchanged successes, retries failures",
      function()
     local db = tmpdb()
     sandbox.fault{ fault = "500", count = 1000, path = "/users/7?" }
@@ -138,10 +138,10 @@ describe("update_many", function()
     sandbox.clear_faults()
     local before = sandbox.stats().puts
     s = qp():update_many(records(50), { journal = db, progress = false })
-    assert.are.same({ 1, 0, 49 }, { s.ok, s.failed, s.skipped })
+    assert.are.same({ 1, 0, 49 }, { s.ok, s.failed, s.unchanged })
     assert.are.equal(before + 1, sandbox.stats().puts)
     s = qp():update_many(records(50), { journal = db, progress = false })
-    assert.are.same({ 0, 50 }, { s.ok, s.skipped })
+    assert.are.same({ 0, 50 }, { s.ok, s.unchanged })
     local j = userupd.journal(db)
     assert.are.equal(50, j:summary().ok)
     j:close()
@@ -194,7 +194,7 @@ describe("update_many", function()
     j:close()
     assert.is_true(journaled >= 1 and journaled < 100)
     local s = c:update_many(records(100), { journal = db, progress = false })
-    assert.are.equal(journaled, s.skipped)
+    assert.are.equal(journaled, s.unchanged)
     assert.are.equal(100 - journaled, s.ok)
     os.remove(db)
   end)

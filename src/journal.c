@@ -30,7 +30,8 @@
 
 #include "journal.h"
 
-#define J_SCHEMA 1          /* meta 'schema': bump on incompatible change */
+#define J_SCHEMA 2          /* meta 'schema': bump on incompatible change */
+#define J_KEYLEN 16         /* meta 'hash_key': keys secret-record hashes */
 #define J_BUSY_MS 10000     /* wait this long for another writer */
 #define J_ERRLEN 320
 
@@ -43,6 +44,7 @@ struct uu_journal {
   sqlite3_stmt *st[ST_N];
   char *path;               /* as given, for messages */
   char *vendor;             /* read from meta */
+  unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
   int batch;                /* between begin and commit */
   char err[J_ERRLEN];
 };
@@ -201,7 +203,8 @@ static int create_schema(uu_journal *j, const char *vendor)
   if (exec_sql(j, j_schema_sql) != 0)
     return -1;
   rc = sqlite3_prepare_v2(j->db, "INSERT INTO meta VALUES ('schema', ?1),"
-                          " ('vendor', ?2), ('created', ?3)", -1, &st, NULL);
+                          " ('vendor', ?2), ('created', ?3),"
+                          " ('hash_key', randomblob(16))", -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int(st, 1, J_SCHEMA);
   if (rc == SQLITE_OK)
@@ -238,6 +241,50 @@ static int has_meta(uu_journal *j)
   return found;
 }
 
+/* Schema 1 hashed every payload with a plain FNV-1a, so the hash of a
+   record carrying a password was a guessable fingerprint of it.  Schema 2
+   adds a random per-journal key; the migration drops the hashes of the
+   records whose payload was not kept (exactly the ones with a secret):
+   those records are sent once more, then hashed with the key. */
+static int migrate_1(uu_journal *j)
+{
+  return exec_sql(j, "INSERT OR REPLACE INTO meta VALUES ('hash_key',"
+                  " randomblob(16));"
+                  "UPDATE records SET ok_hash = NULL"
+                  " WHERE ok_payload IS NULL AND ok_hash IS NOT NULL;"
+                  "UPDATE meta SET value = 2 WHERE key = 'schema';");
+}
+
+/* Copies meta 'hash_key' into j->key. */
+static int read_key(uu_journal *j)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE key ="
+                              " 'hash_key'", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+      sqlite3_column_bytes(st, 0) == J_KEYLEN) {
+    memcpy(j->key, sqlite3_column_blob(st, 0), J_KEYLEN);
+    rc = 0;
+  } else
+    rc = set_err(j, "its hash key is missing or damaged");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Refuses a schema this code cannot read, migrates an older one. */
+static int check_schema(uu_journal *j, int schema)
+{
+  if (schema > J_SCHEMA)
+    return set_err(j, "written by a newer userupd (journal schema %d; "
+                   "this one reads up to %d): upgrade userupd or start a "
+                   "new journal file", schema, J_SCHEMA);
+  if (schema < 1)
+    return set_err(j, "not a userupd journal (schema %d)", schema);
+  if (schema == 1 && migrate_1(j) != 0)
+    return -1;
+  return read_key(j);
+}
+
 /* Reads schema version and vendor from meta into j->vendor. */
 static int read_meta(uu_journal *j)
 {
@@ -254,12 +301,14 @@ static int read_meta(uu_journal *j)
   }
   schema = sqlite3_column_int(st, 0);
   v = (const char *)sqlite3_column_text(st, 1);
-  if (schema != J_SCHEMA || v == NULL)
-    set_err(j, "schema version %d, this userupd reads %d", schema, J_SCHEMA);
+  if (v == NULL)
+    set_err(j, "not a userupd journal (no vendor)");
   else if ((j->vendor = dup_string(v)) == NULL)
     set_err(j, "out of memory");
   sqlite3_finalize(st);
-  return j->vendor != NULL ? 0 : -1;
+  if (j->vendor == NULL)
+    return -1;
+  return check_schema(j, schema);
 }
 
 /* Creates or checks the schema in one transaction: IMMEDIATE when we may
@@ -333,6 +382,11 @@ void uu_journal_close(uu_journal *j)
 const char *uu_journal_errmsg(uu_journal *j)
 {
   return j->err;
+}
+
+const unsigned char *uu_journal_key(const uu_journal *j)
+{
+  return j->key;
 }
 
 const char *uu_journal_vendor(const uu_journal *j)

@@ -115,6 +115,9 @@ void uu_jcursor_close(uu_jcursor *c);             /* NULL is a no-op */
 int uu_journal_counts(uu_journal *j, int64_t n[4]);
 
 const char *uu_journal_vendor(const uu_journal *j);
+/* The journal's random 16-byte key (meta 'hash_key'): update_many keys
+   the hash of a record carrying a secret with it and the credentials. */
+const unsigned char *uu_journal_key(const uu_journal *j);
 const char *uu_journal_path(const uu_journal *j);
 
 /* PRAGMA integrity_check: 0 ok, 1 damaged (err gets the first problem),

@@ -14,10 +14,12 @@
 ** the journal hang off the client, and the next run (or the client's
 ** release) puts them back in order.
 */
+#define _POSIX_C_SOURCE 200809L  /* sigaction */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include "userupd.h"
 #include "journal.h"
 
@@ -28,10 +30,16 @@ typedef struct run {
   uu_client *c;
   int src, opts, ids, on_result, kinds; /* stack indexes */
   int iter, exhausted, conc, need_user, skip_unchanged, progress;
+  int interruptible;                   /* SIGINT stops the run gently */
   int first;                           /* where dispatch starts */
   int changed_fields;                  /* send only what differs */
+  int on_skip;                         /* stack index of on_skip, or 0 */
+  const char *stop;                    /* why the run stopped early */
+  long max_auth, max_failures;         /* in a row; 0: never stop */
+  long auth_row, fail_row;             /* the current streaks */
   lua_Integer next, total;
   long ok, failed, invalid, skipped, unchanged, done;
+  unsigned char skey[16];              /* keys secret records' hashes */
   double t0, drawn;
   uu_journal *j;
 } run;
@@ -165,13 +173,32 @@ static void journal_outcome(run *r, uu_slot *s, int base, int state)
     luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
 }
 
+/* Stopping early on systemic failure: max_auth_failures (default 5)
+** auth failures in a row, or max_failures failures of any kind in a row
+** (invalid records are the data's fault and break no streak).  The run
+** then pulls nothing more; what is in flight finishes and is journaled. */
+static void streaks(run *r, const char *kind)
+{
+  if (kind != NULL && strcmp(kind, "invalid") == 0)
+    return;
+  r->auth_row = kind != NULL && strcmp(kind, "auth") == 0 ? r->auth_row + 1
+                                                          : 0;
+  r->fail_row = kind != NULL ? r->fail_row + 1 : 0;
+  if (r->stop != NULL)
+    return;
+  if (r->max_auth > 0 && r->auth_row >= r->max_auth)
+    r->stop = "auth";
+  else if (r->max_failures > 0 && r->fail_row >= r->max_failures)
+    r->stop = "max_failures";
+}
+
 /* Counts the outcome whose 4 results sit at base and hands them to
 ** on_result (a raise there stops the run; the journal is already
 ** committed). */
 static void report(run *r, int base)
 {
   lua_State *L = r->L;
-  const char *kind;
+  const char *kind = NULL;
   r->done++;
   if (lua_isnil(L, base + 2)) {
     r->ok++;
@@ -183,6 +210,7 @@ static void report(run *r, int base)
       r->failed++;
     count_kind(r, kind ? kind : "unknown");
   }
+  streaks(r, lua_isnil(L, base + 2) ? NULL : kind ? kind : "unknown");
   if (r->on_result == 0)
     return;
   lua_pushvalue(L, r->on_result);
@@ -384,9 +412,23 @@ static int reduce(run *r, uu_slot *s, int fields)
   return 1;
 }
 
-/* The journal's word on this id: skip it when it already succeeded; with
-** skip_unchanged only when the same payload succeeded; with changed_fields
-** send only the fields that differ. */
+/* Tells on_skip about a record the journal showed unchanged. */
+static int unchanged(run *r)
+{
+  r->unchanged++;
+  if (r->on_skip == 0)
+    return 1;
+  lua_pushvalue(r->L, r->on_skip);
+  lua_pushvalue(r->L, -3);                         /* the id */
+  lua_pushliteral(r->L, "unchanged");
+  lua_call(r->L, 2, 0);
+  return 1;
+}
+
+/* The journal's word on this id: skip it only when the payload it would
+** send now is the one that last succeeded for it (one rule for resuming
+** and for a nightly sync); with changed_fields send only the fields that
+** differ.  skip_unchanged = false sends everything again. */
 static int already_done(run *r, uu_slot *s, int fields)
 {
   uu_jentry e;
@@ -400,22 +442,53 @@ static int already_done(run *r, uu_slot *s, int fields)
   have_prev = e.payload != NULL &&
               uu_buf_add(&s->prev, e.payload, e.payload_len) == 0;
   free(e.payload);
-  if (!r->skip_unchanged) {
-    if (e.state == UU_J_OK)
-      return r->skipped++, 1;
+  if (!r->skip_unchanged)
     return 0;
-  }
   if (e.hash != 0 && e.hash == s->hash)
-    return r->unchanged++, 1;
+    return unchanged(r);
   if (r->changed_fields && have_prev && e.hash != 0 && !s->secret_fields &&
       fields_json(r->c, s) == 0) {
     s->full.n = 0;
     if (uu_buf_add(&s->full, r->c->scratch.p, r->c->scratch.n) != 0)
       return 0;
     if (!reduce(r, s, fields))
-      return r->unchanged++, 1;
+      return unchanged(r);
   }
   return 0;
+}
+
+/* The key for the hash of a record carrying a secret: SipHash under the
+** journal's random key of a tag and the client's credentials, so neither
+** the journal alone nor the same password in another journal gives a
+** value to test guesses against.  Built in the scratch buffer before the
+** loop uses it. */
+static void secret_key(run *r)
+{
+  uu_client *c = r->c;
+  uint64_t h;
+  int i, half, bad = 0;
+  for (half = 0; half < 2; half++) {
+    c->scratch.n = 0;
+    bad |= uu_buf_addc(&c->scratch, (char)('0' + half));
+    for (i = 0; i < c->nsecrets; i++)
+      bad |= uu_buf_add(&c->scratch, c->secrets[i],
+                        strlen(c->secrets[i]) + 1);
+    if (bad != 0)
+      luaL_error(r->L, "userupd: out of memory");
+    h = uu_siphash(uu_journal_key(r->j), c->scratch.p, c->scratch.n);
+    memcpy(r->skey + 8 * half, &h, 8);
+  }
+  memset(c->scratch.p, 0, c->scratch.n);           /* leave no copy */
+  c->scratch.n = 0;
+}
+
+/* The payload's fingerprint: plain for ordinary fields, keyed for a
+** record that carries a secret (see keyed_hash.c). */
+static uint64_t payload_hash(run *r, const uu_slot *s)
+{
+  if (s->secret_fields)
+    return uu_siphash(r->skey, s->body.p, s->fields_end);
+  return uu_hash(s->body.p, s->fields_end);
 }
 
 static int has_secret_field(const uu_vendor *v, lua_State *L, int fields)
@@ -448,8 +521,8 @@ static int load(run *r, uu_slot *s)
              uu_marshal(r->c, L, fields, s->id.p, s->id.n, &s->body,
                         &s->fields_end, &bad) == 0) {
     if (r->j != NULL) {                /* only the journal reads these */
-      s->hash = uu_hash(s->body.p, s->fields_end);
       s->secret_fields = has_secret_field(r->c->v, L, fields);
+      s->hash = payload_hash(r, s);
     }
     s->full.n = 0;
     skip = already_done(r, s, fields);
@@ -636,6 +709,49 @@ static void draw(run *r, int final)
   fflush(stderr);
 }
 
+/* ---- stopping early ---------------------------------------------------- */
+
+/* SIGINT while a run with `interruptible` is going: the first asks the
+** run to stop (what is in flight finishes and is journaled); a second
+** restores the previous handler and delivers itself, ending the process. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+  if (interrupted) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  interrupted = 1;
+}
+
+static void catch_sigint(run *r, struct sigaction *old)
+{
+  struct sigaction sa;
+  interrupted = 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, old);
+  (void)r;
+}
+
+/* Ends the pulling when the run must stop, and drops the records still
+** waiting for their turn: they were never sent, and not journaled, so the
+** next run sends them. */
+static void check_stop(run *r)
+{
+  int i;
+  if (interrupted && r->interruptible && r->stop == NULL)
+    r->stop = "interrupted";
+  if (r->stop == NULL)
+    return;
+  r->exhausted = 1;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state == S_WAIT)
+      r->c->pool[i].state = S_IDLE;
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
 /* Waits for network activity or the next due slot, whichever is first. */
@@ -672,7 +788,8 @@ static int busy(const run *r)
 
 /* Runs under lua_pcall (so the caller can always put the pool back),
 ** with the client first (uu_login finds it there), then the run, the
-** source, the ids table, on_result or nil, and the by_kind table. */
+** source, the ids table, on_result or nil, the by_kind table and on_skip
+** or nil. */
 static int loop(lua_State *L)
 {
   run *r = (run *)lua_touserdata(L, 2);
@@ -680,7 +797,9 @@ static int loop(lua_State *L)
   r->L = L;
   r->src = 3, r->ids = 4, r->kinds = 6;
   r->on_result = lua_isnil(L, 5) ? 0 : 5;
+  r->on_skip = lua_isnil(L, 7) ? 0 : 7;
   for (;;) {
+    check_stop(r);
     fill(r);
     if (!busy(r) && r->exhausted)
       break;
@@ -689,6 +808,7 @@ static int loop(lua_State *L)
     harvest(r);
     complete(r);
     draw(r, 0);
+    check_stop(r);
     fill(r);                           /* refill freed slots before waiting, */
     dispatch(r);                       /* or they idle a whole round trip */
     if (busy(r))
@@ -712,6 +832,10 @@ static void push_summary(run *r, int kinds)
   set_count(L, "invalid", r->invalid);
   set_count(L, "skipped", r->skipped);
   set_count(L, "unchanged", r->unchanged);
+  if (r->stop != NULL) {
+    lua_pushstring(L, r->stop);
+    lua_setfield(L, -2, "stopped");
+  }
   lua_pushnumber(L, uu_now() - r->t0);
   lua_setfield(L, -2, "elapsed");
   lua_pushvalue(L, kinds);
@@ -734,7 +858,7 @@ static void read_opts(lua_State *L, run *r, int opts)
   lua_getfield(L, opts, "progress");
   r->progress = lua_isnil(L, -1) ? isatty(2) : lua_toboolean(L, -1);
   lua_getfield(L, opts, "skip_unchanged");
-  r->skip_unchanged = lua_toboolean(L, -1);
+  r->skip_unchanged = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, opts, "total");
   r->total = lua_isnil(L, -1) ? -1 : luaL_checkinteger(L, -1);
   lua_getfield(L, opts, "changed_fields");
@@ -744,6 +868,32 @@ static void read_opts(lua_State *L, run *r, int opts)
     r->skip_unchanged = 1;               /* a record with no change: skip */
   if (!r->iter && r->total < 0)
     r->total = (lua_Integer)uu_rawlen(L, r->src);
+}
+
+/* A whole number of at least 0, or dflt when the option is nil. */
+static long count_opt(lua_State *L, int opts, const char *k, long dflt)
+{
+  lua_Integer n;
+  lua_getfield(L, opts, k);
+  if (lua_isnil(L, -1))
+    return lua_pop(L, 1), dflt;
+  n = luaL_checkinteger(L, -1);
+  if (n < 0)
+    luaL_error(L, "bad argument #2 to 'update_many' (%s must be 0 or more)",
+               k);
+  lua_pop(L, 1);
+  return (long)n;
+}
+
+/* Options for stopping early: max_auth_failures (default 5),
+** max_failures (default 0, never), interruptible, on_skip. */
+static void read_stop_opts(lua_State *L, run *r, int opts)
+{
+  r->max_auth = count_opt(L, opts, "max_auth_failures", 5);
+  r->max_failures = count_opt(L, opts, "max_failures", 0);
+  lua_getfield(L, opts, "interruptible");
+  r->interruptible = lua_toboolean(L, -1);
+  lua_pop(L, 1);
 }
 
 static void open_journal(lua_State *L, run *r, int opts)
@@ -756,8 +906,50 @@ static void open_journal(lua_State *L, run *r, int opts)
                         sizeof err) != 0)
       luaL_error(L, "userupd: %s", err);
     r->j = r->c->journal;
+    secret_key(r);
   }
   lua_pop(L, 1);
+}
+
+/* Runs the loop under lua_pcall with what it reads at 4 (on_result),
+** 5 (by_kind) and 6 (on_skip), SIGINT caught when asked.  The status. */
+static int run_loop(lua_State *L, run *r)
+{
+  struct sigaction old;
+  int status;
+  lua_pushcfunction(L, loop);
+  lua_pushvalue(L, 1);
+  lua_pushlightuserdata(L, r);
+  lua_pushvalue(L, 2);
+  lua_newtable(L);                                 /* ids in flight */
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
+  if (r->interruptible)
+    catch_sigint(r, &old);
+  r->c->many_running = 1;
+  status = lua_pcall(L, 7, 0, 0);
+  r->c->many_running = 0;
+  if (r->interruptible) {
+    sigaction(SIGINT, &old, NULL);
+    if (interrupted && r->stop == NULL)
+      r->stop = "interrupted";
+  }
+  r->L = L;
+  return status;
+}
+
+/* on_result (4) and on_skip (6): a function or nil. */
+static void read_hooks(lua_State *L, run *r)
+{
+  lua_getfield(L, 3, "on_result");                 /* 4 */
+  if (!lua_isnil(L, 4))
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+  r->need_user = !lua_isnil(L, 4);
+  lua_newtable(L);                                 /* 5: by_kind */
+  lua_getfield(L, 3, "on_skip");                   /* 6 */
+  if (!lua_isnil(L, 6))
+    luaL_checktype(L, 6, LUA_TFUNCTION);
 }
 
 /* client:update_many(source, opts) -> summary */
@@ -783,25 +975,12 @@ int uu_update_many(lua_State *L)
   }
   luaL_checktype(L, 3, LUA_TTABLE);
   read_opts(L, &r, 3);
-  lua_getfield(L, 3, "on_result");                 /* 4 */
-  if (!lua_isnil(L, 4))
-    luaL_checktype(L, 4, LUA_TFUNCTION);
-  r.need_user = !lua_isnil(L, 4);
+  read_stop_opts(L, &r, 3);
+  read_hooks(L, &r);
   reset_pool(c);
   ensure_pool(L, c, r.conc);
   open_journal(L, &r, 3);
-  lua_newtable(L);                                 /* 5: by_kind */
-  lua_pushcfunction(L, loop);
-  lua_pushvalue(L, 1);
-  lua_pushlightuserdata(L, &r);
-  lua_pushvalue(L, 2);
-  lua_newtable(L);                                 /* ids in flight */
-  lua_pushvalue(L, 4);
-  lua_pushvalue(L, 5);
-  c->many_running = 1;
-  status = lua_pcall(L, 6, 0, 0);
-  c->many_running = 0;
-  r.L = L;
+  status = run_loop(L, &r);
   reset_pool(c);                                   /* closes the journal */
   draw(&r, 1);
   if (status != 0)

@@ -337,5 +337,6 @@ void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
 
 /* ---- hash ----------------------------------------------------------- */
 uint64_t uu_hash(const char *s, size_t n);
+uint64_t uu_siphash(const unsigned char key[16], const void *data, size_t n);
 
 #endif
