@@ -46,6 +46,7 @@ build = {
         "src/json_write.c",
         "src/many.c",
         "src/marshal.c",
+        "src/optcheck.c",
         "src/reply.c",
         "src/request.c",
         "src/vendors.c",

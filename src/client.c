@@ -132,10 +132,7 @@ static void check_vendor_option(lua_State *L, const uu_vendor *v,
   s = lua_tostring(L, -1);
   if (s[0] == '\0' || strlen(s) != uu_rawlen(L, -1))
     opt_error(L, v, o->name, "must be a non-empty string without NUL");
-  for (; *s; s++)                         /* no header or URL injection */
-    if ((unsigned char)*s < 0x20 || *s == 0x7f)
-      opt_error(L, v, o->name, "must not contain control characters");
-  s = lua_tostring(L, -1);
+  uu_check_option_value(L, v->name, o->name); /* no header injection */
   if (o->type == UU_OPT_LABEL && !is_label(s))
     opt_error(L, v, o->name, "must be a DNS label (letters, digits, '-')");
   if (o->choices != NULL && !uu_in_set(o->choices, s, strlen(s)))
@@ -163,6 +160,8 @@ static void check_options(lua_State *L, const uu_vendor *v, int opts)
       luaL_error(L, "bad argument #1 to '%s' (option '%s' must be %s, "
                  "got %s)", v->name, k, type_name(co->type),
                  luaL_typename(L, -1));
+    else
+      uu_check_option_value(L, v->name, k);  /* src/optcheck.c */
     lua_pop(L, 1);
   }
   for (vo = v->options; vo->name != NULL; vo++) {
@@ -290,33 +289,29 @@ static void expand(uu_client *c, lua_State *L, int opts, const char *t,
   }
 }
 
-static int is_loopback(const char *host, size_t n)
+/* The option a base URL comes from: base_url, or the one in the vendor's
+** host template ("https://{host}" -> host). */
+static void base_option(const uu_client *c, int given, char *name,
+                        size_t len)
 {
-  return (n >= 4 && strncmp(host, "127.", 4) == 0) ||
-         (n == 9 && strncmp(host, "localhost", 9) == 0) ||
-         (n == 5 && strncmp(host, "[::1]", 5) == 0);
+  const char *t = c->setup.base, *open = strchr(t, '{');
+  const char *close = open ? strchr(open, '}') : NULL;
+  if (given || close == NULL)
+    snprintf(name, len, "base_url");
+  else
+    snprintf(name, len, "%.*s", (int)(close - open - 1), open + 1);
 }
 
 /* base_url replaces scheme and host (the sandbox, a proxy, a region).  It
 ** may carry a path prefix, never a query, fragment or user:password. */
-static void check_base(uu_client *c, lua_State *L, const char *b)
+static void check_base(uu_client *c, lua_State *L, const char *b, int given)
 {
-  const char *host, *end;
-  int https = strncmp(b, "https://", 8) == 0;
-  if (!https && strncmp(b, "http://", 7) != 0)
-    opt_error(L, c->v, "base_url", "must start with https:// or http://");
-  if (strpbrk(b, "?#@ \t\r\n") != NULL)
-    opt_error(L, c->v, "base_url", "must not hold a query, fragment, "
-              "credentials or spaces");
-  host = b + (https ? 8 : 7);
-  end = host + strcspn(host, ":/");
-  if (*host == '[')
-    end = host + strcspn(host, "]") + 1;
-  if (end == host)
-    opt_error(L, c->v, "base_url", "has no host");
-  if (!https && !c->allow_http && !is_loopback(host, (size_t)(end - host)))
-    opt_error(L, c->v, "base_url", "uses plain http:// to a host that is "
-              "not loopback; TLS is required (allow_http = true overrides)");
+  char name[32];
+  const char *why = uu_base_url_problem(b, c->allow_http);
+  if (why != NULL) {
+    base_option(c, given, name, sizeof name);
+    opt_error(L, c->v, name, why);
+  }
 }
 
 /* url_pre/url_post (and the read call's) from the templates and options.
@@ -324,10 +319,12 @@ static void check_base(uu_client *c, lua_State *L, const char *b)
 void uu_build_urls(uu_client *c, lua_State *L, int opts)
 {
   const char *rest;
+  int given;
   c->base.n = c->url_pre.n = c->url_post.n = 0;
   c->get_pre.n = c->get_post.n = 0;
   lua_getfield(L, opts, "base_url");
-  if (lua_isstring(L, -1))
+  given = lua_isstring(L, -1);
+  if (given)
     uu_buf_add(&c->base, lua_tostring(L, -1), uu_rawlen(L, -1));
   else
     expand(c, L, opts, c->setup.base, 0, &c->base, &rest);
@@ -336,7 +333,7 @@ void uu_build_urls(uu_client *c, lua_State *L, int opts)
     c->base.p[--c->base.n] = '\0';
   if (c->base.p == NULL)
     luaL_error(L, "userupd: out of memory");
-  check_base(c, L, c->base.p);
+  check_base(c, L, c->base.p, given);
   uu_buf_add(&c->url_pre, c->base.p, c->base.n);
   uu_buf_add(&c->get_pre, c->base.p, c->base.n);
   expand(c, L, opts, c->setup.path, 1, &c->url_pre, &rest);

@@ -312,6 +312,12 @@ int uu_login_build(uu_client *c, uu_slot *s);
 int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
                     uu_answer *a);
 
+/* ---- optcheck.c ----------------------------------------------------- */
+
+int uu_has_control(const char *s, size_t n);
+void uu_check_option_value(lua_State *L, const char *vendor, const char *k);
+const char *uu_base_url_problem(const char *b, int allow_http);
+
 /* ---- client.c ------------------------------------------------------- */
 
 int uu_client_new(lua_State *L, const uu_vendor *v, int opts);
