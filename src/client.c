@@ -21,6 +21,7 @@ static const struct common {
   {"max_response", O_INT}, {"max_string", O_INT}, {"user_agent", O_STR},
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
   {"send_null", O_BOOL},
+  {"http_version", O_STR},
   {"sleep", O_FUNC}, {"transport", O_FUNC}, {NULL, O_END}};
 
 /* Adds { type = ... } for every common option (not the Lua hooks) to the
@@ -446,6 +447,7 @@ void uu_client_release(lua_State *L, uu_client *c)
   uu_async_cancel(L, c);
   uu_engine_release(c);
   uu_slot_free(&c->sync), uu_slot_free(&c->login);
+  uu_pool_close(c);                  /* after every easy handle is gone */
   uu_buf_free(&c->base);
   uu_buf_free(&c->url_pre), uu_buf_free(&c->url_post);
   uu_buf_free(&c->get_pre), uu_buf_free(&c->get_post);
@@ -506,6 +508,17 @@ static void read_limits(uu_client *c, lua_State *L, int opts)
   c->tokens = c->burst;
 }
 
+/* http_version: "1.1", "2", or absent (negotiate by ALPN). */
+static void read_http_version(uu_client *c, lua_State *L, int opts)
+{
+  lua_getfield(L, opts, "http_version");
+  c->http_version = uu_http_version(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (c->http_version < 0)
+    opt_error(L, c->v, "http_version", "must be \"1.1\" or \"2\" (or "
+              "absent: HTTP/2 where the server offers it)");
+}
+
 static int hook_ref(lua_State *L, int opts, const char *k)
 {
   lua_getfield(L, opts, k);
@@ -553,6 +566,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   lua_setmetatable(L, -2);
   c->closed = 0;
   read_limits(c, L, opts);
+  read_http_version(c, L, opts);
   configure(c, L, opts);
   collect_secrets(c, L, opts);
   uu_build_urls(c, L, opts);
@@ -561,7 +575,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   c->sleep_ref = hook_ref(L, opts, "sleep");
   c->transport_ref = hook_ref(L, opts, "transport");
   c->rng = (uint64_t)(size_t)c ^ (uint64_t)(uu_now() * 1e6);
-  if (uu_slot_init(c, &c->sync) != 0)
+  if (uu_pool_open(c) != 0 || uu_slot_init(c, &c->sync) != 0)
     luaL_error(L, "userupd: cannot create a curl handle");
   lua_newtable(L);                         /* uservalue: the options, kept */
   lua_pushvalue(L, opts);                  /* to rebuild URLs after login */

@@ -155,6 +155,7 @@ int uu_slot_init(uu_client *c, uu_slot *s)
     curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   if (c->proxy)
     curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  uu_pool_easy(c, e);
   s->method = NULL;
   return 0;
 }
@@ -206,6 +207,8 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->body = s->resp.p ? s->resp.p : "";
   a->len = s->resp.n;
   a->request_id = s->request_id[0] ? s->request_id : NULL;
+  if (cc == CURLE_OK)
+    s->client->pool_warm = 1;          /* a TLS session is in the pool */
 }
 
 /* ---- pacing ------------------------------------------------------------ */

@@ -91,8 +91,7 @@ static void ensure_pool(lua_State *L, uu_client *c, int n)
   uu_slot *grown;
   if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
     luaL_error(L, "userupd: cannot create a curl multi handle");
-  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                    (long)c->max_conn);
+  uu_pool_multi(c, c->multi);
   if (n <= c->npool)
     return;
   grown = (uu_slot *)realloc(c->pool, (size_t)n * sizeof *grown);
@@ -559,6 +558,18 @@ static void fill(run *r)
   }
 }
 
+/* A cold TLS pool runs one transfer alone (uu_pool_cold). */
+static int held_back(const run *r)
+{
+  int i;
+  if (!uu_pool_cold(r->c))
+    return 0;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state == S_ACTIVE)
+      return 1;
+  return 0;
+}
+
 /* Starts every waiting slot whose time has come, beginning one further
 ** along each time so no slot is always first after a pause. */
 static void dispatch(run *r)
@@ -572,6 +583,8 @@ static void dispatch(run *r)
     uu_slot *s = &c->pool[(r->first + i) % r->conc];
     if (s->state != S_WAIT || s->due > now || c->pause_until > now)
       continue;
+    if (held_back(r))
+      break;
     if (c->login_user != NULL && c->token == NULL &&
         uu_login(c, r->L, 1, &a) != 0) {
       s->answer = a;                   /* the login's refusal is the answer */

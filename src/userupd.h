@@ -232,6 +232,7 @@ typedef struct uu_client {
   size_t max_response, max_string;
   int allow_http, max_conn;
   int send_null;             /* JSON null where no seed documents a clear */
+  long http_version;         /* CURL_HTTP_VERSION_*, from http_version */
   char *ca_file, *proxy, *user_agent;
   /* pacing: a token bucket plus the vendor's own remaining budget */
   double rate, burst, tokens, last_fill, pause_until;
@@ -245,6 +246,8 @@ typedef struct uu_client {
   uu_slot *pool;
   int npool, many_running;
   CURLM *multi;
+  CURLSH *share;             /* the connection pool (pool.c) */
+  int pool_warm;             /* some transfer got an answer */
   struct uu_journal *journal;  /* open during update_many only */
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
@@ -317,6 +320,15 @@ int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
 int uu_has_control(const char *s, size_t n);
 void uu_check_option_value(lua_State *L, const char *vendor, const char *k);
 const char *uu_base_url_problem(const char *b, int allow_http);
+
+/* ---- pool.c --------------------------------------------------------- */
+
+long uu_http_version(const char *s);
+int uu_pool_open(uu_client *c);
+void uu_pool_easy(uu_client *c, CURL *e);
+void uu_pool_multi(uu_client *c, CURLM *m);
+int uu_pool_cold(const uu_client *c);
+void uu_pool_close(uu_client *c);
 
 /* ---- client.c ------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
 --   GET    ping                      liveness + free space of the state dicts
 --   POST   reset                     users, counters, faults, tokens, config
 --   GET    config | POST config      {"bb_token_ttl","delay_ms","ti_limit","ti_window"}
---   GET    stats                     {"requests","by_vendor","by_status","puts","logins"}
+--   GET    stats                     {"requests","by_vendor","by_status","puts","logins",
+--                                     "connections","tls_full","tls_resumed","h2_requests"}
 --   GET    puts?vendor=V             {"<id>": successful PUTs}
 --   GET    user/<vendor>/<id>        stored user (vendor's user object) or 404
 --   GET    last?vendor=V             {"method","uri","headers","body"} or 404

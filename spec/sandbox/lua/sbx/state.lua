@@ -73,6 +73,7 @@ function M.incr(key) stats:incr(key, 1, 0) end
 
 -- Called from log_by_lua for every vendor request, whatever the outcome.
 function M.log_request(vendor)
+  require("sbx.conns").note()
   M.incr("requests")
   M.incr("vendor:" .. vendor)
   M.incr("status:" .. tostring(ngx.status))
@@ -85,10 +86,13 @@ function M.stats()
     if kind == "vendor" then by_vendor[name] = stats:get(key)
     elseif kind == "status" then by_status[name] = stats:get(key) end
   end
+  local conns = require("sbx.conns").counts()
   return {
     requests = stats:get("requests") or 0,
     by_vendor = by_vendor, by_status = by_status,
     puts = stats:get("puts") or 0, logins = stats:get("logins") or 0,
+    connections = conns.connections, tls_full = conns.tls_full,
+    tls_resumed = conns.tls_resumed, h2_requests = conns.h2_requests,
   }
 end
 
