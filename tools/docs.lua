@@ -29,6 +29,7 @@ local COMMON = {
   ca_file = { "CA bundle for TLS (always verified)", "libcurl's" },
   proxy = { "HTTP(S) proxy URL", "none" },
   allow_http = { "plain http:// to non-loopback hosts", "false" },
+  http_version = { "`\"1.1\"` or `\"2\"`; absent: HTTP/2 where the server offers it (ALPN)", "negotiate" },
 }
 
 local VENDORS = { "smartermeasure", "thoughtindustries", "blackbaud",
