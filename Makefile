@@ -116,8 +116,50 @@ $(EMBED): examples/embed/host.c $(STATIC)
 	  $(shell pkg-config --cflags $(LUA_PC)) -o $@ $< $(STATIC) \
 	  $(shell pkg-config --libs $(LUA_PC)) $(LIBS) -ldl
 
+# One version: src/userupd.h's UU_VERSION names the rockspec, the module's
+# _VERSION and `userupd --version` (spec/luarocks_spec.lua checks).
+VERSION := $(shell sed -n 's/^\#define UU_VERSION "\(.*\)"/\1/p' src/userupd.h)
+ROCKSPEC := userupd-$(VERSION)-1.rockspec
+
+# The release source rock, from the committed tree (git archive HEAD): the
+# rockspec and the tarball its source.url names, zipped as `luarocks pack`
+# would (which cannot fetch a relative url).  `luarocks install
+# ./userupd-$(VERSION)-1.src.rock` needs no network.
+rock:
+	@rm -rf build/rock && mkdir -p build/rock
+	git archive --format=tar.gz --prefix=userupd-$(VERSION)/ \
+	  -o build/rock/userupd-$(VERSION).tar.gz HEAD
+	cp $(ROCKSPEC) build/rock/
+	cd build/rock && rm -f ../../userupd-$(VERSION)-1.src.rock && \
+	  zip -q ../../userupd-$(VERSION)-1.src.rock $(ROCKSPEC) \
+	  userupd-$(VERSION).tar.gz
+	@echo "wrote userupd-$(VERSION)-1.src.rock"
+
+# Without LuaRocks: the module, the Lua modules and the command where this
+# LUA_VERSION looks for them under PREFIX (LuaJIT uses the 5.1 paths).
+PREFIX ?= /usr/local
+LUA_ABI := $(if $(filter jit,$(LUA_VERSION)),5.1,$(LUA_VERSION))
+LUA_BIN := $(if $(filter jit,$(LUA_VERSION)),luajit,lua$(LUA_VERSION))
+install: $(MODULE)
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) \
+	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport \
+	  $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/userupd.so
+	install -m 644 lua/userupd/csv.lua lua/userupd/cli.lua \
+	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/
+	install -m 644 lua/userupd/transport/ngx.lua \
+	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport/
+	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/userupd \
+	  > $(DESTDIR)$(PREFIX)/bin/userupd
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/userupd
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/userupd.so \
+	  $(DESTDIR)$(PREFIX)/bin/userupd
+	rm -rf $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd
+
 clean:
 	rm -rf build userupd.so
 
-.PHONY: all clean static embed extra-vendor demo test check valgrind asan fuzz bench lint sandbox \
+.PHONY: rock install uninstall all clean static embed extra-vendor demo test check valgrind asan fuzz bench lint sandbox \
         sandbox-stop

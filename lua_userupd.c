@@ -117,6 +117,8 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   add_vendors(L);
   lua_pushlightuserdata(L, NULL);                  /* == cjson.null */
   lua_setfield(L, -2, "null");
+  lua_pushliteral(L, UU_VERSION);                  /* the rockspec's too */
+  lua_setfield(L, -2, "_VERSION");
   lua_pushliteral(L, UU_VERSION);
   lua_setfield(L, -2, "version");
   uu_json_open(L);

@@ -1,6 +1,13 @@
--- LuaRocks: the rockspec lints, and installs from a clean clone into a
--- private tree, from which the module loads and the CLI runs.
+-- Installed the way Lua people install: the release rockspec lints, names
+-- the one version the module and the command report, and installs from a
+-- fresh clone into a private tree with no flags but the tree (and
+-- --deps-mode=none: no network here; Debian's lua-argparse is used).  The
+-- same from the .src.rock `make rock` packs, and with `make install`.
+-- Everything installed is run from another directory with LUA_PATH and
+-- LUA_CPATH unset, so nothing can come from the checkout.
 local util = require "support.util"
+
+local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
 
 local function sh(cmd)
   local p = assert(io.popen(cmd .. " 2>&1; echo \"rc=$?\""))
@@ -10,37 +17,127 @@ local function sh(cmd)
   return rc, out
 end
 
-describe("luarocks", function()
-  local rockspec = util.root .. "/userupd-scm-1.rockspec"
+-- The checkout, as an absolute path (ROOT may be ".").
+local ROOT = io.popen("cd " .. q(util.root) .. " && pwd"):read("*l")
 
-  it("lints the rockspec", function()
-    local rc, out = sh("luarocks lint " .. rockspec)
+-- A shell with no Lua paths of ours, in a directory of its own.
+local CLEAN = "env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
+
+local function version()
+  local h = util.read(ROOT .. "/src/userupd.h")
+  return assert(h:match('#define UU_VERSION "([^"]+)"'))
+end
+
+local VERSION = version()
+local ROCKSPEC = ("userupd-%s-1.rockspec"):format(VERSION)
+
+local function rockspec_table()
+  local env = {}
+  local chunk = assert(loadfile(ROOT .. "/" .. ROCKSPEC, "t", env))
+  if setfenv then setfenv(chunk, env) end
+  chunk()
+  return env
+end
+
+-- Runs the installed command and module of a tree (or prefix) whose Lua
+-- 5.4 files are in the usual places; returns nothing, asserts.
+local function check_tree(tree, work)
+  local rc, out = sh(("cd %s && %s%s/bin/userupd --version"):format(
+    q(work), CLEAN, q(tree)))
+  assert.are.equal(0, rc, out)
+  assert.are.equal("userupd " .. VERSION .. "\n", out:gsub("rc=%d+%s*$", ""))
+  -- a dry run through the installed command: CSV, mapping, module
+  rc, out = sh(("cd %s && %s USERUPD_QUESTIONPRO_API_KEY=k-123 %s/bin/userupd "
+    .. "apply questionpro --input %s/examples/roster.csv --map %s/examples/"
+    .. "map.lua --dry-run"):format(q(work), CLEAN, q(tree), q(ROOT),
+    q(ROOT)))
+  assert.are.equal(1, rc, out)        -- the roster has one row bad for QP
+  assert.matches("PUT https://api.questionpro.com/a/api/v2/users/", out, 1,
+                 true)
+  assert.not_matches("k-123", out, 1, true)
+  rc, out = sh(("cd %s && %s LUA_PATH=%s LUA_CPATH=%s lua5.4 -e %s"):format(
+    q(work), CLEAN, q(tree .. "/share/lua/5.4/?.lua;;"),
+    q(tree .. "/lib/lua/5.4/?.so;;"), q("local u = require 'userupd'; "
+      .. "assert(require 'userupd.csv'); assert(require 'userupd.cli'); "
+      .. "assert(package.searchpath('userupd.transport.ngx', package.path)); print(u._VERSION, "
+      .. "package.searchpath('userupd', package.cpath))")))
+  assert.are.equal(0, rc, out)
+  assert.matches(VERSION .. "\t" .. tree .. "/lib/lua/5.4/userupd.so", out, 1,
+                 true)
+end
+
+describe("luarocks", function()
+  local dir, work
+
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    work = dir .. "/elsewhere"
+    assert(os.execute("mkdir -p " .. q(work)))
+    local rc, out = sh(("git clone -q %s %s/src"):format(q(ROOT), q(dir)))
     assert.are.equal(0, rc, out)
   end)
 
-  it("installs from a clean clone; the module and bin/userupd work from the "
-     .. "tree", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    local rc, out = sh(("git clone -q %s %s/src && cd %s/src && "
-      .. "luarocks --lua-version 5.4 make --deps-mode=none --tree %s/tree "
-      .. "userupd-scm-1.rockspec CURL_INCDIR=/usr/include/x86_64-linux-gnu")
-      :format(util.root, dir, dir, dir))
+  teardown(function()
+    if dir then os.execute("rm -rf " .. q(dir)) end
+  end)
+
+  it("lints the release rockspec", function()
+    local rc, out = sh("luarocks lint " .. q(ROOT .. "/" .. ROCKSPEC))
     assert.are.equal(0, rc, out)
-    local env = ("env LUA_PATH='%s/tree/share/lua/5.4/?.lua;%s/tree/share/"
-      .. "lua/5.4/?/init.lua;;' LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' ")
-      :format(dir, dir, dir)
-    rc, out = sh(env .. "lua5.4 -e \"local u = require 'userupd'; "
-      .. "assert(require 'userupd.csv'); assert(require 'userupd.cli'); "
-      .. "print(u.version, package.searchpath('userupd', package.cpath))\"")
+  end)
+
+  it("has one version: rockspec, _VERSION, the module's version", function()
+    local spec = rockspec_table()
+    assert.are.equal(VERSION .. "-1", spec.version)
+    assert.are.equal("userupd-" .. VERSION .. ".tar.gz", spec.source.url)
+    local userupd = require "userupd"
+    assert.are.equal(VERSION, userupd._VERSION)
+    assert.are.equal(VERSION, userupd.version)
+  end)
+
+  it("declares argparse and every C file the Makefile builds", function()
+    local spec = rockspec_table()
+    local deps = table.concat(spec.dependencies, " ")
+    assert.matches("argparse", deps, 1, true)
+    local listed = {}
+    for _, f in ipairs(spec.build.modules.userupd.sources) do
+      listed[f] = true
+    end
+    local _, out = sh("cd " .. q(ROOT) .. " && ls lua_userupd.c src/*.c "
+                      .. "src/vendors/*.c")
+    for f in out:gmatch("[^\n]+%.c") do
+      assert.is_true(listed[f], f .. " is missing from " .. ROCKSPEC)
+      listed[f] = nil
+    end
+    assert.are.same({}, listed)
+  end)
+
+  it("luarocks make from a fresh clone with no flags but the tree",
+     function()
+    local rc, out = sh(("cd %s/src && %sluarocks --lua-version 5.4 make "
+      .. "--deps-mode=none --tree %s/tree %s"):format(q(dir), CLEAN, q(dir),
+      ROCKSPEC))
     assert.are.equal(0, rc, out)
-    assert.matches(dir .. "/tree/lib/lua/5.4/userupd.so", out, 1, true)
-    rc, out = sh(env .. dir .. "/tree/bin/userupd --version")
+    check_tree(dir .. "/tree", work)
+  end)
+
+  it("make rock packs a .src.rock that installs with no network", function()
+    local rc, out = sh(("cd %s/src && make -s rock"):format(q(dir)))
     assert.are.equal(0, rc, out)
-    assert.matches("%d+%.%d+%.%d+", out)
-    rc, out = sh(env .. dir .. "/tree/bin/userupd apply nosuchvendor "
-                 .. "--input x.csv --map m.lua")
-    assert.are.equal(2, rc, out)
-    os.execute("rm -rf " .. dir)
+    local rock = ("%s/src/userupd-%s-1.src.rock"):format(dir, VERSION)
+    rc, out = sh(("cp %s %s/ && cd %s && %sluarocks --lua-version 5.4 "
+      .. "install --deps-mode=none --tree %s/rocktree ./userupd-%s-1.src.rock")
+      :format(q(rock), q(work), q(work), CLEAN, q(dir), VERSION))
+    assert.are.equal(0, rc, out)
+    check_tree(dir .. "/rocktree", work)
+  end)
+
+  it("make install PREFIX=... LUA_VERSION=5.4 puts it where Lua looks",
+     function()
+    local rc, out = sh(("cd %s/src && make -s install PREFIX=%s/prefix "
+      .. "LUA_VERSION=5.4"):format(q(dir), q(dir)))
+    assert.are.equal(0, rc, out)
+    check_tree(dir .. "/prefix", work)
   end)
 end)

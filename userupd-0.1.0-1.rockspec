@@ -1,10 +1,20 @@
--- LuaRocks: luarocks make --deps-mode=none (Debian's lua-cjson, libcurl and
--- libsqlite3 are found as system packages).
+-- LuaRocks, from a checkout (no flags needed on Debian/Ubuntu):
+--   luarocks --lua-version 5.4 make userupd-0.1.0-1.rockspec
+-- Elsewhere: CURL_DIR=... (or CURL_INCDIR/CURL_LIBDIR), SQLITE_DIR=...
+--
+-- The version is src/userupd.h's UU_VERSION (userupd._VERSION, `userupd
+-- --version`); spec/luarocks_spec.lua checks that they agree.
 rockspec_format = "3.0"
 package = "userupd"
-version = "scm-1"
+version = "0.1.0-1"
+-- userupd has no public download site yet.  The release source is the
+-- tarball `make rock` cuts from the git tree (git archive) and packs into
+-- userupd-0.1.0-1.src.rock next to this file, which is what users install:
+--   luarocks install ./userupd-0.1.0-1.src.rock
+-- `luarocks make` builds from the checkout and does not fetch this url.
 source = {
-  url = "git+file:///usr/src/userupd",
+  url = "userupd-0.1.0.tar.gz",
+  dir = "userupd-0.1.0",
 }
 description = {
   summary = "Exact, resumable user updates for five SaaS vendors",
@@ -18,12 +28,19 @@ retries, pacing, a crash-proof journal for bulk runs, and a command line.
 }
 dependencies = {
   "lua >= 5.1, < 5.5",
+  "argparse >= 0.6",          -- the userupd command (userupd.cli)
 }
 test_dependencies = {
   "lua-cjson >= 2.1.0",
 }
 external_dependencies = {
-  CURL = { header = "curl/curl.h" },
+  -- No header: LuaRocks 3.8 does not search the multiarch include
+  -- directory (/usr/include/x86_64-linux-gnu) where Debian and Ubuntu keep
+  -- curl/curl.h, so it would stop with "Could not find header file for
+  -- CURL".  The compiler finds it there on its own; the library check
+  -- does search multiarch lib directories.  CURL_DIR/CURL_INCDIR still go
+  -- on the command line (incdirs below) for Homebrew and custom prefixes.
+  CURL = { library = "curl" },
   SQLITE = { header = "sqlite3.h" },
 }
 build = {
