@@ -48,6 +48,7 @@ build = {
   modules = {
     userupd = {
       sources = {
+        -- every C file the Makefile builds (spec/luarocks_spec.lua checks)
         "lua_userupd.c",
         "src/async.c",
         "src/client.c",
@@ -61,9 +62,11 @@ build = {
         "src/json_decode.c",
         "src/json_lua.c",
         "src/json_write.c",
+        "src/keyed_hash.c",
         "src/many.c",
         "src/marshal.c",
         "src/optcheck.c",
+        "src/pool.c",
         "src/reply.c",
         "src/request.c",
         "src/vendors.c",
