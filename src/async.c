@@ -16,7 +16,7 @@
 
 #define ENGINE_KEY "userupd.async"
 
-enum { J_WAIT = 1, J_ACTIVE, J_DONE };
+enum { J_WAIT = 1, J_ACTIVE, J_DONE, J_DELIVERING };
 
 typedef struct job {
   uu_slot s;                 /* first: the easy handle's PRIVATE is &s */
@@ -79,7 +79,9 @@ static engine *get_engine(lua_State *L, int create)
   return e;
 }
 
-/* Drops every job of client c (it is being closed): no callback runs. */
+/* Drops every job of client c (it is being closed): no callback runs.  A
+** job whose callback is running (and closed the client) stays: deliver
+** frees it once the callback returns. */
 void uu_async_cancel(lua_State *L, uu_client *c)
 {
   engine *e = get_engine(L, 0);
@@ -87,7 +89,7 @@ void uu_async_cancel(lua_State *L, uu_client *c)
   if (e == NULL)
     return;
   for (pp = &e->head; (j = *pp) != NULL;) {
-    if (j->c == c) {
+    if (j->c == c && j->s.state != J_DELIVERING) {
       *pp = j->next;
       e->n--;
       job_free(L, e, j);
@@ -237,7 +239,7 @@ static int deliver(lua_State *L, engine *e)
       ;
     if (j == NULL)
       break;
-    j->s.state = 0;                        /* delivering */
+    j->s.state = J_DELIVERING;             /* cancel leaves it to us */
     lua_rawgeti(L, LUA_REGISTRYINDEX, j->cb_ref);
     push_results(L, j);
     if (lua_pcall(L, 3, 0, 0) != 0) {

@@ -595,6 +595,11 @@ static uu_client *to_client(lua_State *L, int idx)
   return c;
 }
 
+uu_client *uu_to_client(lua_State *L, int idx)
+{
+  return to_client(L, idx);
+}
+
 uu_client *uu_check_client(lua_State *L, int idx)
 {
   uu_client *c = to_client(L, idx);

@@ -211,6 +211,27 @@ static int l_verdict(lua_State *L)
   return 1 + uu_push_answer(L, c, &a);
 }
 
+/* c:_closed() -> whether a hook closed the client (never raises) */
+static int l_closed(lua_State *L)
+{
+  lua_pushboolean(L, uu_to_client(L, 1)->closed);
+  return 1;
+}
+
+/* c:_closed_error(op, attempts, t0) -> err, info for a call whose client
+** a hook closed (never raises: the client is closed by now). */
+static int l_closed_error(lua_State *L)
+{
+  uu_client *c = uu_to_client(L, 1);
+  uu_answer a;
+  uu_closed_answer(&a, check_op(L, 2));
+  a.attempts = (int)luaL_checkinteger(L, 3);
+  a.elapsed = uu_now() - luaL_checknumber(L, 4);
+  uu_push_answer(L, c, &a);
+  lua_remove(L, -3);                               /* the nil user */
+  return 2;
+}
+
 static int l_pace(lua_State *L)
 {
   lua_pushnumber(L, uu_pace(uu_check_client(L, 1), uu_now()));
@@ -252,7 +273,8 @@ static const luaL_Reg primitives[] = {
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
   {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
   {"_verdict", l_verdict}, {"_pace", l_pace}, {"_now", l_now},
-  {"_hooks", l_hooks}, {NULL, NULL}};
+  {"_hooks", l_hooks}, {"_closed", l_closed},
+  {"_closed_error", l_closed_error}, {NULL, NULL}};
 
 /* Adds the primitives to the methods table on top and runs the driver,
 ** which wraps update and get. */

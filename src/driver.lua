@@ -5,20 +5,39 @@
 -- answers back, and waits where C says to.
 local methods = ...
 
+-- Every hook may close the client (or drop it: the loop holds it, so it
+-- stays until the call ends).  After each one the loop looks, and a closed
+-- client ends the call with a transport error that says so.
+local function closed(c, op, attempts, t0)
+  if c:_closed() then return true, c:_closed_error(op, attempts, t0) end
+  return false
+end
+
+-- Logs in, or waits while another coroutine does: nil, or what the call
+-- returns (the login's refusal, or the closed client's error).
+local function login(c, transport, sleep, op, t0)
+  if c:_login_begin() then               -- first in: this one logs in
+    local status, body, headers = transport(c:_login_request())
+    local gone, cerr, cinfo = closed(c, op, 0, t0)
+    if gone then return { nil, cerr, cinfo } end
+    local ok, lerr, linfo = c:_login_answer(status, body, headers)
+    if not ok then return { nil, lerr, linfo } end
+  else                                   -- another coroutine is: wait
+    repeat sleep(0.01) until c:_closed() or not c:_login_busy()
+    local gone, cerr, cinfo = closed(c, op, 0, t0)
+    if gone then return { nil, cerr, cinfo } end
+  end
+end
+
 local function drive(c, op, id, fields)
   local transport, sleep = c:_hooks()
   local t0 = c:_now()
   local attempts, relogged = 0, false
-  local req, err, info
+  local req, err, info, gone, stop
   while true do
     if c:_needs_login() then
-      if c:_login_begin() then           -- first in: this one logs in
-        local lreq = c:_login_request()
-        local ok, lerr, linfo = c:_login_answer(transport(lreq))
-        if not ok then return nil, lerr, linfo end
-      else                               -- another coroutine is: wait
-        repeat sleep(0.01) until not c:_login_busy()
-      end
+      stop = login(c, transport, sleep, op, t0)
+      if stop then return stop[1], stop[2], stop[3] end
       req = nil
     end
     if not req then
@@ -27,12 +46,18 @@ local function drive(c, op, id, fields)
     end
     local wait = c:_pace()
     if wait > 0 then sleep(wait) end
+    gone, err, info = closed(c, op, attempts, t0)
+    if gone then return nil, err, info end
     attempts = attempts + 1
     local status, body, headers = transport(req)
+    gone, err, info = closed(c, op, attempts, t0)
+    if gone then return nil, err, info end
     local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, status,
                                         body, headers)
     if verdict == "retry" then
       sleep(a)
+      gone, err, info = closed(c, op, attempts, t0)
+      if gone then return nil, err, info end
     elseif verdict == "relogin" then
       relogged, req = true, nil
     else

@@ -49,6 +49,10 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
     if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
       luaL_error(L, "userupd: out of memory");
     uu_sleep(c, L, uu_pace(c, uu_now()));
+    if (c->closed) {                 /* the sleep hook closed the client */
+      uu_closed_answer(a, op);
+      break;
+    }
     attempts++;
     exchange(c, s, op, a);
     verdict = uu_decide(c, s, a, attempts, &relogged, &wait);
@@ -57,6 +61,10 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
     if (verdict == UU_RELOGIN)
       free(c->token), c->token = NULL;
     uu_sleep(c, L, wait);
+    if (c->closed) {
+      uu_closed_answer(a, op);
+      break;
+    }
   }
   a->attempts = attempts;
 }

@@ -44,6 +44,20 @@ typedef struct run {
   uu_journal *j;
 } run;
 
+/* What a run raises, under its own pcall, when one of its callbacks
+** (on_result, the source iterator, sleep) closed the client: the pool,
+** the multi handle and the journal went with it, so the run stops at
+** once and update_many returns a summary saying so. */
+static char closed_mark;
+
+static void check_open(run *r)
+{
+  if (r->c->closed) {
+    lua_pushlightuserdata(r->L, &closed_mark);
+    lua_error(r->L);
+  }
+}
+
 /* FNV-1a, 64 bits: the journal's payload fingerprint. */
 uint64_t uu_hash(const char *s, size_t n)
 {
@@ -421,6 +435,7 @@ static int unchanged(run *r)
   lua_pushvalue(r->L, -3);                         /* the id */
   lua_pushliteral(r->L, "unchanged");
   lua_call(r->L, 2, 0);
+  check_open(r);
   return 1;
 }
 
@@ -543,12 +558,14 @@ static void fill(run *r)
   for (i = 0; i < r->conc && !r->exhausted; i++) {
     uu_slot *s = &r->c->pool[i];
     while (s->state == S_IDLE && !r->exhausted) {
-      if (!pull(r)) {
-        r->exhausted = 1;
+      r->exhausted = !pull(r);
+      check_open(r);                   /* s may be gone: check first */
+      if (r->exhausted)
         break;
-      }
-      if (!load(r, s))
+      if (!load(r, s)) {
+        check_open(r);                 /* on_result saw an invalid one */
         continue;
+      }
       now = uu_now();
       s->state = S_WAIT;
       s->attempts = s->relogged = 0;
@@ -676,9 +693,10 @@ static void complete(run *r)
   }
   if (n > 0 && r->j != NULL && uu_journal_commit(r->j) != 0)
     luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++)              /* all of them: all are journaled */
     report(r, base + 4 * i);
   lua_settop(L, base - 1);
+  check_open(r);
 }
 
 /* ---- progress ----------------------------------------------------------- */
@@ -786,8 +804,10 @@ static void wait_some(run *r)
   if (active)
     curl_multi_poll(r->c->multi, NULL, 0, t < 0 ? 0 : t > 0.1 ? 100
                     : (int)(t * 1000) + 1, NULL);
-  else if (next >= 0)
+  else if (next >= 0) {
     uu_sleep(r->c, r->L, t);
+    check_open(r);
+  }
 }
 
 static int busy(const run *r)
@@ -848,6 +868,12 @@ static void push_summary(run *r, int kinds)
   if (r->stop != NULL) {
     lua_pushstring(L, r->stop);
     lua_setfield(L, -2, "stopped");
+  }
+  if (r->c->closed) {
+    lua_pushliteral(L, "the client was closed during the run: records not "
+                    "reported were not finished and are sent again by the "
+                    "next run");
+    lua_setfield(L, -2, "message");
   }
   lua_pushnumber(L, uu_now() - r->t0);
   lua_setfield(L, -2, "elapsed");
@@ -996,6 +1022,8 @@ int uu_update_many(lua_State *L)
   status = run_loop(L, &r);
   reset_pool(c);                                   /* closes the journal */
   draw(&r, 1);
+  if (status != 0 && lua_touserdata(L, -1) == &closed_mark)
+    status = 0, r.stop = "closed";     /* a callback closed the client */
   if (status != 0)
     return lua_error(L);
   push_summary(&r, 5);

@@ -222,6 +222,18 @@ void uu_push_info(lua_State *L, const uu_answer *a)
   set_str(L, "request_id", a->request_id);
 }
 
+/* The answer of a call whose client one of its own callbacks (sleep, a
+** Lua transport) closed: a transport failure that says so.  The secrets
+** are gone with the client, so nothing from the wire may be shown now. */
+void uu_closed_answer(uu_answer *a, uu_op op)
+{
+  memset(a, 0, sizeof *a);
+  a->op = op;
+  a->cc = CURLE_ABORTED_BY_CALLBACK;       /* never retryable */
+  a->curl_msg = "the client was closed during the call";
+  a->body = "";
+}
+
 /* nil, err, info.  msg comes from the wire or from curl, so it is
 ** redacted before it can reach the error object. */
 static int push_failure(lua_State *L, uu_client *c, const uu_answer *a,

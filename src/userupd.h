@@ -284,6 +284,7 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 int uu_retryable(const uu_answer *a);
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
 void uu_push_info(lua_State *L, const uu_answer *a);
+void uu_closed_answer(uu_answer *a, uu_op op);
 void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
                    const char *field, long status, const char *code,
                    const char *request_id, int retryable, const char *msg);
@@ -334,6 +335,7 @@ void uu_pool_close(uu_client *c);
 
 int uu_client_new(lua_State *L, const uu_vendor *v, int opts);
 uu_client *uu_check_client(lua_State *L, int idx);
+uu_client *uu_to_client(lua_State *L, int idx); /* open or closed */
 void uu_client_release(lua_State *L, uu_client *c);
 void uu_client_open(lua_State *L);
 void uu_push_common_options(lua_State *L);
