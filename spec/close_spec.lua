@@ -116,6 +116,20 @@ describe("closing a client from its own callbacks", function()
       os.remove(path)
     end)
 
+    it("stops after close() in on_skip", function()
+      local path = tmpdb()
+      qp():update_many(records(6), { progress = false, journal = path })
+      local c, skips = qp(), 0
+      local s = c:update_many(records(6), { concurrency = 2,
+        progress = false, journal = path, on_skip = function()
+          skips = skips + 1
+          c:close()
+        end })
+      assert.are.equal("closed", s.stopped)
+      assert.are.equal(1, skips)
+      os.remove(path)
+    end)
+
     it("runs to the end when on_result drops the last reference",
        function()
       local h, calls = { c = qp() }, 0
