@@ -69,6 +69,7 @@ build = {
         "src/pool.c",
         "src/reply.c",
         "src/request.c",
+        "src/suggest.c",
         "src/vendors.c",
         "src/verify.c",
         "src/vendors/blackbaud.c",

@@ -125,7 +125,17 @@ describe("programmer errors raise", function()
     { "no id", function() sm:update() end, "bad argument #1 to 'update'" },
     { "unknown option", function()
         userupd.questionpro{ api_key = "k", timout = 3 } end,
-      "option 'timout' is unknown" },
+      "option 'timout' is unknown; did you mean 'timeout'?" },
+    { "a misspelt credential", function()
+        userupd.questionpro{ apikey = "k" } end,
+      "option 'apikey' is unknown; did you mean 'api_key'?" },
+    { "a misspelt vendor option", function()
+        userupd.formsonfire{ company_id = 1, integration_key = "k",
+                             hots = "eforms.mobileform.net" } end,
+      "option 'hots' is unknown; did you mean 'host'?" },
+    { "an option nothing like ours", function()
+        userupd.questionpro{ api_key = "k", zzzzzzzz = 1 } end,
+      "option 'zzzzzzzz' is unknown)" },
     { "missing credential", function() userupd.questionpro{} end,
       "option 'api_key' is required" },
     { "option of the wrong type", function()

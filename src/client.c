@@ -82,6 +82,24 @@ static int opt_error(lua_State *L, const uu_vendor *v, const char *k,
                     k, what);
 }
 
+/* An unknown option, with the nearest real one as fields get it. */
+static void unknown_option(lua_State *L, const uu_vendor *v, const char *k)
+{
+  const uu_option *vo;
+  const struct common *co;
+  uu_suggest sg;
+  char what[96];
+  uu_suggest_init(&sg, k, strlen(k));
+  for (vo = v->options; vo->name != NULL; vo++)
+    uu_suggest_try(&sg, vo->name);
+  for (co = common; co->name != NULL; co++)
+    uu_suggest_try(&sg, co->name);
+  if (sg.best == NULL)
+    opt_error(L, v, k, "is unknown");
+  snprintf(what, sizeof what, "is unknown; did you mean '%s'?", sg.best);
+  opt_error(L, v, k, what);
+}
+
 static int type_ok(lua_State *L, otype t)
 {
   switch (t) {
@@ -156,7 +174,7 @@ static void check_options(lua_State *L, const uu_vendor *v, int opts)
     if ((vo = vendor_option(v, k)) != NULL)
       check_vendor_option(L, v, vo);
     else if ((co = common_option(k)) == NULL)
-      opt_error(L, v, k, "is unknown");
+      unknown_option(L, v, k);
     else if (!type_ok(L, co->type))
       luaL_error(L, "bad argument #1 to '%s' (option '%s' must be %s, "
                  "got %s)", v->name, k, type_name(co->type),

@@ -47,52 +47,18 @@ static int out_of_memory(uu_bad *bad, const char *field)
   return bad_at(bad, field, "%s: out of memory", field);
 }
 
-/* ---- spelling suggestions ------------------------------------------ */
-
-/* Case-insensitive edit distance, capped at 32 characters (longer names
-** are never typos of ours). */
-static int distance(const char *a, size_t la, const char *b)
-{
-  int row[33], i, j, prev, tmp, cost;
-  size_t lb = strlen(b);
-  if (la > 32 || lb > 32)
-    return 99;
-  for (j = 0; j <= (int)lb; j++)
-    row[j] = j;
-  for (i = 1; i <= (int)la; i++) {
-    prev = row[0];
-    row[0] = i;
-    for (j = 1; j <= (int)lb; j++) {
-      cost = (a[i - 1] | 32) == (b[j - 1] | 32) ? 0 : 1;
-      tmp = row[j];
-      row[j] = prev + cost;
-      if (row[j - 1] + 1 < row[j]) row[j] = row[j - 1] + 1;
-      if (tmp + 1 < row[j]) row[j] = tmp + 1;
-      prev = tmp;
-    }
-  }
-  return row[lb];
-}
-
 /* The nearest field name (native or cross-vendor), or NULL if none is
-** close enough to be a plausible typo. */
+** close enough to be a plausible typo (suggest.c). */
 static const char *nearest(const uu_vendor *v, const char *s, size_t n)
 {
   const uu_field *f;
-  const char *best = NULL;
-  int d, bestd = (int)(n / 3) > 2 ? (int)(n / 3) : 2;
-  bestd++;
+  uu_suggest sg;
+  uu_suggest_init(&sg, s, n);
   for (f = v->fields; f->name != NULL; f++) {
-    if ((d = distance(s, n, f->name)) < bestd) {
-      bestd = d;
-      best = f->name;
-    }
-    if (f->canon && (d = distance(s, n, f->canon)) < bestd) {
-      bestd = d;
-      best = f->canon;
-    }
+    uu_suggest_try(&sg, f->name);
+    uu_suggest_try(&sg, f->canon);
   }
-  return best;
+  return sg.best;
 }
 
 static int is_canon_name(const char *s)

@@ -254,6 +254,18 @@ typedef struct uu_client {
   int nsecrets;
 } uu_client;
 
+/* ---- suggest.c: "did you mean" for fields and options ---------------- */
+
+typedef struct uu_suggest {
+  const char *s;       /* the misspelt name, n bytes */
+  size_t n;
+  const char *best;    /* the closest candidate so far, or NULL */
+  int bestd;
+} uu_suggest;
+
+void uu_suggest_init(uu_suggest *sg, const char *s, size_t n);
+void uu_suggest_try(uu_suggest *sg, const char *candidate);
+
 /* ---- marshal.c ------------------------------------------------------ */
 
 /* The outcome of validating one record; kind is always "invalid". */
