@@ -66,6 +66,7 @@ build = {
         "src/many.c",
         "src/marshal.c",
         "src/optcheck.c",
+        "src/policy.c",
         "src/pool.c",
         "src/reply.c",
         "src/request.c",

@@ -86,16 +86,19 @@ static void check_wait(const char *what, double w, double cap)
 /* What the retry loop would make of the headers. */
 static void check_limits(uu_client *c, uu_slot *s)
 {
-  double now = uu_now(), saved = c->pause_until;
+  double now = uu_now(), saved = c->policy.pause_until;
+  uu_limits l;
+  uu_limits_read(&l, &s->heard, uu_wall());
   /* Retry-After (capped) plus up to retry_base of jitter */
-  check_wait("backoff", uu_backoff(c, 1, s->retry_after),
-             c->max_retry_wait + c->retry_base);
-  c->pause_until = 0;
-  uu_note_limits(c, s, now);
-  check_wait("pause", c->pause_until > 0 ? c->pause_until - now : 0,
-             c->max_retry_wait + 1);
-  c->pause_until = saved;
-  if (strlen(s->request_id) >= sizeof s->request_id)
+  check_wait("backoff", uu_backoff(&c->policy, 1, l.retry_after),
+             c->policy.max_retry_wait + c->policy.retry_base);
+  c->policy.pause_until = 0;
+  uu_note_limits(&c->policy, s->status, &l, now);
+  check_wait("pause", c->policy.pause_until > 0
+             ? c->policy.pause_until - now : 0,
+             c->policy.max_retry_wait + 1);
+  c->policy.pause_until = saved;
+  if (strlen(s->heard.request_id) >= sizeof s->heard.request_id)
     fz_fail("request id not terminated");
 }
 
@@ -239,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   body[bn] = '\0';
   a.body = body;
   a.len = bn;
-  a.request_id = s.request_id[0] ? s.request_id : NULL;
+  a.request_id = s.heard.request_id[0] ? s.heard.request_id : NULL;
   a.attempts = 1 + flags / 64;
   a.elapsed = 0.25;
   lua_pushcfunction(L, l_push_answer);

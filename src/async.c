@@ -130,7 +130,7 @@ static int l_submit(lua_State *L)
   }
   if (uu_slot_init(c, &j->s) != 0)
     return luaL_error(L, "userupd: cannot create a curl handle");
-  j->s.due = now + uu_pace(c, now);
+  j->s.due = now + uu_pace(&c->policy, now);
   j->s.state = J_WAIT;
   return 0;
 }
@@ -154,7 +154,7 @@ static void dispatch(lua_State *L, engine *e)
   job *j;
   for (j = e->head; j != NULL; j = j->next) {
     uu_slot *s = &j->s;
-    if (s->state != J_WAIT || s->due > now || j->c->pause_until > now)
+    if (s->state != J_WAIT || s->due > now || j->c->policy.pause_until > now)
       continue;
     if (login_if_needed(L, j) != 0) {
       s->state = J_DONE;
@@ -269,8 +269,8 @@ static double next_due(const engine *e, double deadline)
   double t = deadline;
   for (j = e->head; j != NULL; j = j->next)
     if (j->s.state == J_WAIT) {
-      double due = j->s.due > j->c->pause_until ? j->s.due
-                                                : j->c->pause_until;
+      double due = j->s.due > j->c->policy.pause_until ? j->s.due
+                                                : j->c->policy.pause_until;
       if (due < t)
         t = due;
     }

@@ -502,16 +502,16 @@ static double ranged(lua_State *L, const uu_client *c, int opts,
 static void read_limits(uu_client *c, lua_State *L, int opts)
 {
   const uu_vendor *v = c->v;
+  uu_policy *p = &c->policy;
   c->timeout_ms = (long)(ranged(L, c, opts, "timeout", 30, 0.001, 86400)
                          * 1000);
   c->connect_timeout_ms = (long)(ranged(L, c, opts, "connect_timeout", 10,
                                         0.001, 86400) * 1000);
-  c->retries = (int)ranged(L, c, opts, "retries", 3, 0, 100);
-  c->retry_base = ranged(L, c, opts, "retry_base", 0.5, 0, 3600);
-  c->max_retry_wait = ranged(L, c, opts, "max_retry_wait", 60, 0, 86400);
-  c->rate = ranged(L, c, opts, "rate", v->rate, 0, 1e6);
-  c->burst = ranged(L, c, opts, "burst", v->burst > 0 ? v->burst : 1, 1,
-                    1e6);
+  p->retries = (int)ranged(L, c, opts, "retries", 3, 0, 100);
+  p->retry_base = ranged(L, c, opts, "retry_base", 0.5, 0, 3600);
+  p->max_retry_wait = ranged(L, c, opts, "max_retry_wait", 60, 0, 86400);
+  p->rate = ranged(L, c, opts, "rate", v->rate, 0, 1e6);
+  p->burst = ranged(L, c, opts, "burst", v->burst > 0 ? v->burst : 1, 1, 1e6);
   c->max_conn = (int)ranged(L, c, opts, "max_connections", v->max_conn, 0,
                             1024);
   c->max_response = (size_t)ranged(L, c, opts, "max_response", 8 << 20, 1,
@@ -523,7 +523,8 @@ static void read_limits(uu_client *c, lua_State *L, int opts)
   lua_getfield(L, opts, "send_null");
   c->send_null = lua_toboolean(L, -1);
   lua_pop(L, 2);
-  c->tokens = c->burst;
+  uu_policy_init(p, uu_now(), (uint64_t)(size_t)c ^
+                 (uint64_t)(uu_now() * 1e6));
 }
 
 /* http_version: "1.1", "2", or absent (negotiate by ALPN). */
@@ -592,7 +593,6 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   body_tail(c, L, opts);
   c->sleep_ref = hook_ref(L, opts, "sleep");
   c->transport_ref = hook_ref(L, opts, "transport");
-  c->rng = (uint64_t)(size_t)c ^ (uint64_t)(uu_now() * 1e6);
   if (uu_pool_open(c) != 0 || uu_slot_init(c, &c->sync) != 0)
     luaL_error(L, "userupd: cannot create a curl handle");
   lua_newtable(L);                         /* uservalue: the options, kept */

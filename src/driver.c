@@ -113,24 +113,16 @@ static CURLcode failure_code(const char *msg)
 static void read_headers(lua_State *L, int idx, uu_slot *s)
 {
   const char *k, *v;
+  size_t kn, vn;
   if (!lua_istable(L, idx))
     return;
   lua_pushnil(L);
   while (lua_next(L, idx)) {                       /* ..., k, v */
-    k = lua_tostring(L, -2);
-    v = lua_type(L, -1) == LUA_TTABLE ? NULL : lua_tostring(L, -1);
-    if (lua_type(L, -2) == LUA_TSTRING && v != NULL) {
-      if (strcasecmp(k, "retry-after") == 0)
-        s->retry_after = uu_retry_after(v);
-      else if (strcasecmp(k, "x-request-id") == 0 ||
-               strcasecmp(k, "request-id") == 0)
-        snprintf(s->request_id, sizeof s->request_id, "%s", v);
-      else if (strcasecmp(k, "x-ratelimit-remaining") == 0)
-        s->rl_remaining = strtol(v, NULL, 10);
-      else if (strcasecmp(k, "x-ratelimit-reset-after") == 0)
-        s->rl_reset = uu_seconds(strtod(v, NULL));
-      else if (strcasecmp(k, "x-ratelimit-reset") == 0 && s->rl_reset < 0)
-        s->rl_reset = uu_seconds(strtod(v, NULL) - uu_wall());
+    if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING
+                                           || lua_type(L, -1) == LUA_TNUMBER)) {
+      k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      uu_header_note(&s->heard, k, kn, v, vn);
     }
     lua_pop(L, 1);
   }
@@ -145,8 +137,8 @@ static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
   const char *body;
   memset(a, 0, sizeof *a);
   a->op = op;
-  s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
-  s->request_id[0] = '\0', s->overflow = 0;
+  memset(&s->heard, 0, sizeof s->heard);
+  s->overflow = 0;
   body = lua_tolstring(L, idx + 1, &n);
   if (lua_isnil(L, idx)) {
     a->cc = failure_code(body ? body : "");
@@ -159,7 +151,7 @@ static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
     a->overflow = s->overflow = n > c->max_response;
     read_headers(L, idx + 2, s);
   }
-  a->request_id = s->request_id[0] ? s->request_id : NULL;
+  a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
 }
 
 /* c:_login_answer(status, body, headers) -> true, or nil, err, info */
@@ -234,7 +226,7 @@ static int l_closed_error(lua_State *L)
 
 static int l_pace(lua_State *L)
 {
-  lua_pushnumber(L, uu_pace(uu_check_client(L, 1), uu_now()));
+  lua_pushnumber(L, uu_pace(&uu_check_client(L, 1)->policy, uu_now()));
   return 1;
 }
 

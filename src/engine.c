@@ -3,9 +3,44 @@
 ** client's own easy handle, so its connection stays alive between calls.
 ** update_many runs many at once on a multi handle (below).
 */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "userupd.h"
+
+/* Blocks for secs, or hands the wait to the client's sleep function. */
+void uu_sleep(uu_client *c, lua_State *L, double secs)
+{
+  struct timespec ts;
+  if (!(secs > 0))                         /* also NaN */
+    return;
+  if (secs > 86400)
+    secs = 86400;
+  if (c->sleep_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
+    lua_pushnumber(L, secs);
+    lua_call(L, 1, 0);
+    return;
+  }
+  ts.tv_sec = (time_t)secs;
+  ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* The policy's verdict on the answer in slot s (policy.c), for every
+** call loop: done, retry after *wait seconds, or log in again. */
+int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
+              int attempts, int *relogged, double *wait)
+{
+  uu_limits l;
+  uu_limits_read(&l, &s->heard, uu_wall());
+  return uu_policy_decide(&c->policy, &l, a->status, uu_retryable(a),
+                          c->login_user != NULL, attempts, relogged,
+                          uu_now(), wait);
+}
 
 /* One exchange over libcurl on slot s. */
 static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
@@ -48,7 +83,7 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
       break;
     if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
       luaL_error(L, "userupd: out of memory");
-    uu_sleep(c, L, uu_pace(c, uu_now()));
+    uu_sleep(c, L, uu_pace(&c->policy, uu_now()));
     if (c->closed) {                 /* the sleep hook closed the client */
       uu_closed_answer(a, op);
       break;

@@ -1,13 +1,10 @@
 /*
-** http.c: libcurl easy handles ("slots"), the pace of a client, waiting,
-** and the login call.  No Lua is called from a libcurl callback: the write
-** callback only fills a capped buffer, the header callback only notes a
-** few values.
+** http.c: libcurl easy handles ("slots"), the clocks and the login call.
+** Pacing and retries are policy.c's; waiting is the call loops'.  No Lua
+** is called from a libcurl callback: the write callback only fills a
+** capped buffer, the header callback only notes a few values.
 */
-#define _DEFAULT_SOURCE 1 /* timegm */
-#define _XOPEN_SOURCE 700 /* strptime */
-#include <errno.h>
-#include <math.h>
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,70 +53,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
   return uu_buf_add(&s->resp, p, n) == 0 ? n : 0;
 }
 
-static int header_is(const char *p, size_t n, const char *name)
-{
-  size_t k = strlen(name);
-  return n > k && p[k] == ':' && strncasecmp(p, name, k) == 0;
-}
-
-/* The value after "Name:", trimmed, copied into out. */
-static void header_value(const char *p, size_t n, char *out, size_t len)
-{
-  const char *v = (const char *)memchr(p, ':', n) + 1, *end = p + n;
-  while (v < end && (*v == ' ' || *v == '\t'))
-    v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-    end--;
-  if ((size_t)(end - v) >= len)
-    end = v + len - 1;
-  memcpy(out, v, (size_t)(end - v));
-  out[end - v] = '\0';
-}
-
-/* A wait from the wire, made safe: NaN and absurd values are none (-1). */
-double uu_seconds(double d)
-{
-  return d != d || d > 1e9 ? -1 : d < 0 ? 0 : d;
-}
-
-/* Retry-After as seconds: a number, or an HTTP date (RFC 7231). */
-double uu_retry_after(const char *v)
-{
-  struct tm tm;
-  char *end;
-  double d = strtod(v, &end);
-  if (end != v && *end == '\0')         /* "nan" and "inf" parse too */
-    return uu_seconds(d);
-  memset(&tm, 0, sizeof tm);
-  if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
-    return -1;
-  return uu_seconds(difftime(timegm(&tm), time(NULL)));
-}
-
-/* Notes Retry-After, a request id and the X-RateLimit pair. */
+/* Notes Retry-After, a request id and the X-RateLimit headers. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
   uu_slot *s = (uu_slot *)ud;
-  size_t n = size * nmemb;
-  char v[96];
-  if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {      /* a new answer */
-    s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
-    s->request_id[0] = '\0';
-  } else if (header_is(p, n, "Retry-After")) {
-    header_value(p, n, v, sizeof v);
-    s->retry_after = uu_retry_after(v);
-  } else if (header_is(p, n, "X-Request-Id") ||
-             header_is(p, n, "Request-Id")) {
-    header_value(p, n, s->request_id, sizeof s->request_id);
-  } else if (header_is(p, n, "X-RateLimit-Remaining")) {
-    header_value(p, n, v, sizeof v);
-    s->rl_remaining = strtol(v, NULL, 10);
-  } else if (header_is(p, n, "X-RateLimit-Reset-After")) {
-    header_value(p, n, v, sizeof v);       /* seconds from now: exact */
-    s->rl_reset = uu_seconds(strtod(v, NULL));
-  } else if (header_is(p, n, "X-RateLimit-Reset") && s->rl_reset < 0) {
-    header_value(p, n, v, sizeof v);       /* a Unix time: against the */
-    s->rl_reset = uu_seconds(strtod(v, NULL) - uu_wall()); /* not whole s */
+  size_t n = size * nmemb, k;
+  const char *colon = (const char *)memchr(p, ':', n);
+  if (n > 5 && strncmp(p, "HTTP/", 5) == 0)        /* a new answer */
+    memset(&s->heard, 0, sizeof s->heard);
+  else if (colon != NULL) {
+    k = (size_t)(colon - p);
+    uu_header_note(&s->heard, p, k, colon + 1, n - k - 1);
   }
   return n;
 }
@@ -175,8 +119,7 @@ void uu_slot_prepare(uu_slot *s, const char *method, int body)
 {
   CURL *e = s->easy;
   s->resp.n = 0, s->overflow = 0, s->status = 0, s->errbuf[0] = '\0';
-  s->retry_after = -1, s->rl_remaining = -1, s->rl_reset = -1;
-  s->request_id[0] = '\0';
+  memset(&s->heard, 0, sizeof s->heard);
   curl_easy_setopt(e, CURLOPT_URL, s->url.p);
   if (s->method != method) {                       /* only on a change */
     if (body)
@@ -206,106 +149,9 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->curl_msg = s->errbuf;
   a->body = s->resp.p ? s->resp.p : "";
   a->len = s->resp.n;
-  a->request_id = s->request_id[0] ? s->request_id : NULL;
+  a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
   if (cc == CURLE_OK)
     s->client->pool_warm = 1;          /* a TLS session is in the pool */
-}
-
-/* ---- pacing ------------------------------------------------------------ */
-
-/* A random double in [0, 1): xorshift64*, per client. */
-static double rnd(uu_client *c)
-{
-  uint64_t x = c->rng ? c->rng : 0x9E3779B97F4A7C15ULL;
-  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-  c->rng = x;
-  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-/* Seconds to wait before attempt number attempt+1: exponential backoff
-** with full jitter, or the vendor's Retry-After, never more than
-** max_retry_wait.  A Retry-After wait gets up to retry_base of jitter on
-** top: requests told the same wait must not all come back at once, in the
-** same order, and meet the same limit again. */
-double uu_backoff(uu_client *c, int attempt, double ra)
-{
-  double cap = c->retry_base * pow(2.0, attempt - 1);
-  if (!(ra >= 0))                          /* none, or NaN */
-    return rnd(c) * (cap > c->max_retry_wait ? c->max_retry_wait : cap);
-  return (ra > c->max_retry_wait ? c->max_retry_wait : ra) +
-         rnd(c) * c->retry_base;
-}
-
-/* Seconds until the next request may start (0: now), taking a token.  The
-** bucket refills at rate per second up to burst; the vendor's own word
-** (X-RateLimit-Remaining 0, a 429's Retry-After) pauses everything. */
-double uu_pace(uu_client *c, double now)
-{
-  double wait = c->pause_until > now ? c->pause_until - now : 0;
-  if (c->rate <= 0)
-    return wait;
-  c->tokens += (now - c->last_fill) * c->rate;
-  c->last_fill = now;
-  if (c->tokens > c->burst)
-    c->tokens = c->burst;
-  c->tokens -= 1;
-  if (c->tokens < 0 && -c->tokens / c->rate > wait)
-    wait = -c->tokens / c->rate;
-  return wait;
-}
-
-/* After an answer: when the vendor says its budget is spent, every
-** request of this client waits for the reset (capped by max_retry_wait). */
-void uu_note_limits(uu_client *c, const uu_slot *s, double now)
-{
-  double until = -1;
-  if (s->rl_remaining == 0 && s->rl_reset >= 0)
-    until = now + s->rl_reset;
-  if (s->status == 429 && s->retry_after >= 0)
-    until = now + s->retry_after;
-  if (until > now + c->max_retry_wait)
-    until = now + c->max_retry_wait;
-  if (until > c->pause_until)
-    c->pause_until = until;
-}
-
-/* What to do after an exchange: done, retry after *wait seconds, or log
-** in again (a 401 with a login-based client: the token expired after 20
-** idle minutes; once per record).  Notes the vendor's limits first. */
-int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
-              int attempts, int *relogged, double *wait)
-{
-  uu_note_limits(c, s, uu_now());
-  *wait = 0;
-  if (a->status == 401 && c->login_user != NULL && !*relogged) {
-    *relogged = 1;
-    return UU_RELOGIN;
-  }
-  if (uu_retryable(a) && attempts <= c->retries) {
-    *wait = uu_backoff(c, attempts, s->retry_after);
-    return UU_RETRY;
-  }
-  return UU_DONE;
-}
-
-/* Blocks for secs, or hands the wait to the client's sleep function. */
-void uu_sleep(uu_client *c, lua_State *L, double secs)
-{
-  struct timespec ts;
-  if (!(secs > 0))                         /* also NaN */
-    return;
-  if (secs > 86400)
-    secs = 86400;
-  if (c->sleep_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
-    lua_pushnumber(L, secs);
-    lua_call(L, 1, 0);
-    return;
-  }
-  ts.tv_sec = (time_t)secs;
-  ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-    ;
 }
 
 /* ---- session login (Blackbaud ON API) -------------------------------- */

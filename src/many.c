@@ -570,7 +570,7 @@ static void fill(run *r)
       s->state = S_WAIT;
       s->attempts = s->relogged = 0;
       s->t0 = now;
-      s->due = now + uu_pace(r->c, now);
+      s->due = now + uu_pace(&r->c->policy, now);
     }
   }
 }
@@ -598,7 +598,7 @@ static void dispatch(run *r)
   r->first = (r->first + 1) % r->conc;
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &c->pool[(r->first + i) % r->conc];
-    if (s->state != S_WAIT || s->due > now || c->pause_until > now)
+    if (s->state != S_WAIT || s->due > now || c->policy.pause_until > now)
       continue;
     if (held_back(r))
       break;
@@ -795,7 +795,7 @@ static void wait_some(run *r)
     if (s->state == S_ACTIVE)
       active = 1;
     else if (s->state == S_WAIT) {
-      t = s->due > r->c->pause_until ? s->due : r->c->pause_until;
+      t = s->due > r->c->policy.pause_until ? s->due : r->c->policy.pause_until;
       if (next < 0 || t < next)
         next = t;
     }

@@ -5,6 +5,7 @@
 */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "userupd.h"
 
 #define MAX_DECODE_DEPTH 256
@@ -145,6 +146,45 @@ static const char *status_kind(long status)
   if (status == 429)
     return "rate_limited";
   return "http";
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+/* Copies v[0..n), trimmed of blanks and CR/LF, into out (cut to fit). */
+static void copy_trimmed(char *out, size_t len, const char *v, size_t n)
+{
+  while (n > 0 && (*v == ' ' || *v == '\t'))
+    v++, n--;
+  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
+                   v[n - 1] == ' ' || v[n - 1] == '\t'))
+    n--;
+  if (n >= len)
+    n = len - 1;
+  memcpy(out, v, n);
+  out[n] = '\0';
+}
+
+static int name_is(const char *p, size_t n, const char *name)
+{
+  return n == strlen(name) && strncasecmp(p, name, n) == 0;
+}
+
+/* One response header, from libcurl's header line or a Lua transport's
+** headers table (any case): keeps the text of those the core reads. */
+void uu_header_note(uu_heard *h, const char *name, size_t nlen,
+                    const char *value, size_t vlen)
+{
+  if (name_is(name, nlen, "Retry-After"))
+    copy_trimmed(h->retry_after, sizeof h->retry_after, value, vlen);
+  else if (name_is(name, nlen, "X-Request-Id") ||
+           name_is(name, nlen, "Request-Id"))
+    copy_trimmed(h->request_id, sizeof h->request_id, value, vlen);
+  else if (name_is(name, nlen, "X-RateLimit-Remaining"))
+    copy_trimmed(h->rl_remaining, sizeof h->rl_remaining, value, vlen);
+  else if (name_is(name, nlen, "X-RateLimit-Reset-After"))
+    copy_trimmed(h->rl_reset_after, sizeof h->rl_reset_after, value, vlen);
+  else if (name_is(name, nlen, "X-RateLimit-Reset"))
+    copy_trimmed(h->rl_reset, sizeof h->rl_reset, value, vlen);
 }
 
 /* ---- reading the body ------------------------------------------------ */

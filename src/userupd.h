@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include "compat.h"
 #include "json.h"
+#include "policy.h"
 
 #define UU_VERSION "0.1.0"
 #define UU_CLIENT_MT "userupd.client"
@@ -193,10 +194,7 @@ typedef struct uu_slot {
   char errbuf[CURL_ERROR_SIZE];
   struct uu_client *client;
   long status;
-  double retry_after;        /* seconds, -1 if none */
-  double rl_reset;           /* X-RateLimit-Reset as seconds from now */
-  long rl_remaining;         /* -1 if absent */
-  char request_id[96];
+  uu_heard heard;            /* what the answer's headers said */
   int overflow;              /* the answer went past max_response */
   /* update_many's bookkeeping for the record this slot carries */
   int state;                 /* idle, waiting (due), active, done */
@@ -227,16 +225,13 @@ typedef struct uu_client {
   int token_gen;
   /* options */
   long timeout_ms, connect_timeout_ms;
-  int retries;
-  double retry_base, max_retry_wait;
   size_t max_response, max_string;
   int allow_http, max_conn;
   int send_null;             /* JSON null where no seed documents a clear */
   long http_version;         /* CURL_HTTP_VERSION_*, from http_version */
   char *ca_file, *proxy, *user_agent;
-  /* pacing: a token bucket plus the vendor's own remaining budget */
-  double rate, burst, tokens, last_fill, pause_until;
-  uint64_t rng;
+  /* retries and pacing: a token bucket plus the vendor's own budget */
+  uu_policy policy;
   /* Lua hooks (registry refs, LUA_NOREF when absent) */
   int sleep_ref, transport_ref;
   int names_ref;             /* marshal's name -> field table */
@@ -294,6 +289,8 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 
 
 int uu_retryable(const uu_answer *a);
+void uu_header_note(uu_heard *h, const char *name, size_t nlen,
+                    const char *value, size_t vlen);
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
 void uu_push_info(lua_State *L, const uu_answer *a);
 void uu_closed_answer(uu_answer *a, uu_op op);
@@ -314,15 +311,6 @@ const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
 double uu_now(void);
 double uu_wall(void);
-double uu_seconds(double d);
-double uu_retry_after(const char *v);
-double uu_backoff(uu_client *c, int attempt, double retry_after);
-double uu_pace(uu_client *c, double now);
-void uu_note_limits(uu_client *c, const uu_slot *s, double now);
-enum { UU_DONE = 0, UU_RETRY, UU_RELOGIN };
-int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
-              int attempts, int *relogged, double *wait);
-void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a);
 int uu_login_build(uu_client *c, uu_slot *s);
 int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
@@ -355,6 +343,9 @@ void uu_push_common_options(lua_State *L);
 /* ---- engine.c ------------------------------------------------------- */
 
 int uu_update(lua_State *L, uu_client *c, uu_op op);
+int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
+              int attempts, int *relogged, double *wait);
+void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
              int fields, uu_bad *bad);
 void uu_driver_open(lua_State *L);
