@@ -68,6 +68,8 @@ static void push_vendor_info(lua_State *L, const uu_vendor *v)
   lua_setfield(L, -2, "fields");
   lua_pushstring(L, idkinds[v->id]);
   lua_setfield(L, -2, "id");
+  lua_pushnumber(L, v->rate);          /* the default pace, 0: none */
+  lua_setfield(L, -2, "rate");
 }
 
 static void add_vendors(lua_State *L)

@@ -273,31 +273,33 @@ describe("apply --dry-run", function()
   it_module("prints redacted requests and exits 0 when all rows are valid",
     function()
       local r = run({ "apply", "questionpro", "--input", file(GOOD_ROSTER, ".csv"),
-                      "--map", map, "--dry-run", env = QP_KEY })
+                      "--map", map, "--dry-run", "--show-requests",
+                      env = QP_KEY })
       assert.equal(0, r.rc)
       assert.matches("# line 2, id 1234599", r.out, 1, true)
       assert.matches("PUT https://api.questionpro.com/a/api/v2/users/1234599",
                      r.out, 1, true)
       assert.matches('"firstName":"Ada"', r.out, 1, true)
       assert.matches("# line 3, id 1234602", r.out, 1, true)
-      assert.matches("dry run: 2 requests ready, 0 invalid, 0 skipped; " ..
-                     "nothing was sent", r.out, 1, true)
+      assert.matches("dry run: 2 ready, 0 invalid, 0 duplicate, 0 skipped " ..
+                     "by the map; nothing was sent", r.out, 1, true)
       assert.not_matches(SECRET, r.out .. r.err, 1, true)
     end)
 
   it_module("prints invalid rows with line numbers and exits 1", function()
     local r = run({ "apply", "questionpro", "--input", file(ROSTER, ".csv"),
-                    "--map", map, "--dry-run", env = QP_KEY })
+                    "--map", map, "--dry-run", "--show-requests", env = QP_KEY })
     assert.equal(1, r.rc)
     assert.matches("# line 2, id 1234599", r.out, 1, true)
-    assert.matches("line 3: invalid: departmentID: ", r.out, 1, true)
+    assert.matches("line 3: invalid: departmentID: ", r.err, 1, true)
     assert.matches("line 4: invalid: field 2 has a quote in the middle of " ..
-                   "an unquoted field", r.out, 1, true)
-    assert.matches("line 5: invalid: id: ", r.out, 1, true)
+                   "an unquoted field", r.err, 1, true)
+    assert.matches("line 5: invalid: id: ", r.err, 1, true)
     assert.matches("# line 6, id 1234602", r.out, 1, true)
-    assert.matches("line 7: invalid: map: .*no such department", r.out)
-    assert.matches("dry run: 2 requests ready, 4 invalid, 1 skipped",
+    assert.matches("line 7: invalid: map: .*no such department", r.err)
+    assert.matches("dry run: 2 ready, 4 invalid, 0 duplicate, 1 skipped",
                    r.out, 1, true)
+    assert.matches("invalid rows at lines: 3, 4, 5, 7", r.out, 1, true)
     assert.not_matches(SECRET, r.out .. r.err, 1, true)
   end)
 
@@ -311,11 +313,11 @@ describe("apply --dry-run", function()
       '{"id":"1234602","first":"Alan","last":"T","email":"t@example.org","dept":"5"}',
     }, "\n"), ".jsonl")
     local r = run({ "apply", "questionpro", "--input", jsonl, "--map", map,
-                    "--dry-run", env = QP_KEY })
+                    "--dry-run", "--show-requests", env = QP_KEY })
     assert.equal(1, r.rc)
     assert.matches("# line 1, id 1234599", r.out, 1, true)
-    assert.matches("line 3: invalid: bad JSON", r.out, 1, true)
-    assert.matches("line 5: invalid: bad JSON: expected a JSON object", r.out,
+    assert.matches("line 3: invalid: bad JSON", r.err, 1, true)
+    assert.matches("line 5: invalid: bad JSON: expected a JSON object", r.err,
                    1, true)
     assert.matches("# line 6, id 1234602", r.out, 1, true)
   end)
@@ -324,15 +326,16 @@ describe("apply --dry-run", function()
     local config = file(("return { company_id = 1, integration_key = %q }")
                         :format(SECRET), ".lua")
     local map_ff = file([[return function(row)
-      return "2ebc64a36a0d400d0123456789abcdef", { first_name = row.first } end]],
+      return "2ebc64a36a0d400d01234567" .. ("%08x"):format(row.id % 2^32),
+             { first_name = row.first } end]],
       ".lua")
     local roster = file(GOOD_ROSTER, ".csv")
     local r = run({ "apply", "formsonfire", "--input", roster, "--map", map_ff,
-                    "--dry-run", "--config", config })
+                    "--dry-run", "--show-requests", "--config", config })
     assert.equal(0, r.rc)
     assert.matches('"CompanyId":1,', r.out, 1, true)
     r = run({ "apply", "formsonfire", "--input", roster, "--map", map_ff,
-              "--dry-run", "--config", config,
+              "--dry-run", "--show-requests", "--config", config,
               env = { USERUPD_FORMSONFIRE_COMPANY_ID = "777" } })
     assert.equal(0, r.rc)
     assert.matches('"CompanyId":777,', r.out, 1, true)
@@ -363,8 +366,8 @@ describe("apply (sending)", function()
       assert.matches("1234599: transport: ", r.err, 1, true)
       assert.matches("line 4: field 2 has a quote", r.err, 1, true)
       assert.matches("line 7: map: .*no such department", r.err)
-      assert.matches("questionpro: ok 0, failed 2, invalid 4, skipped 1, ",
-                     r.out, 1, true)
+      assert.matches("questionpro: ok 0, failed 2, invalid 4, unchanged 0, " ..
+                     "skipped 1, duplicate 0 in ", r.out, 1, true)
       assert.matches("by kind: invalid 4, transport 2", r.out, 1, true)
       assert.not_matches(SECRET, r.out .. r.err, 1, true)
     end)
@@ -372,14 +375,16 @@ describe("apply (sending)", function()
   it_module("lists the journal's failures as jsonl and csv", function()
     local r = run({ "failures", "--journal", journal })
     assert.equal(0, r.rc)
-    assert.matches('{"id":"1234599","state":"failed","kind":"transport",' ..
-                   '"status":', r.out, 1, true)
-    assert.matches('"fields":{', r.out, 1, true)
+    assert.matches('{"id":"1234599","line":2,"state":"failed",' ..
+                   '"kind":"transport","status":', r.out, 1, true)
+    assert.matches('"payload":{', r.out, 1, true)
     assert.matches('"firstName":"Ada"', r.out, 1, true)
     r = run({ "failures", "--journal", journal, "--format", "csv" })
     assert.equal(0, r.rc)
-    assert.matches("^id,state,kind,status,attempts,message\r\n", r.out)
-    assert.matches("1234602,failed,transport,", r.out, 1, true)
+    assert.matches("^id,line,state,kind,status,attempts,message,payload\r\n",
+                   r.out)
+    assert.matches("1234602,6,failed,transport,", r.out, 1, true)
+    assert.matches('""firstName"":""Alan""', r.out, 1, true)
     assert.not_matches(SECRET, r.out .. r.err, 1, true)
   end)
 

@@ -57,28 +57,29 @@ struct uu_jcursor {
 /* Column list shared by get and the failures cursor (see read_row). */
 #define J_ROWCOLS "id, state, attempts, http_status, kind, message, " \
   "vendor_code, field, ok_hash, ok_payload, fail_payload, elapsed, " \
-  "updated_at"
+  "updated_at, line"
 
 /* Upsert columns in bind order: ?1 id .. ?12 updated_at (bind_record). */
 #define J_INSERT "INSERT INTO records (id, state, attempts, http_status, " \
   "kind, message, vendor_code, field, ok_hash, ok_payload, fail_payload, " \
-  "elapsed, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+  "elapsed, updated_at, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
 #define J_UPDATE "ON CONFLICT (id) DO UPDATE SET state = excluded.state, " \
   "attempts = excluded.attempts, http_status = excluded.http_status, " \
   "kind = excluded.kind, message = excluded.message, " \
   "vendor_code = excluded.vendor_code, field = excluded.field, " \
-  "elapsed = excluded.elapsed, updated_at = excluded.updated_at, "
+  "elapsed = excluded.elapsed, updated_at = excluded.updated_at, " \
+  "line = excluded.line, "
 
 static const char *const j_sql[ST_N] = {
   "SELECT state, attempts, http_status, ok_hash, ok_payload "
   "FROM records WHERE id = ?1",
   "SELECT " J_ROWCOLS " FROM records WHERE id = ?1",
   /* success: replace the good payload, forget the failure's */
-  J_INSERT "?9, ?10, NULL, ?11, ?12) " J_UPDATE
+  J_INSERT "?9, ?10, NULL, ?11, ?12, ?13) " J_UPDATE
   "ok_hash = excluded.ok_hash, ok_payload = excluded.ok_payload, "
   "fail_payload = NULL",
   /* failure: keep ok_hash/ok_payload; ?9 (hash) is bound but unused */
-  J_INSERT "NULL, NULL, ?10, ?11, ?12) " J_UPDATE
+  J_INSERT "NULL, NULL, ?10, ?11, ?12, ?13) " J_UPDATE
   "fail_payload = excluded.fail_payload",
   "BEGIN IMMEDIATE",
   "COMMIT",
@@ -103,7 +104,7 @@ static const char j_schema_sql[] =
   " attempts INTEGER NOT NULL, http_status INTEGER NOT NULL,"
   " kind TEXT, message TEXT, vendor_code TEXT, field TEXT,"
   " ok_hash INTEGER, ok_payload TEXT, fail_payload TEXT,"
-  " elapsed REAL, updated_at INTEGER NOT NULL);"
+  " elapsed REAL, updated_at INTEGER NOT NULL, line INTEGER);"
   "CREATE INDEX records_failures ON records (id) WHERE state > 1;"
   "CREATE TABLE totals (state INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
   "INSERT INTO totals VALUES (1, 0), (2, 0), (3, 0);"
@@ -252,6 +253,7 @@ static int migrate_1(uu_journal *j)
                   " randomblob(16));"
                   "UPDATE records SET ok_hash = NULL"
                   " WHERE ok_payload IS NULL AND ok_hash IS NOT NULL;"
+                  "ALTER TABLE records ADD COLUMN line INTEGER;"
                   "UPDATE meta SET value = 2 WHERE key = 'schema';");
 }
 
@@ -482,7 +484,7 @@ int uu_journal_commit(uu_journal *j)
   return -1;
 }
 
-/* Binds ?1..?12 of ST_OK / ST_FAIL; see J_INSERT for the order. */
+/* Binds ?1..?13 of ST_OK / ST_FAIL; see J_INSERT for the order. */
 static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
 {
   int rc = bind_str(st, 1, r->id, r->idlen);
@@ -508,6 +510,9 @@ static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
     rc = sqlite3_bind_double(st, 11, r->elapsed);
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+  if (rc == SQLITE_OK)
+    rc = r->line > 0 ? sqlite3_bind_int64(st, 13, (sqlite3_int64)r->line)
+                     : sqlite3_bind_null(st, 13);
   return rc;
 }
 
@@ -547,6 +552,7 @@ static void read_row(sqlite3_stmt *st, uu_jrow *row)
   row->fail_payload_len = (size_t)sqlite3_column_bytes(st, 10);
   row->elapsed = sqlite3_column_double(st, 11);
   row->updated_at = (int64_t)sqlite3_column_int64(st, 12);
+  row->line = (long)sqlite3_column_int64(st, 13);
 }
 
 /* The row stays readable until uu_journal_get_done or the next get, so

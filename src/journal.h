@@ -33,6 +33,7 @@ typedef struct uu_jrecord {
   const char *payload;     /* fields-only JSON to keep, NULL for none */
   size_t payload_len;
   double elapsed;          /* seconds */
+  long line;               /* the input line it came from, 0 if unknown */
 } uu_jrecord;
 
 /* What lookup returns. */
@@ -94,6 +95,7 @@ typedef struct uu_jrow {
   size_t fail_payload_len;
   double elapsed;
   int64_t updated_at;       /* Unix time, seconds */
+  long line;                /* input line, 0 when unknown */
 } uu_jrow;
 
 typedef struct uu_jcursor uu_jcursor;

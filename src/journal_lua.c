@@ -143,6 +143,8 @@ static void push_row(lua_State *L, const uu_jrow *row)
   lua_pushnumber(L, row->elapsed);
   lua_setfield(L, -2, "elapsed");
   set_int(L, "updated_at", (lua_Integer)row->updated_at);
+  if (row->line > 0)
+    set_int(L, "line", (lua_Integer)row->line);
 }
 
 /* userupd.journal(path [, vendor]).  The userdata is made, zeroed and
@@ -431,6 +433,7 @@ static void read_record(lua_State *L, uu_jrecord *r, char *idbuf)
   r->hash = opt_hash_field(L);
   r->payload = opt_string_field(L, "payload", &r->payload_len);
   r->elapsed = (double)opt_number_field(L, "elapsed", 0);
+  r->line = (long)opt_number_field(L, "line", 0);
 }
 
 static int l_journal_record(lua_State *L)

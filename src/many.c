@@ -38,6 +38,7 @@ typedef struct run {
   long max_auth, max_failures;         /* in a row; 0: never stop */
   long auth_row, fail_row;             /* the current streaks */
   lua_Integer next, total;
+  long line;                           /* the pulled record's input line */
   long ok, failed, invalid, skipped, unchanged, done;
   unsigned char skey[16];              /* keys secret records' hashes */
   double t0, drawn;
@@ -165,7 +166,7 @@ static void journal_outcome(run *r, uu_slot *s, int base, int state)
   memset(&jr, 0, sizeof jr);
   jr.id = s->id.p, jr.idlen = s->id.n, jr.state = state;
   jr.attempts = s->answer.attempts, jr.http_status = (int)s->answer.status;
-  jr.elapsed = s->answer.elapsed;
+  jr.elapsed = s->answer.elapsed, jr.line = s->line;
   if (state != UU_J_OK) {
     jr.kind = err_field(r->L, err, "kind");
     jr.message = err_field(r->L, err, "message");
@@ -253,19 +254,24 @@ static void report_invalid(run *r, uu_slot *s, int id, const uu_bad *bad)
 
 /* ---- pulling records ------------------------------------------------- */
 
-/* Pushes the next record's id and fields; 0 when the source is done. */
+/* Pushes the next record's id and fields; 0 when the source is done.
+** A function source may return the input line third (the journal keeps
+** it, for `userupd failures`). */
 static int pull(run *r)
 {
   lua_State *L = r->L;
   if (r->iter) {
     lua_pushvalue(L, r->src);
-    lua_call(L, 0, 2);                             /* id, fields */
+    lua_call(L, 0, 3);                             /* id, fields, line */
+    r->line = lua_type(L, -1) == LUA_TNUMBER ? (long)lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
     if (lua_isnil(L, -2)) {
       lua_pop(L, 2);
       return 0;
     }
     return 1;
   }
+  r->line = 0;
   lua_rawgeti(L, r->src, (int)++r->next);          /* {id, fields} */
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -562,6 +568,7 @@ static void fill(run *r)
       check_open(r);                   /* s may be gone: check first */
       if (r->exhausted)
         break;
+      s->line = r->line;
       if (!load(r, s)) {
         check_open(r);                 /* on_result saw an invalid one */
         continue;

@@ -202,6 +202,7 @@ typedef struct uu_slot {
   double t0, due;
   size_t fields_end;         /* the body up to here holds no credential */
   uint64_t hash;
+  long line;                 /* the record's input line, 0 if not given */
   uu_answer answer;
   int index;                 /* in the pool */
 } uu_slot;

@@ -4,50 +4,55 @@
 --   userupd failures --journal FILE [--format csv|jsonl]
 --
 -- cli.main(argv) returns the exit status: 0 everything succeeded, 1 some
--- records failed or were invalid, 2 a usage or configuration error.
+-- records failed, were invalid or duplicates, or the run stopped early,
+-- 2 a usage or configuration error, 130 interrupted (Ctrl-C).
 -- cli.run(argv) returns the same status plus a table of counts (the demo
 -- and tests read it).
+--
+-- The parts live in userupd.cli.*: setup (module, client, credentials),
+-- input (rows, blank cells, encoding), records (map, duplicates),
+-- progress, run (dry run, summary), send (the real run), failures.
 --
 -- Credentials never come from arguments, which any user can read in `ps`:
 -- they come from USERUPD_<VENDOR>_<OPTION> environment variables or from a
 -- --config file, and no message prints their values.
 
 local argparse = require "argparse"
-local csv = require "userupd.csv"
+local util = require "userupd.cli.util"
+local setup = require "userupd.cli.setup"
+local input = require "userupd.cli.input"
+local records = require "userupd.cli.records"
+local progress = require "userupd.cli.progress"
+local run = require "userupd.cli.run"
+local send = require "userupd.cli.send"
+local failures = require "userupd.cli.failures"
 
+local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
-
-local function out(...)
-  io.stdout:write(...)
-  io.stdout:write("\n")
-end
-
-local function err_line(...)
-  io.stderr:write(...)
-  io.stderr:write("\n")
-end
-
--- Usage and configuration errors unwind to cli.run as this table, so any
--- helper can stop the command with exit status 2 and a clear message.
-local Usage = {}
-
-local function fail(fmt, ...)
-  error(setmetatable({ message = fmt:format(...) }, Usage), 0)
-end
 
 ---------------------------------------------------------------------------
 -- Arguments
 
-local function positive_integer(s)
-  local n = tonumber(s)
-  if n and n >= 1 and n == math.floor(n) then return n end
-  return nil, ("expected a whole number of at least 1, got '%s'"):format(s)
+local function whole_number(min)
+  return function(s)
+    local n = tonumber(s)
+    if n and n >= min and n == math.floor(n) then return n end
+    return nil, ("expected a whole number of at least %d, got '%s'")
+      :format(min, s)
+  end
 end
 
-local function positive_number(s)
+local function rate_number(s)
   local n = tonumber(s)
-  if n and n > 0 and n < math.huge then return n end
-  return nil, ("expected a number above 0, got '%s'"):format(s)
+  if n and n >= 0 and n < math.huge then return n end
+  return nil, ("expected a number of requests per second (0 for no " ..
+               "pacing), got '%s'"):format(s)
+end
+
+local function separator(s)
+  if s == "\\t" or s == "tab" then return "\t" end
+  if #s == 1 and not s:find('["\r\n]') then return s end
+  return nil, ("expected one character (or \\t), got '%s'"):format(s)
 end
 
 local APPLY_EPILOG = [[
@@ -57,10 +62,57 @@ USERUPD_FORMSONFIRE_COMPANY_ID, ...), or put the client options in a Lua
 file that returns a table and pass it with --config (the environment wins).
 
 MAP.lua returns function(row, vendor) -> id, fields. Return nil to skip a
-row; an error raised for a row counts that row as invalid.
+row; an error raised for a row counts that row as invalid. An empty cell
+reaches the map as nil: the field is left out and the vendor keeps its
+value. To clear a field, return userupd.null for it, or run with
+--blank=clear.
 
-Exit status: 0 all records succeeded, 1 some failed or were invalid,
-2 usage or configuration error.]]
+With --journal, a re-run sends only the records whose payload differs from
+the last one that succeeded (changed rows, failures, new rows): the same
+command resumes an interrupted run and serves as the nightly sync.
+
+A second row with an id already seen is refused and reported with both
+line numbers; the first row is the one sent.
+
+Exit status: 0 all records succeeded or were unchanged, 1 some failed, were
+invalid or duplicates, or the run stopped early, 2 usage or configuration
+error, 130 interrupted (Ctrl-C; run the same command again to resume).]]
+
+local function add_run_options(apply)
+  apply:option("--concurrency", "Requests in flight at once.")
+    :argname "N":convert(whole_number(1))
+  apply:option("--rate", "Requests per second (overrides the vendor's " ..
+    "default pace; 0 means no pacing).")
+    :argname "R":convert(rate_number)
+  apply:option("--base-url", "Send to this scheme and host instead " ..
+    "(a sandbox, a proxy, a region).")
+    :argname "URL"
+  apply:option("--config", "Lua file returning a table of client options.")
+    :argname "FILE"
+  apply:option("--max-failures", "Stop after N failures in a row (the " ..
+    "run always stops after 5 authentication failures in a row).")
+    :argname "N":convert(whole_number(1))
+  apply:flag("--changed-fields", "With --journal: send only the fields " ..
+    "that differ from the last successful payload.")
+end
+
+local function add_input_options(apply)
+  apply:option("--format", "Input format, when the file name does not " ..
+    "tell.")
+    :choices({ "csv", "jsonl" })
+  apply:option("--sep", "CSV field separator (default ','; \\t for tab).")
+    :argname "C":convert(separator)
+  apply:option("--blank", "Empty cells (and JSON null): absent leaves " ..
+    "the field out, so the vendor keeps its value (default); clear " ..
+    "clears it.")
+    :choices({ "absent", "clear" }):default("absent")
+  apply:flag("--dry-run", "Validate every row and print a summary; " ..
+    "send nothing.")
+  apply:flag("--show-requests", "With --dry-run: print every request too.")
+  apply:flag("--no-progress", "Do not show the progress line.")
+  apply:flag("--progress", "Show the progress line even when stderr is " ..
+    "not a terminal.")
+end
 
 local function add_apply(parser, vendors)
   local apply = parser:command("apply",
@@ -71,50 +123,25 @@ local function add_apply(parser, vendors)
     :argname "FILE"
   apply:option("--map", "Lua file returning function(row, vendor) -> " ..
     "id, fields."):argname "MAP.lua"
-  apply:option("--journal", "Journal database: a re-run skips what " ..
-    "succeeded and retries what failed."):argname "FILE"
-  apply:option("--concurrency", "Requests in flight at once.")
-    :argname "N":convert(positive_integer)
-  apply:option("--rate", "Requests per second (overrides the vendor's " ..
-    "default pace).")
-    :argname "R":convert(positive_number)
-  apply:option("--base-url", "Send to this scheme and host instead " ..
-    "(a sandbox, a proxy, a region).")
-    :argname "URL"
-  apply:option("--config", "Lua file returning a table of client options.")
+  apply:option("--journal", "Journal database: a re-run sends only what " ..
+    "changed or failed.")
     :argname "FILE"
-  apply:flag("--dry-run", "Validate every row and print the requests; " ..
-    "send nothing.")
-  apply:flag("--no-progress", "Do not show the progress bar.")
-  apply:option("--format", "Input format, when the file name does not " ..
-    "tell.")
-    :choices({ "csv", "jsonl" })
+  add_run_options(apply)
+  add_input_options(apply)
   return apply
 end
 
 local function add_failures(parser)
-  local failures = parser:command("failures",
-    "Print the records a journal holds as failed, with their errors.",
-    "jsonl prints one object per line: id, state, kind, status, message\n" ..
-    "and fields (the payload that was sent, or null).")
-  failures:option("--journal", "Journal written by `userupd apply " ..
+  local f = parser:command("failures",
+    "Print the records a journal holds as failed or invalid.",
+    "csv and jsonl carry the same columns: id, line (of the input), state,\n" ..
+    "kind, status, attempts, message, payload (the fields that were sent,\n" ..
+    "as JSON, or null; never credentials).")
+  f:option("--journal", "Journal written by `userupd apply " ..
     "--journal`."):argname "FILE"
-  failures:option("--format", "Output format.")
+  f:option("--format", "Output format.")
     :choices({ "csv", "jsonl" }):default("jsonl")
-  return failures
-end
-
--- Vendor names for the help text.  The module may be missing (not built
--- yet); help must work anyway.
-local function vendor_list()
-  local ok, userupd = pcall(require, "userupd")
-  if not ok or type(userupd.vendors) ~= "table" then
-    return "the keys of userupd.vendors"
-  end
-  local names = {}
-  for name in pairs(userupd.vendors) do names[#names + 1] = name end
-  table.sort(names)
-  return table.concat(names, ", ")
+  return f
 end
 
 -- The parser.  argparse's own --help and --version call os.exit(); ours
@@ -132,7 +159,7 @@ local function build_parser(state)
   parser:command_target("command")
   parser:require_command(false)
   state.commands = {
-    apply = add_apply(parser, vendor_list()),
+    apply = add_apply(parser, setup.vendor_list()),
     failures = add_failures(parser),
   }
   for _, command in pairs(state.commands) do
@@ -142,403 +169,106 @@ local function build_parser(state)
 end
 
 ---------------------------------------------------------------------------
--- Module, vendor and client
-
-local function load_module()
-  local ok, userupd = pcall(require, "userupd")
-  if not ok then
-    fail("cannot load the userupd module: %s", (tostring(userupd):match("[^\n]*")))
-  end
-  return userupd
-end
-
-local function check_vendor(userupd, vendor)
-  if type(userupd.vendors[vendor]) ~= "table" then
-    fail("unknown vendor '%s'; expected one of: %s", vendor, vendor_list())
-  end
-end
-
-local function env_name(vendor, option)
-  return ("USERUPD_%s_%s"):format(vendor:upper(), option:upper())
-end
-
-local TRUE = { ["1"] = true, ["true"] = true, yes = true, on = true }
-local FALSE = { ["0"] = false, ["false"] = false, no = false, off = false }
-
--- Converts an environment string to the option's type.  Messages name the
--- variable, never its value: it may be a secret.
-local function from_env(raw, spec, var)
-  local kind = spec.type or "string"
-  if kind == "integer" then
-    local n = tonumber(raw)
-    if not n or n ~= math.floor(n) then fail("%s must be a whole number", var) end
-    return math.tointeger and math.tointeger(n) or n
-  elseif kind == "number" then
-    return tonumber(raw) or fail("%s must be a number", var)
-  elseif kind == "boolean" then
-    local b = TRUE[raw:lower()]
-    if b == nil then b = FALSE[raw:lower()] end
-    if b == nil then fail("%s must be true or false", var) end
-    return b
-  end
-  return raw
-end
-
--- A --config file: Lua returning a table of client options.
-local function load_config(path)
-  if not path then return {} end
-  local chunk, why = loadfile(path)
-  if not chunk then fail("cannot load --config: %s", why) end
-  local ok, t = pcall(chunk)
-  if not ok then fail("--config %s raised an error: %s", path, tostring(t)) end
-  if type(t) ~= "table" then
-    fail("--config %s must return a table of client options, got %s", path,
-         type(t))
-  end
-  return t
-end
-
--- "USERUPD_X_A, USERUPD_X_B": where the vendor's options come from.
-local function option_vars(userupd, vendor)
-  local vars = {}
-  for name in pairs(userupd.vendors[vendor].options) do
-    vars[#vars + 1] = env_name(vendor, name)
-  end
-  table.sort(vars)
-  return table.concat(vars, ", ")
-end
-
-local function check_required(options, opts, vendor, config)
-  local names = {}
-  for name in pairs(options) do names[#names + 1] = name end
-  table.sort(names) -- a stable message when several are missing
-  for _, name in ipairs(names) do
-    if options[name].required and opts[name] == nil then
-      fail("missing %s %s for %s: set %s in the environment%s",
-           options[name].secret and "credential" or "option", name, vendor,
-           env_name(vendor, name),
-           config and (" or " .. name .. " in " .. config) or
-             " (or use --config FILE)")
-    end
-  end
-end
-
--- Client options: the --config file, then the environment, then flags.
-local function client_options(spec, vendor, args)
-  local opts = load_config(args.config)
-  for name, option in pairs(spec.options) do
-    local var = env_name(vendor, name)
-    local raw = os.getenv(var)
-    if raw and raw ~= "" then opts[name] = from_env(raw, option, var) end
-  end
-  if args.base_url then opts.base_url = args.base_url end
-  if args.rate then opts.rate = args.rate end
-  check_required(spec.options, opts, vendor, args.config)
-  return opts
-end
-
-local function make_client(userupd, vendor, args)
-  local opts = client_options(userupd.vendors[vendor], vendor, args)
-  local ok, client = pcall(userupd.new, vendor, opts)
-  if not ok then
-    fail("cannot set up the %s client: %s\n(its options come from %s or " ..
-         "--config FILE)", vendor, tostring(client),
-         option_vars(userupd, vendor))
-  end
-  return client
-end
-
----------------------------------------------------------------------------
--- Input: CSV or JSONL rows, then the mapping
-
-local function input_format(path, format)
-  if format then return format end
-  local ext = path:match("%.(%w+)$")
-  ext = ext and ext:lower()
-  if ext == "csv" then return "csv" end
-  if ext == "jsonl" or ext == "ndjson" then return "jsonl" end
-  fail("cannot tell the format of %s from its name; give --format csv|jsonl",
-       path)
-end
-
--- JSON Lines as rows: (object, lineno) or (false, lineno, message).
-local function jsonl_rows(fh, decode)
-  local lineno = 0
-  return function()
-    while io.type(fh) == "file" do
-      local line = fh:read("*l")
-      if not line then
-        if fh ~= io.stdin then fh:close() end
-        return nil
-      end
-      lineno = lineno + 1
-      line = line:gsub("\r$", "")
-      if line:find("%S") then
-        local ok, value, why = pcall(decode, line)
-        if ok and type(value) == "table" then return value, lineno end
-        if ok and value ~= nil then why = "expected a JSON object" end
-        return false, lineno, "bad JSON: " .. tostring(ok and why or value)
-      end
-    end
-  end
-end
-
--- Opens the input; returns a rows iterator with the csv reader's shape,
--- messages without their "line N: " prefix (callers add it).
-local function open_input(path, format, userupd)
-  if format == "csv" then
-    local reader, why = csv.open(path == "-" and io.stdin or path)
-    if not reader then fail("cannot read %s: %s", path, why) end
-    local rows = reader:rows()
-    return function()
-      local row, lineno, msg = rows()
-      if row == false then msg = msg:gsub("^line %d+: ", "") end
-      return row, lineno, msg
-    end
-  end
-  local fh, why = io.stdin, nil
-  if path ~= "-" then fh, why = io.open(path, "rb") end
-  if not fh then fail("cannot read %s", why) end
-  return jsonl_rows(fh, userupd.json_decode)
-end
-
-local function load_map(path)
-  local chunk, why = loadfile(path)
-  if not chunk then fail("cannot load --map: %s", why) end
-  local ok, fn = pcall(chunk)
-  if not ok then fail("--map %s raised an error: %s", path, tostring(fn)) end
-  if type(fn) ~= "function" then
-    fail("--map %s must return a function(row, vendor), got %s", path, type(fn))
-  end
-  return fn
-end
-
--- Runs the mapping on one row.  Returns id, fields; nil to skip; or false
--- and a message.  An error in the mapping is the row's fault, not the run's.
-local function map_row(map, row, vendor)
-  local ok, id, fields = pcall(map, row, vendor)
-  if not ok then return false, "map: " .. tostring(id) end
-  if id == nil or id == false then return nil end
-  local t = type(id)
-  if t ~= "number" and t ~= "string" then
-    return false, ("map returned a %s id (number or string expected)"):format(t)
-  end
-  if type(fields) ~= "table" then
-    return false, ("map returned %s fields (a table expected)")
-      :format(type(fields))
-  end
-  return id, fields
-end
-
--- Iterator over mapped records: id, fields, lineno.  Bad rows go to
--- on_invalid(lineno, message) and rows the map skips are counted, so the
--- caller only sees what can be sent.
-local function records(rows, map, vendor, counts, on_invalid)
-  return function()
-    for row, lineno, why in rows do
-      local id, fields = false, why
-      if row then id, fields = map_row(map, row, vendor) end
-      if id == nil then
-        counts.skipped = counts.skipped + 1
-      elseif id == false then
-        counts.invalid = counts.invalid + 1
-        on_invalid(lineno, fields)
-      else
-        return id, fields, lineno
-      end
-    end
-    return nil
-  end
-end
-
----------------------------------------------------------------------------
 -- apply
 
--- A module error as "field: message"; the field is named once, and
--- module messages often name it already.
-local function describe_error(e)
-  if type(e) ~= "table" then return tostring(e) end
-  local msg = tostring(e.message or e)
-  local field = e.field and tostring(e.field)
-  if field and not msg:find(field, 1, true) then msg = field .. ": " .. msg end
-  return msg
+local function new_counts(vendor)
+  return { vendor = vendor, ok = 0, failed = 0, invalid = 0, skipped = 0,
+           unchanged = 0, duplicate = 0, elapsed = 0, by_kind = {},
+           invalid_lines = {}, duplicates = {} }
 end
 
-local function dry_run(client, recs, counts)
-  local ready = 0
-  for id, fields, lineno in recs do
-    local req, e = client:prepare(id, fields)
-    if req then
-      ready = ready + 1
-      out(("# line %d, id %s"):format(lineno, tostring(id)))
-      out(tostring(req))
-    else
-      counts.invalid = counts.invalid + 1
-      out(("line %d: invalid: %s"):format(lineno, describe_error(e)))
-    end
+-- The progress line: on when stderr is a terminal, unless told.
+local function progress_wanted(args)
+  if args.no_progress then return false end
+  if args.progress then return true end
+  local ok, how, code = os.execute("test -t 2")
+  return ok == true or ok == 0 or (how == "exit" and code == 0)
+end
+
+-- Counts the rows first, says how long the run will take, and makes the
+-- progress line.
+local function make_progress(ctx, format)
+  local total, approx = input.count(ctx.args.input, format, ctx.args)
+  local pace = ctx.opts.rate or ctx.userupd.vendors[ctx.vendor].rate or 0
+  local note = progress.estimate(total, pace, setup.TITLES[ctx.vendor] or
+                                 ctx.vendor, ctx.args.journal)
+  if note then err_line(note) end
+  return progress.new{ total = total, approx = approx, pace = pace,
+                       enabled = progress_wanted(ctx.args) }
+end
+
+local function row_reporter(args)
+  return function(lineno, msg, invalid)
+    err_line(("line %d: %s%s"):format(lineno,
+      (invalid and args.dry_run) and "invalid: " or "", msg))
   end
-  counts.ok = ready
-  out(("dry run: %d requests ready, %d invalid, %d skipped; nothing was sent")
-      :format(ready, counts.invalid, counts.skipped))
-  return counts.invalid > 0 and 1 or 0
 end
 
-local function sorted_kinds(by_kind)
-  local parts = {}
-  for kind, n in pairs(by_kind) do
-    if n > 0 then parts[#parts + 1] = ("%s %d"):format(kind, n) end
+local function prepare_apply(args)
+  if not args.input then fail("missing --input FILE (the users to update)") end
+  if not args.map then fail("missing --map MAP.lua (row -> id, fields)") end
+  if args.show_requests and not args.dry_run then
+    fail("--show-requests goes with --dry-run")
   end
-  table.sort(parts)
-  return table.concat(parts, ", ")
-end
-
--- Adds what the CLI counted itself (input and mapping errors, rows the map
--- skipped) to the module's summary.
-local function merge_summary(summary, counts)
-  local by_kind = {}
-  for kind, n in pairs(summary.by_kind or {}) do by_kind[kind] = n end
-  if counts.invalid > 0 then
-    by_kind.invalid = (by_kind.invalid or 0) + counts.invalid
+  if args.changed_fields and not args.journal then
+    fail("--changed-fields needs --journal FILE (it compares with the " ..
+         "last payload sent)")
   end
-  counts.ok = summary.ok or 0
-  counts.failed = summary.failed or 0
-  counts.invalid = counts.invalid + (summary.invalid or 0)
-  counts.skipped = counts.skipped + (summary.skipped or 0)
-  counts.unchanged = summary.unchanged or 0
-  counts.elapsed = summary.elapsed or 0
-  counts.by_kind = by_kind
-  return counts
-end
-
-local function print_summary(vendor, c)
-  out(("%s: ok %d, failed %d, invalid %d, skipped %d, unchanged %d " ..
-       "in %.1f s"):format(vendor, c.ok, c.failed, c.invalid, c.skipped,
-                           c.unchanged, c.elapsed))
-  local kinds = sorted_kinds(c.by_kind)
-  if kinds ~= "" then out("  by kind: " .. kinds) end
-end
-
-local function real_run(client, recs, counts, vendor, args)
-  local function source()
-    local id, fields = recs()
-    return id, fields
-  end
-  local summary = client:update_many(source, {
-    concurrency = args.concurrency,
-    journal = args.journal,
-    -- Left unset, the module draws the bar only when stderr is a terminal.
-    progress = args.no_progress and false or nil,
-    on_result = function(id, _, e)
-      if e then
-        err_line(("%s: %s: %s"):format(tostring(id), tostring(e.kind),
-                                       describe_error(e)))
-      end
-    end,
-  })
-  merge_summary(summary, counts)
-  print_summary(vendor, counts)
-  return (counts.failed > 0 or counts.invalid > 0) and 1 or 0
+  local userupd = setup.load_module()
+  local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
+  setup.check_vendor(userupd, vendor)
+  local format = input.format(args.input, args.format)
+  local map, map_opts = records.load_map(args.map)
+  if map_opts.blank == "clear" then args.blank = "clear" end
+  return { userupd = userupd, vendor = vendor, args = args, map = map,
+           seen = {} }, format
 end
 
 local function cmd_apply(args)
-  if not args.input then fail("missing --input FILE (the users to update)") end
-  if not args.map then fail("missing --map MAP.lua (row -> id, fields)") end
-  local userupd = load_module()
-  local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
-  check_vendor(userupd, vendor)
-  local format = input_format(args.input, args.format)
-  local map = load_map(args.map)
-  local client = make_client(userupd, vendor, args)
-  local rows = open_input(args.input, format, userupd)
-  local counts = { vendor = vendor, ok = 0, failed = 0, invalid = 0,
-                   skipped = 0, unchanged = 0 }
-  local report = args.dry_run and out or err_line
-  local recs = records(rows, map, vendor, counts, function(lineno, msg)
-    report(("line %d: %s%s"):format(lineno, args.dry_run and "invalid: " or "",
-                                    msg))
-  end)
-  if args.dry_run then return dry_run(client, recs, counts), counts end
-  return real_run(client, recs, counts, vendor, args), counts
-end
-
----------------------------------------------------------------------------
--- failures
-
--- The payload the journal kept (the fields as JSON, never credentials:
--- the module leaves them out) as a table, or nil.
-local function payload_fields(userupd, payload)
-  if type(payload) == "string" then payload = userupd.json_decode(payload) end
-  if type(payload) ~= "table" then return nil end
-  return payload
-end
-
-local function jsonl_writer(userupd)
-  local function enc(v)
-    if v == nil then return "null" end
-    return userupd.json_encode(v) or "null"
+  local ctx, format = prepare_apply(args)
+  local client
+  client, ctx.opts = setup.make_client(ctx.userupd, ctx.vendor, args)
+  local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
+  local counts = new_counts(ctx.vendor)
+  local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
+                              row_reporter(args))
+  if args.dry_run then
+    return run.dry(client, recs, counts, args, ctx.seen), counts
   end
-  -- Built by hand so the keys keep this order in every line.
-  return function(f)
-    out(('{"id":%s,"state":%s,"kind":%s,"status":%s,"message":%s,' ..
-         '"fields":%s}'):format(enc(f.id), enc(f.state), enc(f.kind),
-                                enc(f.status), enc(f.message),
-                                enc(payload_fields(userupd, f.payload))))
+  local bar = make_progress(ctx, format)
+  ctx.seen.on_missing = function(k)
+    err_line(("warning: the map read column %q, which the input does not " ..
+              "have"):format(k))
   end
-end
-
-local function csv_writer()
-  csv.write_row(io.stdout, { "id", "state", "kind", "status", "attempts",
-                             "message" })
-  return function(f)
-    csv.write_row(io.stdout, { f.id, f.state, f.kind, f.status, f.attempts,
-                               f.message, n = 6 })
-  end
-end
-
--- Failures one at a time when the journal can stream them.
-local function each_failure(journal)
-  if journal.each_failure then return journal:each_failure() end
-  local list, i = journal:failures(), 0
-  return function()
-    i = i + 1
-    return list[i]
-  end
-end
-
-local function cmd_failures(args)
-  if not args.journal then fail("missing --journal FILE") end
-  local userupd = load_module()
-  local journal, why = userupd.journal(args.journal)
-  if not journal then fail("cannot open the journal: %s", tostring(why)) end
-  local write = args.format == "csv" and csv_writer() or jsonl_writer(userupd)
-  local count = 0
-  for f in each_failure(journal) do
-    write(f)
-    count = count + 1
-  end
-  journal:close()
-  return 0, { failures = count }
+  return send.real(client, recs, counts, ctx, bar), counts
 end
 
 ---------------------------------------------------------------------------
 -- Entry points
 
 local function cmd_version()
-  out("userupd " .. tostring(load_module().version))
+  out("userupd " .. tostring(setup.load_module().version))
   return 0
 end
 
-local COMMANDS = { apply = cmd_apply, failures = cmd_failures }
+local COMMANDS = { apply = cmd_apply, failures = failures.command }
 
--- Runs a command; a Usage error becomes exit status 2 with its message.
+-- Runs a command; a Usage error becomes exit status 2 with its message,
+-- Ctrl-C outside a run (Lua's own "interrupted!") exit status 130.
 local function guarded(fn, args)
   local ok, code, counts = pcall(fn, args)
   if ok then return code, counts end
-  if getmetatable(code) == Usage then
+  util.around_err = nil
+  if getmetatable(code) == util.Usage then
     err_line("userupd: ", code.message)
-  else
-    err_line("userupd: internal error: ", tostring(code))
+    return 2
   end
+  if tostring(code):find("interrupted!$") then
+    err_line("\ninterrupted: nothing more was sent; run the same command " ..
+             "again to resume")
+    return run.INTERRUPTED
+  end
+  err_line("userupd: internal error: ", tostring(code))
   return 2
 end
 

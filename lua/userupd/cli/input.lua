@@ -1,0 +1,190 @@
+-- userupd.cli.input: the rows of a CSV or JSON Lines file, as the map
+-- should see them.
+--
+-- Blank means absent: an empty CSV cell (and a JSON null) reaches the map
+-- as nil, so the field is left out and the vendor keeps its value.  With
+-- blank = "clear" it reaches the map as userupd.null, which clears it.
+-- Reads of columns the file does not have are noted (a misspelled
+-- row["E-mail"] would otherwise drop a field without a word).
+local csv = require "userupd.csv"
+local util = require "userupd.cli.util"
+local utf8check = require "userupd.cli.utf8check"
+
+local fail = util.fail
+local input = {}
+
+local SPREADSHEET = { xlsx = true, xls = true, xlsm = true, ods = true,
+                      numbers = true }
+
+-- Fails with "no such file" (once) or the reason, before anything else.
+local function check_readable(path)
+  if path == "-" then return end
+  local fh, why = io.open(path, "rb")
+  if fh then return fh:close() end
+  why = tostring(why)
+  if why:find("No such file", 1, true) then fail("no such file: %s", path) end
+  why = why:gsub("^" .. path:gsub("%p", "%%%0") .. ": ", "")
+  fail("cannot read %s: %s", path, why:lower())
+end
+
+function input.format(path, format)
+  check_readable(path)
+  if format then return format end
+  local ext = path:match("%.(%w+)$")
+  ext = ext and ext:lower()
+  if ext == "csv" then return "csv" end
+  if ext == "jsonl" or ext == "ndjson" then return "jsonl" end
+  if SPREADSHEET[ext] then
+    fail("%s is a spreadsheet, not a CSV file: save it as \"CSV UTF-8\" " ..
+         "and pass that file", path)
+  end
+  fail("cannot tell the format of %s from its name; give --format csv|jsonl",
+       path)
+end
+
+-- The row as the map sees it: blank values dropped (or clearing), and
+-- reads of unknown columns noted in seen.missing.
+local function present(row, seen, known)
+  return setmetatable(row, { __index = function(_, k)
+    if type(k) == "string" and not known(k) and not seen.missing[k] then
+      seen.missing[k] = true
+      seen.missing[#seen.missing + 1] = k
+      if seen.on_missing then seen.on_missing(k) end
+    end
+  end })
+end
+
+-- Applies the blank rule and the UTF-8 check to one decoded row; returns
+-- the row, or false and a message.
+local function clean(row, blank, null)
+  for k, v in pairs(row) do
+    if v == "" or v == null then
+      row[k] = blank == "clear" and null or nil
+    elseif type(v) == "string" then
+      local ok, why = utf8check.check(v)
+      if not ok then return false, ("column \"%s\" %s"):format(k, why) end
+    end
+  end
+  return row
+end
+
+-- A one-line warning when the header looks like another separator.
+local function check_sep(header, sep)
+  if #header ~= 1 then return end
+  local h = header[1]
+  for _, s in ipairs({ ";", "\t", "|" }) do
+    if s ~= sep and h:find(s, 1, true) then
+      util.err_line(("warning: the header has one column, %q, but holds " ..
+        "%q: is the file separated by %q? try --sep '%s'"):format(
+        h:sub(1, 40), s, s, s == "\t" and "\\t" or s))
+      return
+    end
+  end
+end
+
+local function csv_rows(path, opts, seen, null)
+  local reader, why = csv.open(path == "-" and io.stdin or path,
+                               { sep = opts.sep })
+  if not reader then fail("cannot read %s: %s", path, why) end
+  check_sep(reader.header, opts.sep or ",")
+  local known = {}
+  for _, name in ipairs(reader.header) do known[name] = true end
+  seen.columns = reader.header
+  local rows = reader:rows()
+  local function is_known(k) return known[k] end
+  seen.is_known = is_known
+  return function()
+    local row, lineno, msg = rows()
+    if row == false then return false, lineno, (msg:gsub("^line %d+: ", "")) end
+    if not row then return nil end
+    row, msg = clean(row, opts.blank, null)
+    if not row then return false, lineno, msg end
+    return present(row, seen, is_known), lineno
+  end
+end
+
+-- JSON Lines: (object, lineno) or (false, lineno, message).  A key the map
+-- reads counts as missing only when no line so far had it.
+local function jsonl_rows(path, opts, seen, userupd)
+  local fh, why = io.stdin, nil
+  if path ~= "-" then fh, why = io.open(path, "rb") end
+  if not fh then fail("cannot read %s", tostring(why)) end
+  local lineno, keys, done = 0, {}, false
+  local function is_known(k) return keys[k] end
+  seen.is_known = is_known
+  return function()
+    if done then return nil end
+    for line in fh:lines() do
+      lineno = lineno + 1
+      line = line:gsub("\r$", "")
+      if line:find("%S") then
+        local ok, value, err = pcall(userupd.json_decode, line)
+        if not ok or type(value) ~= "table" then
+          err = ok and (value ~= nil and "expected a JSON object" or err) or value
+          return false, lineno, "bad JSON: " .. tostring(err)
+        end
+        for k in pairs(value) do keys[k] = true end
+        local row, msg = clean(value, opts.blank, userupd.null)
+        if not row then return false, lineno, msg end
+        return present(row, seen, is_known), lineno
+      end
+    end
+    done = true
+    if fh ~= io.stdin then fh:close() end
+    return nil
+  end
+end
+
+-- rows iterator: row, lineno or false, lineno, message.  seen collects
+-- the columns the map read that the file lacks (input.missing(seen)).
+function input.open(path, format, opts, userupd, seen)
+  seen.missing = seen.missing or {}
+  if format == "csv" then return csv_rows(path, opts, seen, userupd.null) end
+  return jsonl_rows(path, opts, seen, userupd)
+end
+
+-- The columns the map read that the input never had, in reading order.
+function input.missing(seen)
+  local list = {}
+  for _, k in ipairs(seen.missing or {}) do
+    if not (seen.is_known and seen.is_known(k)) then list[#list + 1] = k end
+  end
+  return list
+end
+
+local EXACT_LIMIT = 32 * 1024 * 1024
+
+-- Counts "\n" in a file, in chunks.
+local function count_lines(path)
+  local fh = io.open(path, "rb")
+  if not fh then return nil end
+  local n, last = 0, "\n"
+  for chunk in function() return fh:read(1024 * 1024) end do
+    local _, k = chunk:gsub("\n", "")
+    n, last = n + k, chunk:sub(-1)
+  end
+  fh:close()
+  return n + (last ~= "\n" and 1 or 0)
+end
+
+-- The number of rows, for the progress total: exact for a CSV file up to
+-- 32 MiB (the reader runs once), else the line count (a CSV row may span
+-- lines: then it is an estimate).  nil for standard input.
+function input.count(path, format, opts)
+  if path == "-" then return nil end
+  local fh = io.open(path, "rb")
+  local size = fh and fh:seek("end") or 0
+  if fh then fh:close() end
+  if format == "csv" and size <= EXACT_LIMIT then
+    local reader = csv.open(path, { sep = opts.sep })
+    if not reader then return nil end
+    local n = 0
+    for _ in reader:rows() do n = n + 1 end
+    return n, false
+  end
+  local lines = count_lines(path)
+  if not lines then return nil end
+  return format == "csv" and math.max(lines - 1, 0) or lines, format == "csv"
+end
+
+return input

@@ -1,0 +1,88 @@
+-- userupd.cli.records: the map, and the stream of records it makes from
+-- the rows, with every row accounted for: mapped, skipped by the map
+-- (it returned nil), invalid, or a duplicate id.
+--
+-- Duplicate ids: the first row with an id is the one sent; a later row
+-- with the same id is refused and reported with both line numbers.
+local util = require "userupd.cli.util"
+
+local fail = util.fail
+local records = {}
+
+-- MAP.lua returns function(row, vendor) -> id, fields and, optionally,
+-- a table of options: { blank = "clear" } makes empty cells clear fields.
+function records.load_map(path)
+  local chunk, why = loadfile(path)
+  if not chunk then
+    if tostring(why):find("No such file", 1, true) then
+      fail("no such file: %s (the --map)", path)
+    end
+    fail("cannot load --map: %s", why)
+  end
+  local ok, fn, opts = pcall(chunk)
+  if not ok then fail("--map %s raised an error: %s", path, tostring(fn)) end
+  if type(fn) ~= "function" then
+    fail("--map %s must return a function(row, vendor), got %s", path, type(fn))
+  end
+  return fn, type(opts) == "table" and opts or {}
+end
+
+-- Runs the mapping on one row.  Returns id, fields; nil to skip; or false
+-- and a message.  An error in the mapping is the row's fault, not the run's.
+local function map_row(map, row, vendor)
+  local ok, id, fields = pcall(map, row, vendor)
+  if not ok then return false, "map: " .. tostring(id) end
+  if id == nil or id == false then return nil end
+  local t = type(id)
+  if t ~= "number" and t ~= "string" then
+    return false, ("map returned a %s id (number or string expected)"):format(t)
+  end
+  if type(fields) ~= "table" then
+    return false, ("map returned %s fields (a table expected)")
+      :format(type(fields))
+  end
+  return id, fields
+end
+
+-- A repeated id: counted, reported with both lines, kept for the summary.
+local function duplicate(counts, id, first, lineno, report)
+  counts.duplicate = counts.duplicate + 1
+  local list = counts.duplicates
+  if #list < 20 then
+    list[#list + 1] = ("%s (lines %d and %d)"):format(tostring(id), first,
+                                                      lineno)
+  end
+  report(lineno, ("duplicate id %s, first at line %d: this row is refused " ..
+                  "(the first one is sent)"):format(tostring(id), first))
+end
+
+-- Iterator over mapped records: id, fields, lineno.  Bad rows go to
+-- report(lineno, message, invalid) and rows the map skips are counted,
+-- so the caller only sees what can be sent.
+function records.stream(rows, map, vendor, counts, report)
+  local first_line = {}
+  counts.duplicates = counts.duplicates or {}
+  return function()
+    for row, lineno, why in rows do
+      local id, fields = false, why
+      if row then id, fields = map_row(map, row, vendor) end
+      local key = id and tostring(id)
+      if id == nil then
+        counts.skipped = counts.skipped + 1
+      elseif id == false then
+        counts.invalid = counts.invalid + 1
+        counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
+        counts.invalid_lines[#counts.invalid_lines + 1] = lineno
+        report(lineno, fields, true)
+      elseif first_line[key] then
+        duplicate(counts, id, first_line[key], lineno, report)
+      else
+        first_line[key] = lineno
+        return id, fields, lineno
+      end
+    end
+    return nil
+  end
+end
+
+return records

@@ -1,0 +1,92 @@
+-- userupd.cli.send: the real run.  update_many sends; the CLI counts every
+-- row itself (so the progress line and the summary agree), prints errors
+-- on their own lines, and explains an early stop.
+local util = require "userupd.cli.util"
+local setup = require "userupd.cli.setup"
+local run = require "userupd.cli.run"
+
+local err_line = util.err_line
+local send = {}
+
+-- on_result: counts by outcome and kind, one line per error.
+local function on_result(counts, bar, lines)
+  return function(id, _, e)
+    if not e then
+      counts.ok = counts.ok + 1
+    else
+      local kind = tostring(e.kind or "unknown")
+      if kind == "invalid" then
+        counts.invalid = counts.invalid + 1
+      else
+        counts.failed = counts.failed + 1
+      end
+      counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
+      err_line(("line %s: id %s: %s: %s"):format(tostring(lines[id] or "?"),
+        tostring(id), kind, util.describe_error(e)))
+    end
+    lines[id] = nil
+    bar:draw(counts)
+  end
+end
+
+-- The source update_many pulls: id, fields, line (the journal keeps it).
+local function source(recs, counts, bar, lines)
+  return function()
+    local id, fields, lineno = recs()
+    if id ~= nil then lines[id] = lineno end
+    bar:draw(counts)
+    return id, fields, lineno
+  end
+end
+
+local function options(args, counts, bar, lines)
+  return {
+    concurrency = args.concurrency, journal = args.journal,
+    progress = false, interruptible = true,
+    changed_fields = args.changed_fields or nil,
+    max_failures = args.max_failures,
+    on_result = on_result(counts, bar, lines),
+    on_skip = function(id)
+      lines[id] = nil
+      counts.unchanged = counts.unchanged + 1
+      bar:draw(counts)
+    end,
+  }
+end
+
+-- Why the run stopped early, for people.
+local function explain_stop(s, ctx, counts)
+  local done = counts.ok + counts.failed + counts.invalid
+  if s.stopped == "auth" then
+    err_line(("stopped: %d authentication failures in a row; check %s " ..
+      "(the journal keeps what was done; run the same command again once " ..
+      "it is fixed)"):format(counts.by_kind.auth or 0,
+      setup.credential_vars(ctx.userupd, ctx.vendor, ctx.opts)))
+  elseif s.stopped == "max_failures" then
+    err_line(("stopped: %d failures in a row (--max-failures); the journal " ..
+      "keeps what was done"):format(ctx.args.max_failures))
+  elseif s.stopped == "interrupted" then
+    err_line(ctx.args.journal and
+      ("interrupted: %d done and journaled; run the same command again " ..
+       "to resume"):format(done) or
+      ("interrupted: %d done; without --journal a new run sends " ..
+       "everything again"):format(done))
+  end
+end
+
+-- ctx: userupd, vendor, opts (client options), args.
+function send.real(client, recs, counts, ctx, bar)
+  local lines = {}                       -- id -> input line, while in flight
+  local s = client:update_many(source(recs, counts, bar, lines),
+                               options(ctx.args, counts, bar, lines))
+  counts.elapsed = s.elapsed or 0
+  bar:finish(counts)
+  run.report_missing(ctx.seen)
+  explain_stop(s, ctx, counts)
+  run.print_summary(ctx.vendor, counts)
+  if s.stopped == "interrupted" then return run.INTERRUPTED end
+  local bad = counts.failed + counts.invalid + counts.duplicate
+  return (bad > 0 or s.stopped) and 1 or 0
+end
+
+return send

@@ -1,0 +1,65 @@
+-- userupd.cli.util: output helpers and the usage error the CLI unwinds with.
+local util = {}
+
+-- Usage and configuration errors unwind to cli.run as this table, so any
+-- helper can stop the command with exit status 2 and a clear message.
+util.Usage = {}
+
+function util.fail(fmt, ...)
+  error(setmetatable({ message = fmt:format(...) }, util.Usage), 0)
+end
+
+function util.out(...)
+  io.stdout:write(...)
+  io.stdout:write("\n")
+end
+
+-- Set by the progress line while it is drawn: it clears itself before an
+-- error line and is redrawn after, so errors never land inside it.
+util.around_err = nil
+
+function util.err_line(...)
+  local around = util.around_err
+  if around then around(false) end
+  io.stderr:write(...)
+  io.stderr:write("\n")
+  if around then around(true) end
+end
+
+-- 2000 -> "2,000"
+function util.thousands(n)
+  local s = tostring(math.floor(n))
+  local head, digits = s:match("^(%-?)(%d+)$")
+  if not digits then return s end
+  digits = digits:reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return head .. digits:gsub("^,", "")
+end
+
+-- A duration for people: "45 s", "7 min", "1 h 05 min".
+function util.duration(secs)
+  secs = math.floor(secs + 0.5)
+  if secs < 60 then return ("%d s"):format(secs) end
+  local mins = math.floor(secs / 60 + 0.5)
+  if mins < 60 then return ("%d min"):format(mins) end
+  return ("%d h %02d min"):format(math.floor(mins / 60), mins % 60)
+end
+
+-- Seconds since some fixed point, as precise as this Lua allows.
+local ok, system = pcall(require, "system")
+if ok and type(system) == "table" and system.gettime then
+  util.now = system.gettime
+else
+  util.now = os.time
+end
+
+-- A module error as "field: message"; the field is named once, and
+-- module messages often name it already.
+function util.describe_error(e)
+  if type(e) ~= "table" then return tostring(e) end
+  local msg = tostring(e.message or e)
+  local field = e.field and tostring(e.field)
+  if field and not msg:find(field, 1, true) then msg = field .. ": " .. msg end
+  return msg
+end
+
+return util
