@@ -120,6 +120,7 @@ describe("the second run", function()
                      { journal = db, progress = false })
     -- make it look like schema 1: no key, a plain hash for the password
     sqlite(db, "DELETE FROM meta WHERE key = 'hash_key';" ..
+               "ALTER TABLE records DROP COLUMN line;" ..
                "UPDATE meta SET value = 1 WHERE key = 'schema';" ..
                "UPDATE records SET ok_hash = 12345 WHERE id = '2';")
     local before = puts()
