@@ -56,16 +56,22 @@ describe("policy", function()
     near(5, out[5], "paused for the rest")
   end)
 
-  it("reads Retry-After as seconds or an HTTP date; nonsense is none", function()
+  it("reads Retry-After as seconds or an HTTP date; nonsense is none",
+     function()
     local out = drive{
       "retry_after 1000 12", "retry_after 1000 0.25", "retry_after 1000 -3",
       "retry_after 1000 nan", "retry_after 1000 inf", "retry_after 1000 1e12",
       "retry_after 1000 soon",
       "retry_after 1000.9 Thu, 01 Jan 1970 00:20:00 GMT",
-      "retry_after 5000 Thu, 01 Jan 1970 00:20:00 GMT" }
+      "retry_after 5000 Thu, 01 Jan 1970 00:20:00 GMT",
+      "retry_after 1000 1e308",
+      "retry_after 1000 Fri, 31 Dec 9999 23:59:59 GMT" }
     near(12, out[1]); near(0.25, out[2]); near(0, out[3], "negative is now")
-    near(-1, out[4], "nan"); near(-1, out[5], "inf")
-    near(-1, out[6], "absurd"); near(-1, out[7], "text")
+    near(-1, out[4], "nan"); near(-1, out[7], "text")
+    -- beyond any sane wait is a long wait (capped at max_retry_wait by
+    -- backoff and note), never none (issue 12)
+    near(1e9, out[5], "inf"); near(1e9, out[6], "1e12")
+    near(1e9, out[10], "1e308"); near(1e9, out[11], "the year 9999")
     near(200, out[8], "a date against whole seconds")
     near(0, out[9], "a date in the past is now")
   end)

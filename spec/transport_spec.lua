@@ -62,7 +62,7 @@ describe("a Lua transport", function()
     assert.matches("reset", err.message, 1, true)
   end)
 
-  it("treats a Retry-After of nan or inf as none (no NaN wait, no hang)",
+  it("keeps a Retry-After of nan, inf, 1e400 or -5 a finite wait (no hang)",
      function()
     for _, ra in ipairs({ "nan", "inf", "1e400", "-5" }) do
       local waits = {}

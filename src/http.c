@@ -59,9 +59,16 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
   uu_slot *s = (uu_slot *)ud;
   size_t n = size * nmemb, k;
   const char *colon = (const char *)memchr(p, ':', n);
-  if (n > 5 && strncmp(p, "HTTP/", 5) == 0)        /* a new answer */
+  if ((s->header_bytes += n) > UU_MAX_HEADERS) {
+    s->header_overflow = 1;              /* stops the transfer */
+    return 0;
+  }
+  if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {      /* a new answer */
     memset(&s->heard, 0, sizeof s->heard);
-  else if (colon != NULL) {
+    s->headers_done = 0;
+  } else if (n <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+    s->headers_done = 1;                 /* the blank line ends them */
+  } else if (colon != NULL) {
     k = (size_t)(colon - p);
     uu_header_note(&s->heard, p, k, colon + 1, n - k - 1);
   }
@@ -120,6 +127,7 @@ void uu_slot_prepare(uu_slot *s, const char *method, int body)
   CURL *e = s->easy;
   s->resp.n = 0, s->overflow = 0, s->status = 0, s->errbuf[0] = '\0';
   memset(&s->heard, 0, sizeof s->heard);
+  s->header_bytes = 0, s->header_overflow = 0, s->headers_done = 0;
   curl_easy_setopt(e, CURLOPT_URL, s->url.p);
   if (s->method != method) {                       /* only on a change */
     if (body)
@@ -137,11 +145,31 @@ void uu_slot_prepare(uu_slot *s, const char *method, int body)
   }
 }
 
+/* A transfer that ended inside the header section: the server closed the
+** connection there (curl calls that a success), or the section outgrew
+** UU_MAX_HEADERS (ours) or one header line outgrew curl's own limit (curl
+** says "Out of memory").  Tells the answer what really happened. */
+static CURLcode header_fate(uu_slot *s, CURLcode cc, uu_answer *a)
+{
+  if (s->header_overflow || (cc == CURLE_OUT_OF_MEMORY && !s->headers_done &&
+                             s->header_bytes > 0)) {
+    a->header_overflow = 1;
+    return CURLE_RECV_ERROR;
+  }
+  if (cc == CURLE_OK && !s->headers_done && !s->overflow) {
+    snprintf(s->errbuf, sizeof s->errbuf, "the connection was closed "
+             "before the end of the answer's headers");
+    return CURLE_RECV_ERROR;             /* retryable, like a reset */
+  }
+  return cc;
+}
+
 /* What one transfer gave, for uu_push_answer. */
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
 {
   memset(a, 0, sizeof *a);
   a->op = op;
+  cc = header_fate(s, cc, a);
   a->cc = s->overflow ? CURLE_OK : cc;
   a->overflow = s->overflow;
   curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &s->status);

@@ -25,6 +25,14 @@ double uu_seconds(double d)
   return d != d || d > 1e9 ? -1 : d < 0 ? 0 : d;
 }
 
+/* A server's "wait this long", made safe: beyond any sane wait (1e308,
+** inf, a date in the year 9999) it is still a long wait, never none; the
+** caller caps it at max_retry_wait.  NaN is none. */
+static double long_wait(double d)
+{
+  return d > 1e9 ? 1e9 : uu_seconds(d);
+}
+
 /* Retry-After as seconds: a number, or an HTTP date (RFC 7231) compared
 ** with wall, the Unix time now. */
 double uu_retry_after(const char *v, double wall)
@@ -33,11 +41,11 @@ double uu_retry_after(const char *v, double wall)
   char *end;
   double d = strtod(v, &end);
   if (end != v && *end == '\0')         /* "nan" and "inf" parse too */
-    return uu_seconds(d);
+    return long_wait(d);
   memset(&tm, 0, sizeof tm);
   if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
     return -1;
-  return uu_seconds((double)timegm(&tm) - floor(wall));
+  return long_wait((double)timegm(&tm) - floor(wall));
 }
 
 /* The headers' text as numbers.  X-RateLimit-Reset-After (seconds from

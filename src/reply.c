@@ -129,6 +129,8 @@ static int transport_retryable(CURLcode cc)
 ** PUT of the same body is idempotent, so a retry cannot do harm. */
 int uu_retryable(const uu_answer *a)
 {
+  if (a->header_overflow)                /* it would be as large again */
+    return 0;
   if (a->cc != CURLE_OK)
     return !a->overflow && transport_retryable(a->cc);
   return a->status == 408 || a->status == 429 || a->status == 502 ||
@@ -298,15 +300,18 @@ static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
   if (a->overflow)
     snprintf(msg, sizeof msg, "answer larger than max_response (%lu bytes)",
              (unsigned long)c->max_response);
+  else if (a->header_overflow)
+    snprintf(msg, sizeof msg, "the answer's header section was too large "
+             "(over %d KB)", UU_MAX_HEADERS / 1024);
   else
     snprintf(msg, sizeof msg, "%s%s%s", curl_easy_strerror(a->cc),
              a->curl_msg && a->curl_msg[0] ? ": " : "",
              a->curl_msg ? a->curl_msg : "");
-  if (a->overflow)
+  if (a->overflow)                       /* retryable: what was done */
     return push_failure(L, c, a, a->status >= 200 && a->status < 300
-                        ? "decode" : status_kind(a->status), NULL, msg, 0);
-  return push_failure(L, c, a, "transport", NULL, msg,
-                      transport_retryable(a->cc));
+                        ? "decode" : status_kind(a->status), NULL, msg,
+                        uu_retryable(a));
+  return push_failure(L, c, a, "transport", NULL, msg, uu_retryable(a));
 }
 
 /* A 2xx: the user inside the vendor's envelope, unless the body carries

@@ -177,11 +177,15 @@ typedef struct uu_answer {
   const char *body;
   size_t len;
   int overflow;
+  int header_overflow;       /* the header section was too large */
   const char *request_id;
   int attempts;
   double elapsed;
 } uu_answer;
 
+
+/* The header section an answer may have (a vendor's is under 2 KB). */
+#define UU_MAX_HEADERS (64 * 1024)
 
 /* One request slot: an easy handle and the buffers it reads and writes.
 ** Slots live in the client (sync calls) or in its pool (update_many), so a
@@ -196,6 +200,9 @@ typedef struct uu_slot {
   long status;
   uu_heard heard;            /* what the answer's headers said */
   int overflow;              /* the answer went past max_response */
+  size_t header_bytes;       /* the header section so far */
+  int header_overflow;       /* it went past UU_MAX_HEADERS */
+  int headers_done;          /* its blank line came */
   /* update_many's bookkeeping for the record this slot carries */
   int state;                 /* idle, waiting (due), active, done */
   int attempts, relogged, token_gen, secret_fields;
