@@ -94,6 +94,21 @@ describe("one connection pool per client", function()
     assert.are.equal(st.connections, st.tls_full)
   end)
 
+  it("past 100 streams a connection, opens only a few more (256 in flight)",
+     function()
+    sandbox.config{ delay_ms = 300 }
+    local c = qp()
+    local s = c:update_many(records(512), { concurrency = 256, progress = false })
+    assert.are.equal(512, s.ok)
+    local st = sandbox.stats()
+    assert.are.equal(512, st.h2_requests)
+    -- 100 streams per connection (libcurl's default): 3, plus 1 of slack;
+    -- without the cap libcurl opened one connection per transfer past 100
+    assert.is_true(st.connections <= 4, "connections " .. st.connections)
+    assert.are.equal(1, st.tls_full)
+    assert.are.equal(st.connections - 1, st.tls_resumed)
+  end)
+
   it("with http_version 1.1 resumes TLS on every connection after the first",
      function()
     sandbox.config{ delay_ms = 100 }

@@ -179,7 +179,7 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->len = s->resp.n;
   a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
   if (cc == CURLE_OK)
-    s->client->pool_warm = 1;          /* a TLS session is in the pool */
+    uu_pool_note(s->client, s->easy);
 }
 
 /* ---- session login (Blackbaud ON API) -------------------------------- */

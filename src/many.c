@@ -32,6 +32,7 @@ typedef struct run {
   int iter, exhausted, conc, need_user, skip_unchanged, progress;
   int interruptible;                   /* SIGINT stops the run gently */
   int first;                           /* where dispatch starts */
+  int h2_seen;                         /* the multi's cap knows h2 */
   int changed_fields;                  /* send only what differs */
   int on_skip;                         /* stack index of on_skip, or 0 */
   const char *stop;                    /* why the run stopped early */
@@ -106,7 +107,7 @@ static void ensure_pool(lua_State *L, uu_client *c, int n)
   uu_slot *grown;
   if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
     luaL_error(L, "userupd: cannot create a curl multi handle");
-  uu_pool_multi(c, c->multi);
+  uu_pool_multi(c, c->multi, n);
   if (n <= c->npool)
     return;
   grown = (uu_slot *)realloc(c->pool, (size_t)n * sizeof *grown);
@@ -602,6 +603,10 @@ static void dispatch(run *r)
   double now = uu_now();
   int i;
   uu_answer a;
+  if (r->h2_seen != c->pool_h2) {      /* the first answer came over h2 */
+    r->h2_seen = c->pool_h2;
+    uu_pool_multi(c, c->multi, r->conc);
+  }
   r->first = (r->first + 1) % r->conc;
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &c->pool[(r->first + i) % r->conc];

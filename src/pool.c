@@ -59,13 +59,39 @@ void uu_pool_easy(uu_client *c, CURL *e)
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 }
 
+/* Streams per h2 connection libcurl opens before it starts another. */
+#define UU_H2_STREAMS 100
+
 /* What every multi handle gets: multiplexing, and max_connections as the
-** cap on connections (per host and in all; 0 = none). */
-void uu_pool_multi(uu_client *c, CURLM *m)
+** cap on connections (per host and in all; 0 = none).  Once the server
+** is known to speak h2, inflight transfers need only inflight/100
+** connections (+1 of slack): the cap keeps libcurl from opening one more
+** connection per transfer past a full connection's 100 streams; those
+** transfers wait for a free stream instead. */
+void uu_pool_multi(uu_client *c, CURLM *m, int inflight)
 {
+  long cap = c->max_conn, h2cap = (inflight + UU_H2_STREAMS - 1) /
+                                  UU_H2_STREAMS + 1;
+  if (c->pool_h2 && (cap == 0 || cap > h2cap))
+    cap = h2cap;
   curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->max_conn);
-  curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->max_conn);
+#if LIBCURL_VERSION_NUM >= 0x074300
+  curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                    (long)UU_H2_STREAMS);
+#endif
+  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, cap);
+  curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, cap);
+}
+
+/* After a transfer with an answer: the pool is warm (a TLS session is in
+** it), and whether the server multiplexes (h2) is known. */
+void uu_pool_note(uu_client *c, CURL *e)
+{
+  long v = 0;
+  c->pool_warm = 1;
+  if (!c->pool_h2 && curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v) ==
+      CURLE_OK && v == CURL_HTTP_VERSION_2_0)
+    c->pool_h2 = 1;
 }
 
 /* True while a client talking TLS has had no answer yet: update_many

@@ -251,6 +251,7 @@ typedef struct uu_client {
   CURLM *multi;
   CURLSH *share;             /* the connection pool (pool.c) */
   int pool_warm;             /* some transfer got an answer */
+  int pool_h2;               /* the server answered over HTTP/2 */
   struct uu_journal *journal;  /* open during update_many only */
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
@@ -335,7 +336,8 @@ const char *uu_base_url_problem(const char *b, int allow_http);
 long uu_http_version(const char *s);
 int uu_pool_open(uu_client *c);
 void uu_pool_easy(uu_client *c, CURL *e);
-void uu_pool_multi(uu_client *c, CURLM *m);
+void uu_pool_multi(uu_client *c, CURLM *m, int inflight);
+void uu_pool_note(uu_client *c, CURL *e);
 int uu_pool_cold(const uu_client *c);
 void uu_pool_close(uu_client *c);
 
