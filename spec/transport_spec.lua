@@ -53,7 +53,7 @@ describe("a Lua transport", function()
     local calls = 0
     local c = client{ api_key = "tk", retries = 2, transport = function()
       calls = calls + 1
-      return nil, "connection reset by peer"
+      return nil, "connection reset by peer", "closed"
     end, sleep = function() end }
     local _, err, info = c:update(1, {})
     assert.are.equal("transport", err.kind)
@@ -80,10 +80,44 @@ describe("a Lua transport", function()
 
   it("does not retry a certificate failure", function()
     local c = client{ api_key = "tk", transport = function()
-      return nil, "certificate verify failed" end }
+      return nil, "certificate verify failed", "tls" end }
     local _, err, info = c:update(1, {})
     assert.are.equal("transport", err.kind)
     assert.are.equal(1, info.attempts)
+    assert.is_false(err.retryable)
+  end)
+
+  it("reads the failure's kind, never its message", function()
+    -- each kind: retried or not, whatever the words say
+    local cases = { timeout = 3, refused = 3, resolve = 3, closed = 3,
+                    tls = 1, protocol = 1, url = 1 }
+    for kind, attempts in pairs(cases) do
+      local c = client{ api_key = "tk", retries = 2, sleep = function() end,
+        transport = function()
+          -- words that used to steer the old text matching the other way
+          return nil, attempts == 1 and "timed out, connection refused"
+                                     or "certificate verify failed", kind
+        end }
+      local _, err, info = c:update(1, {})
+      assert.are.equal("transport", err.kind, kind)
+      assert.are.equal(attempts, info.attempts, kind)
+      assert.are.equal(attempts > 1, err.retryable, kind)
+    end
+  end)
+
+  it("raises when a failure has no kind, or one not on the list",
+     function()
+    for _, k in ipairs({ false, "reset" }) do
+      local c = client{ api_key = "tk", transport = function()
+        return nil, "connection reset by peer", k or nil end }
+      local ok, msg = pcall(c.update, c, 1, {})
+      assert.is_false(ok)
+      if k then
+        assert.matches("invalid option 'reset'", msg, 1, true)
+      else
+        assert.matches("must be nil, message, kind", msg, 1, true)
+      end
+    end
   end)
 
   it("raises for programmer errors with the C methods' wording", function()

@@ -93,20 +93,23 @@ static int l_login_request(lua_State *L)
   return 1;
 }
 
-/* A transport's failure message as the curl code it amounts to, so the
-** retry rules and error kinds are the same as over libcurl. */
-static CURLcode failure_code(const char *msg)
+/* A transport's failure, nil, message, kind, as the curl code it amounts
+** to, so the retry rules and error kinds are the same as over libcurl.
+** The kind comes from this fixed list; the message is only shown. */
+static const char *const failure_kinds[] = {
+  "timeout", "refused", "resolve", "tls", "closed", "protocol", "url", NULL};
+static const CURLcode failure_codes[] = {
+  CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT,
+  CURLE_COULDNT_RESOLVE_HOST, CURLE_PEER_FAILED_VERIFICATION,
+  CURLE_RECV_ERROR, CURLE_WEIRD_SERVER_REPLY, CURLE_URL_MALFORMAT};
+
+static CURLcode failure_code(lua_State *L, int idx)
 {
-  if (strstr(msg, "timeout") || strstr(msg, "timed out"))
-    return CURLE_OPERATION_TIMEDOUT;
-  if (strstr(msg, "refused"))
-    return CURLE_COULDNT_CONNECT;
-  if (strstr(msg, "resolve") || strstr(msg, "resolver"))
-    return CURLE_COULDNT_RESOLVE_HOST;
-  if (strstr(msg, "certificate") || strstr(msg, "verify") ||
-      strstr(msg, "handshake"))
-    return CURLE_PEER_FAILED_VERIFICATION;
-  return CURLE_RECV_ERROR;             /* closed, reset, broken pipe */
+  if (lua_type(L, idx) != LUA_TSTRING)
+    luaL_error(L, "userupd: a transport failure must be nil, message, kind "
+               "(kind one of timeout refused resolve tls closed protocol "
+               "url), got a %s kind", luaL_typename(L, idx));
+  return failure_codes[luaL_checkoption(L, idx, NULL, failure_kinds)];
 }
 
 /* Notes the headers the core reads (any case) into the slot. */
@@ -141,7 +144,7 @@ static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
   s->overflow = 0;
   body = lua_tolstring(L, idx + 1, &n);
   if (lua_isnil(L, idx)) {
-    a->cc = failure_code(body ? body : "");
+    a->cc = failure_code(L, idx + 2);
     snprintf(s->errbuf, sizeof s->errbuf, "%s", body ? body : "no answer");
     a->curl_msg = s->errbuf;
   } else {

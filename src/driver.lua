@@ -1,8 +1,11 @@
 -- The call loop for clients with a Lua `transport` (OpenResty cosockets, a
--- host's own event loop): their metatable's update and get.  It runs in Lua because such a transport may
--- yield, and a yield cannot cross a C call on Lua 5.1 and LuaJIT.  All the
--- decisions stay in C: this loop only moves requests to the transport and
--- answers back, and waits where C says to.
+-- host's own event loop): their metatable's update and get.  It runs in Lua
+-- because such a transport may yield, and a yield cannot cross a C call on
+-- Lua 5.1 and LuaJIT.  All the decisions stay in C: this loop only moves
+-- requests to the transport and answers back, and waits where C says to.
+-- A transport answers status, body, headers, or fails with nil, message,
+-- kind (kind from a fixed list, src/driver.c): either way the three values
+-- go to C as they came.
 local methods = ...
 
 -- Every hook may close the client (or drop it: the loop holds it, so it

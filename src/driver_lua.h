@@ -1,10 +1,13 @@
 /* Generated from src/driver.lua by tools/embed.lua: do not edit. */
 static const char driver_lua[] =
   "-- The call loop for clients with a Lua `transport` (OpenResty cosockets, a\n"
-  "-- host's own event loop): their metatable's update and get.  It runs in Lua because such a transport may\n"
-  "-- yield, and a yield cannot cross a C call on Lua 5.1 and LuaJIT.  All the\n"
-  "-- decisions stay in C: this loop only moves requests to the transport and\n"
-  "-- answers back, and waits where C says to.\n"
+  "-- host's own event loop): their metatable's update and get.  It runs in Lua\n"
+  "-- because such a transport may yield, and a yield cannot cross a C call on\n"
+  "-- Lua 5.1 and LuaJIT.  All the decisions stay in C: this loop only moves\n"
+  "-- requests to the transport and answers back, and waits where C says to.\n"
+  "-- A transport answers status, body, headers, or fails with nil, message,\n"
+  "-- kind (kind from a fixed list, src/driver.c): either way the three values\n"
+  "-- go to C as they came.\n"
   "local methods = ...\n"
   "\n"
   "-- Every hook may close the client (or drop it: the loop holds it, so it\n"

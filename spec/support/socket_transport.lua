@@ -1,9 +1,18 @@
 -- A plain HTTP/1.1 transport over LuaSocket, for the specs of the Lua
 -- transport path: a real client on a real socket, like the nginx one.
--- transport(req) -> status, body, headers | nil, message
+-- transport(req) -> status, body, headers | nil, message, kind
 local socket = require "socket"
 
 local M = {}
+
+-- LuaSocket's error words as the core's failure kinds.
+local function kind(err)
+  err = tostring(err)
+  if err == "timeout" then return "timeout" end
+  if err:find("refused", 1, true) then return "refused" end
+  if err:find("not found", 1, true) then return "resolve" end
+  return "closed"
+end
 
 local function read_headers(sock)
   local status_line, err = sock:receive("*l")
@@ -43,7 +52,7 @@ function M.new(hook)
     local sock = socket.tcp()
     sock:settimeout(req.timeout)
     local ok, err = sock:connect(host, tonumber(port) or 80)
-    if not ok then return nil, "connect: " .. tostring(err) end
+    if not ok then return nil, "connect: " .. tostring(err), kind(err) end
     local lines = { req.method .. " " .. path .. " HTTP/1.1",
                     "Host: " .. host, "Connection: close" }
     for k, v in pairs(req.headers) do lines[#lines + 1] = k .. ": " .. v end
@@ -52,10 +61,13 @@ function M.new(hook)
     end
     sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (req.body or ""))
     local status, headers = read_headers(sock)
-    if not status then sock:close(); return nil, "receive: " .. headers end
+    if not status then
+      sock:close()
+      return nil, "receive: " .. tostring(headers), kind(headers)
+    end
     local body, berr = read_body(sock, headers)
     sock:close()
-    if not body then return nil, "receive: " .. tostring(berr) end
+    if not body then return nil, "receive: " .. tostring(berr), kind(berr) end
     return status, body, headers
   end
 end

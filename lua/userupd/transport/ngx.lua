@@ -9,7 +9,7 @@
 --
 -- M.request(req) is the transport: req = { method, url, headers, body,
 -- timeout, connect_timeout, max_response } (seconds, bytes), and it returns
--- status, body, headers (lower-case names) or nil, message.  M.sleep is
+-- status, body, headers (lower-case names) or nil, message, kind.  M.sleep is
 -- ngx.sleep.  Both need a context where cosockets work (content, access,
 -- rewrite, timer phases; not init_by_lua or header/body filters).
 --
@@ -34,10 +34,10 @@
 -- `Connection: close`, the body ran until close, or anything failed.
 --
 -- Messages never carry the request's path, query, headers or body: they
--- hold credentials (QuestionPro's apiKey sits in the query string).  Their
--- wording follows the contract the C core reads: "timeout", "refused",
--- "certificate"/"handshake" (not retried), anything else (closed, reset)
--- a dropped connection.
+-- hold credentials (QuestionPro's apiKey sits in the query string).  The
+-- core reads the kind, never the message: "timeout", "refused", "resolve",
+-- "closed" (dropped or reset: all retried), "tls", "protocol" (a malformed
+-- answer) and "url" (none retried).
 
 local ngx = ngx
 local tcp = ngx.socket.tcp
@@ -94,158 +94,186 @@ local function parse_url(url)
 end
 
 ---------------------------------------------------------------------------
--- Reading
+-- Failures: nil, message, kind, with kind from the core's fixed list
+-- (timeout refused resolve tls closed protocol url).
+
+-- What a cosocket error amounts to.  ngx_lua's words are "timeout",
+-- "connection refused", "... could not be resolved ...", "closed" and
+-- system errors ("connection reset by peer").
+local function sock_kind(err)
+  err = tostring(err)
+  if err == "timeout" then return "timeout" end
+  if err:find("refused", 1, true) then return "refused" end
+  if err:find("resolve", 1, true) then return "resolve" end
+  return "closed"
+end
+
+local function timeout() return nil, "timeout", "timeout" end
+
+---------------------------------------------------------------------------
+-- Reading.  conn carries connect_ms and the deadline of the exchange.
 
 -- Sets the send and read timeouts to what is left until the deadline (the
 -- request's timeout covers the whole exchange, as libcurl's does); false
 -- once it has passed.
-local function arm(sock, connect_ms, deadline)
+local function arm(sock, conn)
   ngx.update_time()
-  local left = floor((deadline - ngx.now()) * 1000)
+  local left = floor((conn.deadline - ngx.now()) * 1000)
   if left <= 0 then return false end
-  sock:settimeouts(connect_ms, left, left)
+  sock:settimeouts(conn.connect_ms, left, left)
   return true
 end
 
 -- One CRLF-terminated line (without the CRLF), at most max bytes; on
--- failure nil, message, and how many bytes had arrived.
-local function read_line(sock, max, what)
+-- failure nil, message, kind, and how many bytes had arrived.
+local function read_line(sock, conn, max, what)
+  if not arm(sock, conn) then return timeout() end
   local reader = sock:receiveuntil("\r\n")
   local parts, n = {}, 0
   -- every round takes at least one byte or ends, and at most max + 1 bytes
   -- are taken: bounded.
   while true do
     local data, err, partial = reader(256)
-    if err then return nil, err, n + #(partial or "") end
+    if err then return nil, err, sock_kind(err), n + #(partial or "") end
     if not data then break end
     n = n + #data
-    if n > max then return nil, what .. " too long" end
+    if n > max then return nil, what .. " too long", "protocol" end
     parts[#parts + 1] = data
   end
   return concat(parts)
 end
 
--- Status and headers.  Header names are lower-cased; repeated headers are
--- joined with ", ".  On failure: nil, message, and true when not a byte of
--- the answer had arrived.
-local function read_head(sock, deadline, connect_ms)
-  local status, line, err, closes, got
+-- The header lines up to the empty one into a table (names lower-cased,
+-- repeats joined with ", "); total counts the bytes so far.
+local function read_header_lines(sock, conn, total)
   local headers = {}
+  for _ = 1, M.max_header_lines do
+    local line, err, kind = read_line(sock, conn, M.max_header_bytes,
+                                      "header line")
+    if not line then return nil, err, kind end
+    if line == "" then return headers end
+    total = total + #line
+    if total > M.max_header_bytes then
+      return nil, "headers too long", "protocol"
+    end
+    local name, value = line:match("^([^:%s]+):[ \t]*(.-)[ \t]*$")
+    if name then
+      name = name:lower()
+      local old = headers[name]
+      headers[name] = old and (old .. ", " .. value) or value
+    end
+  end
+  return nil, "too many header lines", "protocol"
+end
+
+-- Whether the server will close after this answer.
+local function closes_after(version, headers)
+  local conn = (headers["connection"] or ""):lower()
+  if conn:find("close", 1, true) then return true end
+  if conn:find("keep-alive", 1, true) then return false end
+  return version == "1.0"
+end
+
+-- Status, headers and whether the server closes.  On failure: nil,
+-- message, kind, and true when not a byte of the answer had arrived.
+local function read_head(sock, conn)
   -- 1xx interim answers (100 Continue) come before the real one: skip a
   -- few of them.
   for round = 1, 5 do
-    if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
-    line, err, got = read_line(sock, 8192, "status line")
-    if not line then return nil, err, round == 1 and got == 0 end
+    local line, err, kind, got = read_line(sock, conn, 8192, "status line")
+    if not line then return nil, err, kind, round == 1 and got == 0 end
     local version, code = line:match("^HTTP/(%d%.%d) (%d%d%d)")
-    if not code then return nil, "malformed answer (no HTTP status line)" end
-    status = tonumber(code)
-    closes = version == "1.0"
-    headers = {}
-    local total = #line
-    for i = 1, M.max_header_lines + 1 do
-      if i > M.max_header_lines then return nil, "too many header lines" end
-      if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
-      line, err = read_line(sock, M.max_header_bytes, "header line")
-      if not line then return nil, err end
-      if line == "" then break end
-      total = total + #line
-      if total > M.max_header_bytes then return nil, "headers too long" end
-      local name, value = line:match("^([^:%s]+):[ \t]*(.-)[ \t]*$")
-      if name then
-        name = name:lower()
-        local old = headers[name]
-        headers[name] = old and (old .. ", " .. value) or value
-      end
+    if not code then
+      return nil, "malformed answer (no HTTP status line)", "protocol"
     end
-    if status >= 200 then break end
+    local headers
+    headers, err, kind = read_header_lines(sock, conn, #line)
+    if not headers then return nil, err, kind end
+    if tonumber(code) >= 200 then
+      return tonumber(code), headers, closes_after(version, headers)
+    end
   end
-  if status < 200 then return nil, "malformed answer (only 1xx)" end
-  local conn = (headers["connection"] or ""):lower()
-  if conn:find("close", 1, true) then
-    closes = true
-  elseif conn:find("keep-alive", 1, true) then
-    closes = false
-  end
-  return status, headers, closes
+  return nil, "malformed answer (only 1xx)", "protocol"
 end
 
 -- Exactly n bytes, or fewer when the connection ends (then an error).
-local function read_exact(sock, n, deadline, connect_ms)
+local function read_exact(sock, conn, n)
   if n == 0 then return "" end
-  if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
+  if not arm(sock, conn) then return timeout() end
   local data, err = sock:receive(n)
-  if not data then return nil, err end
+  if not data then return nil, err, sock_kind(err) end
   return data
 end
 
--- The body, and whether the connection can be reused.  A body over
--- max_response is cut at max_response + 1 bytes (the core then reports
--- "larger than max_response"), and the connection is dropped.
-local function read_body(sock, method, status, headers, max, deadline,
-                         connect_ms)
-  if method == "HEAD" or status == 204 or status == 304 then
-    return "", true
+-- Chunk trailers, up to the empty line.
+local function read_trailers(sock, conn)
+  for _ = 1, M.max_header_lines do
+    local line, err, kind = read_line(sock, conn, M.max_header_bytes,
+                                      "trailer line")
+    if not line then return nil, err, kind end
+    if line == "" then return true end
   end
-  local te = (headers["transfer-encoding"] or ""):lower()
-  if te ~= "" and te ~= "identity" then
-    if not te:find("chunked", 1, true) then
-      return nil, "unsupported transfer encoding"
-    end
-    local parts, got = {}, 0
-    -- each round reads one chunk of at least one byte, and stops past
-    -- max + 1 bytes: bounded.
-    while true do
-      if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
-      local line, err = read_line(sock, 1024, "chunk size line")
-      if not line then return nil, err end
-      local size = tonumber(line:match("^%s*(%x+)"), 16)
-      if not size then return nil, "malformed chunk size" end
-      if size == 0 then break end
-      local want = size
-      if got + want > max + 1 then want = max + 1 - got end
-      local data
-      data, err = read_exact(sock, want, deadline, connect_ms)
-      if not data then return nil, err end
-      parts[#parts + 1] = data
-      got = got + #data
-      if got > max then return concat(parts), false end
-      data, err = read_exact(sock, 2, deadline, connect_ms)
-      if not data then return nil, err end
-      if data ~= "\r\n" then return nil, "malformed chunk" end
-    end
-    -- trailers, up to the empty line
-    for _ = 1, M.max_header_lines do
-      if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
-      local line, err = read_line(sock, M.max_header_bytes, "trailer line")
-      if not line then return nil, err end
-      if line == "" then return concat(parts), true end
-    end
-    return nil, "too many trailer lines"
+  return nil, "too many trailer lines", "protocol"
+end
+
+-- One chunk of at most want bytes and its CRLF; got is the body so far.
+local function read_chunk(sock, conn, size, got, max)
+  local want = size
+  if got + want > max + 1 then want = max + 1 - got end
+  local data, err, kind = read_exact(sock, conn, want)
+  if not data then return nil, err, kind end
+  if got + #data > max then return data end
+  local crlf
+  crlf, err, kind = read_exact(sock, conn, 2)
+  if not crlf then return nil, err, kind end
+  if crlf ~= "\r\n" then return nil, "malformed chunk", "protocol" end
+  return data
+end
+
+-- A chunked body: body, reusable.
+local function read_chunked(sock, conn, max)
+  local parts, got = {}, 0
+  -- each round reads one chunk of at least one byte, and stops past
+  -- max + 1 bytes: bounded.
+  while true do
+    local line, err, kind = read_line(sock, conn, 1024, "chunk size line")
+    if not line then return nil, err, kind end
+    local size = tonumber(line:match("^%s*(%x+)"), 16)
+    if not size then return nil, "malformed chunk size", "protocol" end
+    if size == 0 then break end
+    local data
+    data, err, kind = read_chunk(sock, conn, size, got, max)
+    if not data then return nil, err, kind end
+    parts[#parts + 1] = data
+    got = got + #data
+    if got > max then return concat(parts), false end
   end
-  local cl = headers["content-length"]
-  if cl then
-    local len = tonumber(cl:match("^%s*(%d+)%s*$"))
-    if not len then return nil, "malformed Content-Length" end
-    if len > max then
-      local data, err = read_exact(sock, max + 1, deadline, connect_ms)
-      if not data then return nil, err end
-      return data, false
-    end
-    local data, err = read_exact(sock, len, deadline, connect_ms)
-    if not data then return nil, err end
-    return data, true
-  end
-  -- neither: the body runs until the server closes
+  local ok, err, kind = read_trailers(sock, conn)
+  if not ok then return nil, err, kind end
+  return concat(parts), true
+end
+
+-- A body of Content-Length bytes: body, reusable.
+local function read_sized(sock, conn, cl, max)
+  local len = tonumber(cl:match("^%s*(%d+)%s*$"))
+  if not len then return nil, "malformed Content-Length", "protocol" end
+  local data, err, kind = read_exact(sock, conn, len > max and max + 1
+                                                            or len)
+  if not data then return nil, err, kind end
+  return data, len <= max
+end
+
+-- A body that runs until the server closes: body, false.
+local function read_until_close(sock, conn, max)
   local parts, got = {}, 0
   -- each round takes at least one byte or ends; at most max + 1 bytes
   -- in all: bounded.
   while got <= max do
-    if not arm(sock, connect_ms, deadline) then return nil, "timeout" end
+    if not arm(sock, conn) then return timeout() end
     local data, err = sock:receiveany(max + 1 - got)
     if not data then
       if err == "closed" then break end
-      return nil, err
+      return nil, err, sock_kind(err)
     end
     parts[#parts + 1] = data
     got = got + #data
@@ -253,119 +281,141 @@ local function read_body(sock, method, status, headers, max, deadline,
   return concat(parts), false
 end
 
+-- The body, and whether the connection can be reused.  A body over
+-- max_response is cut at max_response + 1 bytes (the core then reports
+-- "larger than max_response"), and the connection is dropped.
+local function read_body(sock, conn, status, headers, max)
+  if conn.method == "HEAD" or status == 204 or status == 304 then
+    return "", true
+  end
+  local te = (headers["transfer-encoding"] or ""):lower()
+  if te ~= "" and te ~= "identity" then
+    if not te:find("chunked", 1, true) then
+      return nil, "unsupported transfer encoding", "protocol"
+    end
+    return read_chunked(sock, conn, max)
+  end
+  if headers["content-length"] then
+    return read_sized(sock, conn, headers["content-length"], max)
+  end
+  return read_until_close(sock, conn, max)
+end
+
 ---------------------------------------------------------------------------
 -- The transport
 
-local function fail(sock, msg)
+local function fail(sock, msg, kind, stale)
   if sock then sock:close() end
-  return nil, msg
+  return nil, msg, kind, stale
 end
 
 local function header_ok(s)
   return type(s) == "string" and not s:find("[\r\n%z]")
 end
 
--- One exchange on one connection: status, body, headers, or nil, message,
--- nil, stale (true when a reused connection died before any answer).
-local function exchange(conn, request, method, max)
-  local where, connect_ms, deadline = conn.where, conn.connect_ms,
-                                      conn.deadline
-  local sock, err = tcp()
-  if not sock then return nil, "cannot create a socket: " .. tostring(err) end
-  if not arm(sock, connect_ms, deadline) then
-    return fail(sock, "timeout before connecting")
+-- TLS on a fresh connection, resuming the pool's session: true, or nil,
+-- message, kind.
+local function handshake(sock, conn)
+  local where = conn.where
+  -- pcall: when the host name check fails before the handshake had to
+  -- wait (seen with an IP literal on loopback), resty.core 0.1.25 raises
+  -- "assertion failed!" instead of returning the error.
+  local done, session, err = pcall(sock.sslhandshake, sock,
+                                   sessions[conn.pool], conn.host, true)
+  if not done then
+    return nil, "TLS handshake with " .. where .. " failed: " ..
+                "certificate verify failed (host name mismatch?)", "tls"
   end
-  local ok
+  if not session then
+    err = tostring(err)
+    if err:find("timeout", 1, true) then
+      return nil, "TLS setup with " .. where .. ": timeout", "timeout"
+    elseif err:find("closed", 1, true) or err:find("reset", 1, true) then
+      -- a dropped connection, worth a retry
+      return nil, "TLS setup with " .. where .. ": connection " .. err,
+             "closed"
+    end
+    -- verification and protocol failures: not retried
+    return nil, "TLS handshake with " .. where .. " failed: " .. err, "tls"
+  end
+  if type(session) == "userdata" or type(session) == "cdata" then
+    sessions[conn.pool] = session
+  end
+  return true
+end
+
+-- A connected socket (TLS set up), and whether it came from the pool; or
+-- nil, message, kind.
+local function open(conn)
+  local sock, err = tcp()
+  if not sock then
+    return nil, "cannot create a socket: " .. tostring(err), "closed"
+  end
+  if not arm(sock, conn) then
+    return fail(sock, "timeout before connecting", "timeout")
+  end
+  local ok, kind
   ok, err = sock:connect(conn.addr, conn.port, { pool = conn.pool })
   if not ok then
-    -- ngx_lua says "connection refused", "timeout", "... could not be
-    -- resolved": all words the core understands.
-    return fail(sock, "connect to " .. where .. ": " .. tostring(err))
+    return fail(sock, "connect to " .. conn.where .. ": " .. tostring(err),
+                sock_kind(err))
   end
   local reused = (sock:getreusedtimes() or 0) > 0
   if conn.https and not reused then
-    -- pcall: when the host name check fails before the handshake had to
-    -- wait (seen with an IP literal on loopback), resty.core 0.1.25 raises
-    -- "assertion failed!" instead of returning the error.
-    local done, session
-    done, session, err = pcall(sock.sslhandshake, sock, sessions[conn.pool],
-                               conn.host, true)
-    if not done then
-      return fail(sock, "TLS handshake with " .. where .. " failed: " ..
-                  "certificate verify failed (host name mismatch?)")
-    end
-    if not session then
-      err = tostring(err)
-      if err:find("timeout", 1, true) then
-        return fail(sock, "TLS setup with " .. where .. ": timeout")
-      elseif err:find("closed", 1, true) or err:find("reset", 1, true) then
-        -- a dropped connection, worth a retry
-        return fail(sock, "TLS setup with " .. where ..
-                    ": connection " .. err)
-      end
-      -- verification and protocol failures: not retried
-      return fail(sock, "TLS handshake with " .. where .. " failed: " .. err)
-    end
-    if type(session) == "userdata" or type(session) == "cdata" then
-      sessions[conn.pool] = session
-    end
+    ok, err, kind = handshake(sock, conn)
+    if not ok then return fail(sock, err, kind) end
   end
+  return sock, reused
+end
 
-  if not arm(sock, connect_ms, deadline) then
-    return fail(sock, "timeout before sending")
+-- Keeps the connection for the next exchange, or closes it.
+local function release(sock, keep)
+  if keep and sock:setkeepalive(floor(M.keepalive_timeout * 1000),
+                                M.pool_size) then
+    return
   end
-  local sent
-  sent, err = sock:send(request)
+  sock:close()
+end
+
+-- One exchange on one connection: status, body, headers, or nil, message,
+-- kind, stale (true when a reused connection died before any answer).
+local function exchange(conn, request, max)
+  local sock, reused, kind = open(conn)
+  if not sock then return nil, reused, kind end
+  if not arm(sock, conn) then
+    return fail(sock, "timeout before sending", "timeout")
+  end
+  local sent, err = sock:send(request)
   if not sent then
-    local _, msg = fail(sock, "send to " .. where .. ": " .. tostring(err))
-    return nil, msg, nil, reused and err ~= "timeout"
+    return fail(sock, "send to " .. conn.where .. ": " .. tostring(err),
+                sock_kind(err), reused and err ~= "timeout")
   end
-
-  local status, headers, closes = read_head(sock, deadline, connect_ms)
+  local status, headers, closes, fresh = read_head(sock, conn)
   if not status then
-    local _, msg = fail(sock, "receive from " .. where .. ": " ..
-                              tostring(headers))
-    return nil, msg, nil, reused and closes == true and headers ~= "timeout"
+    return fail(sock, "receive from " .. conn.where .. ": " ..
+                tostring(headers), closes, reused and fresh == true and
+                closes ~= "timeout")
   end
-  local data, reusable = read_body(sock, method, status, headers, max,
-                                   deadline, connect_ms)
+  local data, reusable
+  data, reusable, kind = read_body(sock, conn, status, headers, max)
   if not data then
-    return fail(sock, "receive from " .. where .. ": " .. tostring(reusable))
+    return fail(sock, "receive from " .. conn.where .. ": " ..
+                tostring(reusable), kind)
   end
-  if reusable and not closes then
-    local kept = sock:setkeepalive(floor(M.keepalive_timeout * 1000),
-                                   M.pool_size)
-    if not kept then sock:close() end
-  else
-    sock:close()
-  end
+  release(sock, reusable and not closes)
   return status, data, headers
 end
 
-function M.request(req)
-  local scheme, host, port, target, authority = parse_url(req.url)
-  if not scheme then return nil, host end
-  local where = (host:find(":", 1, true) and "[" .. host .. "]" or host) ..
-                ":" .. port
-  local timeout = tonumber(req.timeout) or 30
-  local connect_ms = floor((tonumber(req.connect_timeout) or 10) * 1000)
-  if connect_ms < 1 then connect_ms = 1 end
-  local max = tonumber(req.max_response) or 8 * 1024 * 1024
-  local body = req.body
+-- The request head and body as one string.  The core builds the headers,
+-- but make sure none could split the request.
+local function build_head(req, u)
   local method = req.method or "GET"
-  if body ~= nil and type(body) ~= "string" then
-    error("userupd.transport.ngx: req.body must be a string or nil", 2)
-  end
-
-  -- The request head; the core builds the headers, but make sure none
-  -- could split the request.
-  local lines = { method .. " " .. target .. " HTTP/1.1" }
-  local has_host = false
+  local lines, has_host = { method .. " " .. u.target .. " HTTP/1.1" }, false
   for name, value in pairs(req.headers or {}) do
     value = tostring(value)
     if not header_ok(name) or not header_ok(value) or name:find("[:%s]") then
       error("userupd.transport.ngx: header '" ..
-            tostring(name):gsub("[%c]", "?") .. "' is not valid", 2)
+            tostring(name):gsub("[%c]", "?") .. "' is not valid", 3)
     end
     local lname = name:lower()
     if lname == "host" then has_host = true end
@@ -375,34 +425,53 @@ function M.request(req)
     end
   end
   if not has_host then
-    local default = scheme == "https" and 443 or 80
-    local h = authority:match("^(.-):%d*$") or authority
-    if port ~= default then h = h .. ":" .. port end
+    local h = u.authority:match("^(.-):%d*$") or u.authority
+    if u.port ~= (u.scheme == "https" and 443 or 80) then
+      h = h .. ":" .. u.port
+    end
     lines[#lines + 1] = "Host: " .. h
   end
-  if body then
-    lines[#lines + 1] = "Content-Length: " .. #body
+  if req.body then
+    lines[#lines + 1] = "Content-Length: " .. #req.body
   elseif method == "PUT" or method == "POST" or method == "PATCH" then
     lines[#lines + 1] = "Content-Length: 0"
   end
   lines[#lines + 1] = ""
-  lines[#lines + 1] = body or ""
-  local request = concat(lines, "\r\n")
+  lines[#lines + 1] = req.body or ""
+  return concat(lines, "\r\n")
+end
 
-  ngx.update_time()
-  local deadline = ngx.now() + timeout
-  local pool = scheme .. "://" .. where
-  local addr = host == "localhost" and "127.0.0.1" or host
+-- Where and how long: what every step of the exchange reads.
+local function connection(req, u)
+  local where = (u.host:find(":", 1, true) and "[" .. u.host .. "]"
+                 or u.host) .. ":" .. u.port
+  local connect_ms = floor((tonumber(req.connect_timeout) or 10) * 1000)
+  local addr = u.host == "localhost" and "127.0.0.1" or u.host
   if addr:find(":", 1, true) then addr = "[" .. addr .. "]" end
-  local conn = { addr = addr, port = port, host = host, where = where,
-                 pool = pool, https = scheme == "https",
-                 connect_ms = connect_ms, deadline = deadline }
+  ngx.update_time()
+  return { addr = addr, port = u.port, host = u.host, where = where,
+           pool = u.scheme .. "://" .. where, https = u.scheme == "https",
+           method = req.method or "GET",
+           connect_ms = connect_ms < 1 and 1 or connect_ms,
+           deadline = ngx.now() + (tonumber(req.timeout) or 30) }
+end
+
+function M.request(req)
+  local u = {}
+  u.scheme, u.host, u.port, u.target, u.authority = parse_url(req.url)
+  if not u.scheme then return nil, u.host, "url" end
+  if req.body ~= nil and type(req.body) ~= "string" then
+    error("userupd.transport.ngx: req.body must be a string or nil", 2)
+  end
+  local request = build_head(req, u)
+  local conn = connection(req, u)
+  local max = tonumber(req.max_response) or 8 * 1024 * 1024
   -- A pooled connection the server has meanwhile closed fails before a
   -- byte of the answer arrives: then try once more, as libcurl does.  Any
   -- other failure goes back to the core, which decides about retries.
   local status, data, headers, stale
   for _ = 1, 2 do
-    status, data, headers, stale = exchange(conn, request, method, max)
+    status, data, headers, stale = exchange(conn, request, max)
     if not stale then break end
   end
   return status, data, headers
