@@ -190,8 +190,10 @@ end
 local function make_progress(ctx, format)
   local total, approx = input.count(ctx.args.input, format, ctx.args)
   local pace = ctx.opts.rate or ctx.userupd.vendors[ctx.vendor].rate or 0
+  local journal = ctx.args.journal and io.open(ctx.args.journal, "rb")
+  if journal then journal:close() end
   local note = progress.estimate(total, pace, setup.TITLES[ctx.vendor] or
-                                 ctx.vendor, ctx.args.journal)
+                                 ctx.vendor, journal ~= nil)
   if note then err_line(note) end
   return progress.new{ total = total, approx = approx, pace = pace,
                        enabled = progress_wanted(ctx.args) }

@@ -117,7 +117,8 @@ function progress.estimate(total, pace, title, journal)
   if secs < 20 then return nil end
   return ("%s rows at %s's %s/s: about %s%s"):format(util.thousands(total),
     title, (("%g"):format(pace)), util.duration(secs),
-    journal and " (less if the journal shows rows unchanged)" or "")
+    journal and ", less for rows the journal shows unchanged"
+    or "")
 end
 
 return progress
