@@ -51,6 +51,7 @@ build = {
         -- every C file the Makefile builds (spec/luarocks_spec.lua checks)
         "lua_userupd.c",
         "src/async.c",
+        "src/budget.c",
         "src/client.c",
         "src/compat.c",
         "src/driver.c",
@@ -70,6 +71,7 @@ build = {
         "src/pool.c",
         "src/reply.c",
         "src/request.c",
+        "src/sha256.c",
         "src/suggest.c",
         "src/vendors.c",
         "src/verify.c",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
+#include "budget.h"
 
 #define ENGINE_KEY "userupd.async"
 
@@ -130,7 +131,7 @@ static int l_submit(lua_State *L)
   }
   if (uu_slot_init(c, &j->s) != 0)
     return luaL_error(L, "userupd: cannot create a curl handle");
-  j->s.due = now + uu_pace(&c->policy, now);
+  j->s.due = now + uu_budget_pace(c, L, now);
   j->s.state = J_WAIT;
   return 0;
 }

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
+#include "budget.h"
 
 /* Options every client takes; a vendor adds its own in its descriptor. */
-typedef enum { O_END = 0, O_NUM, O_INT, O_STR, O_BOOL, O_FUNC } otype;
+typedef enum { O_END = 0, O_NUM, O_INT, O_STR, O_BOOL, O_FUNC,
+               O_BUDGET /* a file path or a store object */ } otype;
 static const struct common {
   const char *name;
   otype type;
@@ -22,14 +24,15 @@ static const struct common {
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
   {"send_null", O_BOOL},
   {"http_version", O_STR},
-  {"sleep", O_FUNC}, {"transport", O_FUNC}, {NULL, O_END}};
+  {"sleep", O_FUNC}, {"transport", O_FUNC},
+  {"shared_budget", O_BUDGET}, {"daily_quota", O_INT}, {NULL, O_END}};
 
 /* Adds { type = ... } for every common option (not the Lua hooks) to the
 ** options table on top: tools such as bin/userupd list them. */
 void uu_push_common_options(lua_State *L)
 {
   static const char *const types[] = {"?", "number", "integer", "string",
-                                      "boolean", "function"};
+                                      "boolean", "function", "string"};
   const struct common *o;
   for (o = common; o->name != NULL; o++) {
     if (o->type == O_FUNC)
@@ -111,6 +114,9 @@ static int type_ok(lua_State *L, otype t)
   }
   case O_STR: return lua_type(L, -1) == LUA_TSTRING;
   case O_BOOL: return lua_type(L, -1) == LUA_TBOOLEAN;
+  case O_BUDGET: return lua_type(L, -1) == LUA_TSTRING ||
+                        lua_type(L, -1) == LUA_TTABLE ||
+                        lua_type(L, -1) == LUA_TUSERDATA;
   default: return lua_type(L, -1) == LUA_TFUNCTION;
   }
 }
@@ -118,7 +124,8 @@ static int type_ok(lua_State *L, otype t)
 static const char *type_name(otype t)
 {
   static const char *const names[] = {"?", "a number", "an integer",
-                                      "a string", "a boolean", "a function"};
+                                      "a string", "a boolean", "a function",
+                                      "a file path or a store object"};
   return names[t];
 }
 
@@ -464,6 +471,7 @@ void uu_client_release(lua_State *L, uu_client *c)
   c->closed = 1;
   uu_async_cancel(L, c);
   uu_engine_release(c);
+  uu_budget_close(c, L);
   uu_slot_free(&c->sync), uu_slot_free(&c->login);
   uu_pool_close(c);                  /* after every easy handle is gone */
   uu_buf_free(&c->base);
@@ -586,6 +594,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   c->closed = 0;
   read_limits(c, L, opts);
   read_http_version(c, L, opts);
+  uu_budget_open(c, L, opts);
   configure(c, L, opts);
   collect_secrets(c, L, opts);
   uu_build_urls(c, L, opts);

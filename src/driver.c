@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <stdlib.h>
 #include "userupd.h"
+#include "budget.h"
 #include "driver_lua.h"
 
 static uu_op check_op(lua_State *L, int idx)
@@ -229,7 +230,8 @@ static int l_closed_error(lua_State *L)
 
 static int l_pace(lua_State *L)
 {
-  lua_pushnumber(L, uu_pace(&uu_check_client(L, 1)->policy, uu_now()));
+  uu_client *c = uu_check_client(L, 1);
+  lua_pushnumber(L, uu_budget_pace(c, L, uu_now()));
   return 1;
 }
 

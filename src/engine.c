@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "userupd.h"
+#include "budget.h"
 
 /* Blocks for secs, or hands the wait to the client's sleep function. */
 void uu_sleep(uu_client *c, lua_State *L, double secs)
@@ -83,7 +84,7 @@ static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
       break;
     if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
       luaL_error(L, "userupd: out of memory");
-    uu_sleep(c, L, uu_pace(&c->policy, uu_now()));
+    uu_sleep(c, L, uu_budget_pace(c, L, uu_now()));
     if (c->closed) {                 /* the sleep hook closed the client */
       uu_closed_answer(a, op);
       break;

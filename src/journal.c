@@ -654,3 +654,33 @@ int uu_journal_check(uu_journal *j, char *err, size_t errlen)
   sqlite3_finalize(st);
   return rc;
 }
+
+/* ---- daily quota (budget.c) ---- */
+
+/* Adds add (0: none) to the count of key on day and reads it back. */
+int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
+                     int64_t add, int64_t *sent)
+{
+  static const char sql[] =
+    "INSERT INTO quota (key, day, sent) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (key, day) DO UPDATE SET sent = sent + ?3 RETURNING sent";
+  sqlite3_stmt *st = NULL;
+  int rc;
+  *sent = 0;
+  if (exec_sql(j, "CREATE TABLE IF NOT EXISTS quota (key TEXT NOT NULL, "
+               "day INTEGER NOT NULL, sent INTEGER NOT NULL, "
+               "PRIMARY KEY (key, day)) WITHOUT ROWID") != 0)
+    return -1;
+  if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_fail(j);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, day);
+  sqlite3_bind_int64(st, 3, add);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *sent = sqlite3_column_int64(st, 0);
+  else
+    db_fail(j);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : -1;
+}

@@ -126,6 +126,11 @@ const char *uu_journal_path(const uu_journal *j);
    -1 error (err gets it). */
 int uu_journal_check(uu_journal *j, char *err, size_t errlen);
 
+/* The daily quota's count of key (a credential hash) on day (days since
+   the epoch, UTC): adds add, then *sent = the count.  0 ok, -1 error. */
+int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
+                     int64_t add, int64_t *sent);
+
 /* ---- Lua face (journal_lua.c) ---- */
 
 /* Sets journal and _journal_record on the table at the top of the stack

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <signal.h>
 #include "userupd.h"
+#include "budget.h"
 #include "journal.h"
 
 enum { S_IDLE = 0, S_WAIT, S_ACTIVE, S_DONE };
@@ -42,6 +43,7 @@ typedef struct run {
   long line;                           /* the pulled record's input line */
   long ok, failed, invalid, skipped, unchanged, done;
   unsigned char skey[16];              /* keys secret records' hashes */
+  long pulled, held, quota_sent;       /* the daily quota's stop */
   double t0, drawn;
   uu_journal *j;
 } run;
@@ -570,6 +572,7 @@ static void fill(run *r)
       if (r->exhausted)
         break;
       s->line = r->line;
+      r->pulled++;
       if (!load(r, s)) {
         check_open(r);                 /* on_result saw an invalid one */
         continue;
@@ -578,7 +581,7 @@ static void fill(run *r)
       s->state = S_WAIT;
       s->attempts = s->relogged = 0;
       s->t0 = now;
-      s->due = now + uu_pace(&r->c->policy, now);
+      s->due = now + uu_budget_pace(r->c, r->L, now);
     }
   }
 }
@@ -595,25 +598,45 @@ static int held_back(const run *r)
   return 0;
 }
 
+/* The daily quota is spent: nothing more is sent or pulled, and the
+** records waiting in slots stay pending (unreported, unjournaled) for the
+** next run.  Requests under way finish and are reported. */
+static void quota_stop(run *r, long sent)
+{
+  int i;
+  r->stop = "daily_quota", r->exhausted = 1, r->quota_sent = sent;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state == S_WAIT) {
+      r->c->pool[i].state = S_IDLE;
+      r->held++;
+    }
+}
+
 /* Starts every waiting slot whose time has come, beginning one further
-** along each time so no slot is always first after a pause. */
+** along each time so no slot is always first after a pause.  Each request
+** counts against the daily quota. */
 static void dispatch(run *r)
 {
   uu_client *c = r->c;
   double now = uu_now();
   int i;
+  long sent;
   uu_answer a;
   if (r->h2_seen != c->pool_h2) {      /* the first answer came over h2 */
     r->h2_seen = c->pool_h2;
     uu_pool_multi(c, c->multi, r->conc);
   }
   r->first = (r->first + 1) % r->conc;
-  for (i = 0; i < r->conc; i++) {
+  for (i = 0; i < r->conc && r->stop == NULL; i++) {
     uu_slot *s = &c->pool[(r->first + i) % r->conc];
     if (s->state != S_WAIT || s->due > now || c->policy.pause_until > now)
       continue;
     if (held_back(r))
       break;
+    if (uu_quota_spend(c, r->L, &sent) != 0) {
+      quota_stop(r, sent);
+      return;
+    }
     if (c->login_user != NULL && c->token == NULL &&
         uu_login(c, r->L, 1, &a) != 0) {
       s->answer = a;                   /* the login's refusal is the answer */
@@ -703,6 +726,8 @@ static void complete(run *r)
                     lua_isnil(L, -2) ? UU_J_OK : UU_J_FAILED);
     s->state = S_IDLE;
   }
+  if (n > 0 && r->j != NULL)
+    uu_quota_flush(r->c, L, r->j);      /* the calls behind these outcomes */
   if (n > 0 && r->j != NULL && uu_journal_commit(r->j) != 0)
     luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
   for (i = 0; i < n; i++)              /* all of them: all are journaled */
@@ -859,6 +884,7 @@ static int loop(lua_State *L)
     if (busy(r))
       wait_some(r);
   }
+  uu_quota_flush(r->c, L, r->j);         /* calls of records left pending */
   return 0;
 }
 
@@ -866,6 +892,25 @@ static void set_count(lua_State *L, const char *k, long n)
 {
   lua_pushinteger(L, (lua_Integer)n);
   lua_setfield(L, -2, k);
+}
+
+/* A stop at the daily quota: summary.message, .pending (records left,
+** when known), .sent_today and .daily_quota. */
+static void push_quota_stop(run *r)
+{
+  lua_State *L = r->L;
+  long left = r->total >= 0 ? r->held + (long)r->total - r->pulled : -1;
+  if (left >= 0) {
+    set_count(L, "pending", left);
+    lua_pushfstring(L, "daily quota reached: %d sent today, %d left; run "
+                    "again after 00:00 UTC", (int)r->quota_sent, (int)left);
+  } else {
+    lua_pushfstring(L, "daily quota reached: %d sent today, more left; run "
+                    "again after 00:00 UTC", (int)r->quota_sent);
+  }
+  lua_setfield(L, -2, "message");
+  set_count(L, "sent_today", r->quota_sent);
+  set_count(L, "daily_quota", uu_quota_limit(r->c));
 }
 
 static void push_summary(run *r, int kinds)
@@ -891,6 +936,8 @@ static void push_summary(run *r, int kinds)
   lua_setfield(L, -2, "elapsed");
   lua_pushvalue(L, kinds);
   lua_setfield(L, -2, "by_kind");
+  if (r->stop != NULL && strcmp(r->stop, "daily_quota") == 0)
+    push_quota_stop(r);
 }
 
 /* Options: concurrency, on_result, journal, progress, skip_unchanged,
@@ -1031,6 +1078,7 @@ int uu_update_many(lua_State *L)
   reset_pool(c);
   ensure_pool(L, c, r.conc);
   open_journal(L, &r, 3);
+  uu_quota_begin(c, r.j);
   status = run_loop(L, &r);
   reset_pool(c);                                   /* closes the journal */
   draw(&r, 1);

@@ -145,6 +145,7 @@ typedef struct uu_vendor {
   double rate;               /* default requests/s, 0 = unlimited */
   double burst;              /* token bucket depth (0 is taken as 1) */
   int max_conn;              /* connections at once, 0 = no limit */
+  long daily_quota;          /* documented calls a day, 0 = none */
   /* NULL, or: adjust the setup from vendor-only options (datacenter ...);
   ** returns an error message or NULL */
   const char *(*configure)(struct uu_setup *s, lua_State *L, int opts);
@@ -214,6 +215,8 @@ typedef struct uu_slot {
   int index;                 /* in the pool */
 } uu_slot;
 
+typedef struct uu_budget uu_budget;
+
 typedef struct uu_client {
   const uu_vendor *v;
   uu_setup setup;            /* the descriptor's templates, as configured */
@@ -253,6 +256,7 @@ typedef struct uu_client {
   int pool_warm;             /* some transfer got an answer */
   int pool_h2;               /* the server answered over HTTP/2 */
   struct uu_journal *journal;  /* open during update_many only */
+  struct uu_budget *budget;  /* shared_budget, daily_quota (budget.c) */
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
   int nsecrets;

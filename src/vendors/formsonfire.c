@@ -64,4 +64,7 @@ const uu_vendor uu_vendor_formsonfire = {
   .err_obj = "ResponseStatus", .err_code = "ErrorCode", .err_msg = "Message",
   .flags = UU_V_ERR_IN_2XX,
   .rate = 0, .burst = 1, .max_conn = 3,
+  /* vendors.md: 2,500 calls a day per organization (its midnight; we
+  ** count UTC days) */
+  .daily_quota = 2500,
   .configure = configure};

@@ -2,9 +2,11 @@
 --
 --   GET    ping                      liveness + free space of the state dicts
 --   POST   reset                     users, counters, faults, tokens, config
---   GET    config | POST config      {"bb_token_ttl","delay_ms","ti_limit","ti_window"}
+--   GET    config | POST config      {"bb_token_ttl","delay_ms","ti_limit","ti_window",
+--                                     "ti_rate","ti_burst","ti_slack"}
 --   GET    stats                     {"requests","by_vendor","by_status","puts","logins",
---                                     "connections","tls_full","tls_resumed","h2_requests"}
+--                                     "connections","tls_full","tls_resumed","h2_requests",
+--                                     "ti_bucket"}
 --   GET    puts?vendor=V             {"<id>": successful PUTs}
 --   GET    user/<vendor>/<id>        stored user (vendor's user object) or 404
 --   GET    last?vendor=V             {"method","uri","headers","body"} or 404
@@ -55,6 +57,9 @@ local CONFIG_CHECKS = {
   delay_ms = function(v) return type(v) == "number" and v >= 0 and v <= 600000 end,
   ti_limit = function(v) return type(v) == "number" and v >= 0 and v == math.floor(v) end,
   ti_window = function(v) return type(v) == "number" and v > 0 and v <= 86400 end,
+  ti_rate = function(v) return type(v) == "number" and v >= 0 and v <= 100000 end,
+  ti_burst = function(v) return type(v) == "number" and v >= 1 and v <= 100000 end,
+  ti_slack = function(v) return type(v) == "number" and v >= 0 and v <= 1 end,
 }
 
 local function post_config()

@@ -246,6 +246,30 @@ local function rate_limit(ctx, cfg)
            { retry_after = wait })
 end
 
+-- Thought Industries as a token bucket (config ti_rate > 0): ti_rate
+-- requests a second, ti_burst at once, enforced exactly: a request is let
+-- through only when a whole token is there (ti_slack seconds early are
+-- forgiven, 0 by default).  One worker, so get + set cannot race.
+-- Success answers carry no X-RateLimit-* headers; a refusal is a 429 with
+-- Retry-After.  Counts (stats.ti_bucket): ok, limited, first, last.
+local function bucket_limit(ctx, cfg)
+  local rate = cfg.ti_rate
+  if not ctx.vendor.rate_limited or rate <= 0 then return nil end
+  ngx.update_time()
+  local now, t, d = ngx.now(), 1 / rate, state.dict
+  local tat = d:get("tib:tat") or 0
+  if tat + t > now + cfg.ti_slack then
+    d:incr("tib:limited", 1, 0)
+    return E("429", ("Rate limit of %s requests per second exceeded"):format(rate),
+             { retry_after = math.max(1, math.ceil(tat + t - now)) })
+  end
+  d:set("tib:tat", math.max(tat + t, now - (cfg.ti_burst - 1) * t))
+  d:incr("tib:ok", 1, 0)
+  if not d:get("tib:first") then d:set("tib:first", now) end
+  d:set("tib:last", now)
+  return nil
+end
+
 ---------------------------------------------------------------------------
 -- Users
 ---------------------------------------------------------------------------
@@ -350,7 +374,7 @@ function M.handle(vendor_name)
   record_last(ctx)
   local cfg = state.config()
   if cfg.delay_ms > 0 then ngx.sleep(cfg.delay_ms / 1000) end
-  local limited = rate_limit(ctx, cfg)
+  local limited = rate_limit(ctx, cfg) or bucket_limit(ctx, cfg)
   if limited then return send_error(ctx, limited) end
   local f, ferr = faults.for_request(ctx)
   if ferr then return send_sandbox_error(400, ferr) end

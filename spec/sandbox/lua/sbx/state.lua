@@ -55,7 +55,8 @@ end
 -- Config (admin POST /_sandbox/config)
 ---------------------------------------------------------------------------
 
-M.CONFIG_DEFAULTS = { bb_token_ttl = 1200, delay_ms = 0, ti_limit = 0, ti_window = 60 }
+M.CONFIG_DEFAULTS = { bb_token_ttl = 1200, delay_ms = 0, ti_limit = 0, ti_window = 60,
+                      ti_rate = 0, ti_burst = 1, ti_slack = 0 }
 
 function M.config()
   local c = {}
@@ -93,6 +94,8 @@ function M.stats()
     puts = stats:get("puts") or 0, logins = stats:get("logins") or 0,
     connections = conns.connections, tls_full = conns.tls_full,
     tls_resumed = conns.tls_resumed, h2_requests = conns.h2_requests,
+    ti_bucket = { ok = st:get("tib:ok") or 0, limited = st:get("tib:limited") or 0,
+                  first = st:get("tib:first") or 0, last = st:get("tib:last") or 0 },
   }
 end
 

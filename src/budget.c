@@ -1,0 +1,440 @@
+/*
+** budget.c: the shared budget and the daily quota.
+**
+** The pacing interface is two questions a store answers for a key (a hash
+** of the vendor and the credential, see budget_key):
+**   take(key, rate, burst) -> wait   one token is taken (reserved) now;
+**                                    wait: seconds until it may be used
+**   spend(key, quota) -> sent, ok    counts one request against today's
+**                                    (UTC) count unless it reached quota
+** Every store keeps the bucket the same way, as one number, tat: a take
+** sets tat = max(tat + 1/rate, now - (burst - 1)/rate) and waits
+** tat - now (see bucket_take).  burst may be fractional, even below 1: the
+** core passes burst - START_MARGIN * rate.  Stores:
+**   - a file (shared_budget = "<path>"): every process on the machine
+**     naming the file; records updated under an fcntl lock, which dies
+**     with its holder, so a crash never wedges the others;
+**   - a Lua object with take/spend methods (shared_budget = store):
+**     userupd.budget.ngx (a lua_shared_dict: nginx workers) and
+**     userupd.budget.redis (machines), or any other store.
+*/
+#define _GNU_SOURCE 1                  /* F_OFD_SETLK */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "budget.h"
+#include "journal.h"
+
+#define FILE_MAGIC "userupd shared budget 1\n"
+#define REC_SIZE 64
+#define LOCK_WAIT 2.0                  /* seconds before giving up */
+/* A schedule that starts from a full bucket starts this late: the vendor
+** anchors its bucket when the first request arrives, and a later request
+** that travels faster than the first must not look early to it. */
+#define START_MARGIN 0.1
+
+struct uu_budget {
+  int fd;                              /* the file store, or -1 */
+  char *path;
+  int ref;                             /* a Lua store, or LUA_NOREF */
+  char key[33];                        /* hex, 128 bits of SHA-256 */
+  long quota;                          /* 0: none */
+  long day, sent, unsaved;             /* the count without a store */
+};
+
+/* One record of the file: the key, the bucket, today's count. */
+typedef struct rec {
+  char key[32];
+  double tat;
+  int64_t day, sent;
+  char pad[REC_SIZE - 32 - sizeof(double) - 2 * sizeof(int64_t)];
+} rec;
+
+static long utc_day(void)
+{
+  return (long)(uu_wall() / 86400.0);
+}
+
+/* The token bucket on a tat: returns the new tat; wait = tat - now. */
+static double bucket_take(double tat, double now, double rate, double burst)
+{
+  double floor_ = now - (burst - 1) / rate;
+  tat += 1 / rate;
+  return tat > floor_ ? tat : floor_;
+}
+
+/* ---- the key ------------------------------------------------------------ */
+
+static void hash_opt(uu_sha256 *h, lua_State *L, int opts, const char *k)
+{
+  size_t n;
+  const char *s;
+  lua_getfield(L, opts, k);
+  if ((s = lua_tolstring(L, -1, &n)) != NULL) {
+    uu_sha256_add(h, k, strlen(k) + 1);
+    uu_sha256_add(h, s, n);
+    uu_sha256_add(h, "", 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* SHA-256 of a fixed tag, the vendor's name and every credential option
+** (secret options and body credentials such as Forms On Fire's
+** company_id), as name, value pairs; 128 bits of it in hex. */
+static void budget_key(uu_client *c, lua_State *L, int opts, char out[33])
+{
+  static const char tag[] = "userupd shared budget key 1";
+  const uu_option *o;
+  const uu_bodycred *bc;
+  unsigned char d[32];
+  uu_sha256 h;
+  int i;
+  uu_sha256_init(&h);
+  uu_sha256_add(&h, tag, sizeof tag);
+  uu_sha256_add(&h, c->v->name, strlen(c->v->name) + 1);
+  for (o = c->v->options; o->name != NULL; o++)
+    if (o->flags & UU_OPT_SECRET)
+      hash_opt(&h, L, opts, o->name);
+  for (bc = c->v->body_creds; bc != NULL && bc->option != NULL; bc++)
+    hash_opt(&h, L, opts, bc->option);
+  uu_sha256_end(&h, d);
+  for (i = 0; i < 16; i++)
+    snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* ---- the file store ----------------------------------------------------- */
+
+static int try_lock(int fd, short type)
+{
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;              /* l_start 0, l_len 0: the file */
+#ifdef F_OFD_SETLK
+  if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+    return 0;
+  if (errno != EINVAL)                 /* EINVAL: a kernel without OFD */
+    return -1;
+#endif
+  return fcntl(fd, F_SETLK, &fl);
+}
+
+/* Locks the whole file, retrying for LOCK_WAIT seconds.  A lock dies
+** with the process holding it; only a live holder stuck inside the few
+** lines below could make this time out. */
+static int lock_file(int fd)
+{
+  double deadline = uu_now() + LOCK_WAIT;
+  struct timespec ts = {0, 1000000};
+  while (try_lock(fd, F_WRLCK) != 0) {
+    if ((errno != EAGAIN && errno != EACCES && errno != EINTR) ||
+        uu_now() > deadline)
+      return -1;
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+static void unlock_file(int fd)
+{
+  try_lock(fd, F_UNLCK);
+}
+
+/* Under the lock: checks (or writes, for a new file) the header. */
+static int check_header(int fd)
+{
+  char h[REC_SIZE];
+  ssize_t n = pread(fd, h, sizeof h, 0);
+  if (n == 0) {
+    memset(h, 0, sizeof h);
+    memcpy(h, FILE_MAGIC, sizeof FILE_MAGIC - 1);
+    return pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
+  }
+  if (n != (ssize_t)sizeof h || memcmp(h, FILE_MAGIC,
+                                       sizeof FILE_MAGIC - 1) != 0) {
+    errno = EPROTO;
+    return -1;
+  }
+  return 0;
+}
+
+/* Under the lock: the key's record and its offset (a new, zeroed record
+** at the end when the key is not in the file yet). */
+static off_t find_rec(int fd, const char *key, rec *r)
+{
+  off_t off = REC_SIZE;
+  ssize_t n;
+  for (;; off += REC_SIZE) {
+    n = pread(fd, r, sizeof *r, off);
+    if (n < (ssize_t)sizeof *r)
+      break;                           /* the end (a torn tail is reused) */
+    if (memcmp(r->key, key, 32) == 0)
+      return off;
+  }
+  memset(r, 0, sizeof *r);
+  memcpy(r->key, key, 32);
+  return off;
+}
+
+/* Locks, reads the key's record into *r; the offset, or -1 (unlocked). */
+static off_t file_begin(uu_budget *b, rec *r)
+{
+  int e;
+  if (lock_file(b->fd) != 0)
+    return -1;
+  if (check_header(b->fd) != 0) {
+    e = errno;
+    unlock_file(b->fd);
+    errno = e;
+    return -1;
+  }
+  return find_rec(b->fd, b->key, r);
+}
+
+/* Writes the record back and unlocks; raises on failure. */
+static void file_end(uu_budget *b, lua_State *L, const rec *r, off_t off)
+{
+  ssize_t n = pwrite(b->fd, r, sizeof *r, off);
+  int e = errno;
+  unlock_file(b->fd);
+  if (n != (ssize_t)sizeof *r)
+    luaL_error(L, "userupd: shared_budget %s: cannot write: %s", b->path,
+               strerror(e));
+}
+
+static void file_fail(uu_budget *b, lua_State *L)
+{
+  if (errno == EPROTO)
+    luaL_error(L, "userupd: shared_budget %s: not a userupd budget file",
+               b->path);
+  if (errno == EAGAIN || errno == EACCES || errno == EINTR)
+    luaL_error(L, "userupd: shared_budget %s: still locked after %d s",
+               b->path, (int)LOCK_WAIT);
+  luaL_error(L, "userupd: shared_budget %s: %s", b->path, strerror(errno));
+}
+
+static double file_take(uu_budget *b, lua_State *L, double rate,
+                        double burst)
+{
+  rec r;
+  double now;
+  off_t off = file_begin(b, &r);
+  if (off < 0)
+    file_fail(b, L);
+  now = uu_wall();
+  r.tat = bucket_take(r.tat, now, rate, burst);
+  file_end(b, L, &r, off);
+  return r.tat > now ? r.tat - now : 0;
+}
+
+static int file_spend(uu_budget *b, lua_State *L, long quota, long *sent)
+{
+  rec r;
+  long day = utc_day();
+  int ok;
+  off_t off = file_begin(b, &r);
+  if (off < 0)
+    file_fail(b, L);
+  if (r.day != day)
+    r.day = day, r.sent = 0;
+  ok = r.sent < quota;
+  if (ok)
+    r.sent++;
+  *sent = (long)r.sent;
+  file_end(b, L, &r, off);
+  return ok;
+}
+
+/* ---- a Lua store -------------------------------------------------------- */
+
+/* store:method(key, ...) with the arguments already pushed (nargs of
+** them); leaves nres results, or raises with the store's message. */
+static void store_call(uu_budget *b, lua_State *L, const char *method,
+                       int nargs, int nres)
+{
+  int base = lua_gettop(L) - nargs;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
+  lua_getfield(L, -1, method);
+  lua_insert(L, base + 1);                         /* method */
+  lua_insert(L, base + 2);                         /* self */
+  lua_pushstring(L, b->key);
+  lua_insert(L, base + 3);
+  lua_call(L, nargs + 2, nres + 1);
+  if (lua_isnil(L, -nres - 1))
+    luaL_error(L, "userupd: shared_budget %s failed: %s", method,
+               lua_isstring(L, -nres) ? lua_tostring(L, -nres) : "no reason");
+}
+
+static double lua_take(uu_budget *b, lua_State *L, double rate,
+                       double burst)
+{
+  double wait;
+  lua_pushnumber(L, rate);
+  lua_pushnumber(L, burst);
+  store_call(b, L, "take", 2, 0);
+  wait = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return wait > 0 ? wait : 0;                      /* also NaN */
+}
+
+static int lua_spend(uu_budget *b, lua_State *L, long quota, long *sent)
+{
+  int ok;
+  lua_pushinteger(L, (lua_Integer)quota);
+  store_call(b, L, "spend", 1, 1);
+  *sent = (long)lua_tointeger(L, -2);
+  ok = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return ok;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static void open_file(uu_client *c, lua_State *L, uu_budget *b,
+                      const char *path)
+{
+  if ((b->path = (char *)malloc(strlen(path) + 1)) == NULL)
+    luaL_error(L, "userupd: out of memory");
+  strcpy(b->path, path);
+  b->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (b->fd < 0)
+    luaL_error(L, "bad argument #1 to '%s' (option 'shared_budget': "
+               "cannot open %s: %s)", c->v->name, path, strerror(errno));
+}
+
+/* The store: a path, or an object whose take and spend are functions. */
+static void open_store(uu_client *c, lua_State *L, uu_budget *b, int opts)
+{
+  lua_getfield(L, opts, "shared_budget");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    if (lua_tostring(L, -1)[0] == '\0')
+      luaL_error(L, "bad argument #1 to '%s' (option 'shared_budget' is "
+                 "an empty path)", c->v->name);
+    open_file(c, L, b, lua_tostring(L, -1));
+  } else if (!lua_isnil(L, -1)) {
+    lua_getfield(L, -1, "take");
+    lua_getfield(L, -2, "spend");
+    if (lua_type(L, -1) != LUA_TFUNCTION || lua_type(L, -2) != LUA_TFUNCTION)
+      luaL_error(L, "bad argument #1 to '%s' (option 'shared_budget' must "
+                 "be a file path or a store with take and spend methods)",
+                 c->v->name);
+    lua_pop(L, 2);
+    b->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return;
+  }
+  lua_pop(L, 1);
+}
+
+/* The documented default: Forms On Fire's 2,500 calls a day. */
+static long read_quota(uu_client *c, lua_State *L, int opts)
+{
+  double q;
+  lua_getfield(L, opts, "daily_quota");
+  q = lua_isnil(L, -1) ? (c->v->daily_quota > 0 ? c->v->daily_quota : 0)
+      : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(q >= 0 && q <= 1e12 && q == (double)(long)q))
+    luaL_error(L, "bad argument #1 to '%s' (option 'daily_quota' must be a "
+               "whole number from 0 (none) to 1e12)", c->v->name);
+  return (long)q;
+}
+
+void uu_budget_open(uu_client *c, lua_State *L, int opts)
+{
+  uu_budget *b = (uu_budget *)calloc(1, sizeof *b);
+  if (b == NULL)
+    luaL_error(L, "userupd: out of memory");
+  b->fd = -1, b->ref = LUA_NOREF, b->day = -1;
+  c->budget = b;                       /* owned by the client from here */
+  b->quota = read_quota(c, L, opts);
+  lua_getfield(L, opts, "shared_budget");
+  if (!lua_isnil(L, -1) || b->quota > 0)
+    budget_key(c, L, opts, b->key);
+  lua_pop(L, 1);
+  open_store(c, L, b, opts);
+}
+
+void uu_budget_close(uu_client *c, lua_State *L)
+{
+  uu_budget *b = c->budget;
+  if (b == NULL)
+    return;
+  c->budget = NULL;
+  if (b->fd >= 0)
+    close(b->fd);
+  luaL_unref(L, LUA_REGISTRYINDEX, b->ref);
+  free(b->path);
+  free(b);
+}
+
+/* ---- pacing and quota ---------------------------------------------------- */
+
+double uu_budget_pace(uu_client *c, lua_State *L, double now)
+{
+  uu_budget *b = c->budget;
+  double wait, w, rate, burst;
+  if (b == NULL || (b->fd < 0 && b->ref == LUA_NOREF))
+    return uu_pace(&c->policy, now);
+  wait = c->policy.pause_until > now ? c->policy.pause_until - now : 0;
+  if (c->policy.rate <= 0)
+    return wait;
+  rate = c->policy.rate;
+  burst = c->policy.burst - START_MARGIN * rate;  /* may go below 1 */
+  w = b->fd >= 0 ? file_take(b, L, rate, burst) : lua_take(b, L, rate, burst);
+  return w > wait ? w : wait;
+}
+
+long uu_quota_limit(const uu_client *c)
+{
+  return c->budget != NULL ? c->budget->quota : 0;
+}
+
+void uu_quota_begin(uu_client *c, uu_journal *j)
+{
+  uu_budget *b = c->budget;
+  int64_t n = 0;
+  if (b == NULL || b->quota <= 0 || b->fd >= 0 || b->ref != LUA_NOREF)
+    return;
+  b->unsaved = 0;
+  if (j == NULL)
+    return;                            /* the client's own count goes on */
+  b->day = utc_day();
+  b->sent = uu_journal_quota(j, b->key, b->day, 0, &n) == 0 ? (long)n : 0;
+}
+
+int uu_quota_spend(uu_client *c, lua_State *L, long *sent)
+{
+  uu_budget *b = c->budget;
+  long day;
+  if (b == NULL || b->quota <= 0)
+    return 0;
+  if (b->fd >= 0)
+    return !file_spend(b, L, b->quota, sent);
+  if (b->ref != LUA_NOREF)
+    return !lua_spend(b, L, b->quota, sent);
+  if ((day = utc_day()) != b->day)
+    b->day = day, b->sent = 0;
+  *sent = b->sent;
+  if (b->sent >= b->quota)
+    return 1;
+  *sent = ++b->sent;
+  b->unsaved++;
+  return 0;
+}
+
+/* Adds the run's unsaved count to the journal's (inside the caller's
+** transaction when one is open). */
+void uu_quota_flush(uu_client *c, lua_State *L, uu_journal *j)
+{
+  uu_budget *b = c->budget;
+  int64_t n;
+  if (b == NULL || j == NULL || b->unsaved == 0)
+    return;
+  if (uu_journal_quota(j, b->key, b->day, b->unsaved, &n) != 0)
+    luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(j));
+  b->unsaved = 0;
+}

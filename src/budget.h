@@ -1,0 +1,42 @@
+/*
+** budget.h: pacing shared beyond one client (the `shared_budget` option)
+** and the daily quota (`daily_quota`).  The core asks one question before
+** each request, uu_budget_pace: how long until it may start?  A store
+** answers it for every client naming the same budget: the file store here
+** in C, or a Lua object with take/spend methods (lua/userupd/budget/).
+*/
+#ifndef UU_BUDGET_H
+#define UU_BUDGET_H
+
+#include "userupd.h"
+
+typedef struct uu_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  unsigned char buf[64];
+} uu_sha256;
+
+void uu_sha256_init(uu_sha256 *c);
+void uu_sha256_add(uu_sha256 *c, const void *data, size_t n);
+void uu_sha256_end(uu_sha256 *c, unsigned char out[32]);
+
+struct uu_journal;
+
+/* Reads shared_budget and daily_quota; raises on bad values. */
+void uu_budget_open(uu_client *c, lua_State *L, int opts);
+void uu_budget_close(uu_client *c, lua_State *L);
+
+/* Seconds until the next request may start (0: now), its token taken:
+** from the shared store when there is one, else the client's bucket. */
+double uu_budget_pace(uu_client *c, lua_State *L, double now);
+
+/* The quota of a run: begin reads today's count (from the store, else the
+** journal, else the client's own count); spend counts one request, or
+** returns 1 without counting when the quota is reached (*sent: today's
+** count); flush writes the run's count into the journal. */
+void uu_quota_begin(uu_client *c, struct uu_journal *j);
+int uu_quota_spend(uu_client *c, lua_State *L, long *sent);
+void uu_quota_flush(uu_client *c, lua_State *L, struct uu_journal *j);
+long uu_quota_limit(const uu_client *c);
+
+#endif
