@@ -310,10 +310,7 @@ static void open_file(uu_client *c, lua_State *L, uu_budget *b,
 static void open_store(uu_client *c, lua_State *L, uu_budget *b, int opts)
 {
   lua_getfield(L, opts, "shared_budget");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    if (lua_tostring(L, -1)[0] == '\0')
-      luaL_error(L, "bad argument #1 to '%s' (option 'shared_budget' is "
-                 "an empty path)", c->v->name);
+  if (lua_type(L, -1) == LUA_TSTRING) {     /* checked in optcheck.c */
     open_file(c, L, b, lua_tostring(L, -1));
   } else if (!lua_isnil(L, -1)) {
     lua_getfield(L, -1, "take");
