@@ -30,6 +30,9 @@ local COMMON = {
   proxy = { "HTTP(S) proxy URL", "none" },
   allow_http = { "plain http:// to non-loopback hosts", "false" },
   http_version = { "`\"1.1\"` or `\"2\"`; absent: HTTP/2 where the server offers it (ALPN)", "negotiate" },
+  send_null = { "send JSON `null` for `userupd.null` (refused otherwise where the seed documents no way to clear)", "false" },
+  shared_budget = { "a file every client on the machine naming it shares one budget through (per vendor and credential), or a store object (see Shared budgets)", "none" },
+  daily_quota = { "calls a day (UTC) before `update_many` stops, leaving the rest pending; 0 = none", "Forms On Fire 2500, others 0" },
 }
 
 local VENDORS = { "smartermeasure", "thoughtindustries", "blackbaud",
