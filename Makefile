@@ -89,6 +89,7 @@ lint:
 
 sandbox:
 	spec/sandbox/ctl start
+	@spec/sandbox/ctl info
 
 sandbox-stop:
 	spec/sandbox/ctl stop

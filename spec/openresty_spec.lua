@@ -11,7 +11,8 @@ local sandbox = require "support.sandbox"
 
 local ROOT = sandbox.root
 local EXAMPLE = ROOT .. "/examples/openresty/nginx.conf"
-local PORT = tonumber(os.getenv("USERUPD_OPENRESTY_PORT") or "18090")
+local PORT = tonumber(os.getenv("USERUPD_OPENRESTY_PORT")
+                      or sandbox.ports().openresty)
 local NOCA_PORT = PORT + 1
 local KEY = ("qp-Secret-%d-Zq7"):format(os.time())   -- must never come back
 local SM_PASSWORD = "sm-Secret-Pw9"

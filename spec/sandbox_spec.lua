@@ -3,14 +3,16 @@
 -- validation, auth, the not-found rule, every fault, the admin API, TLS and
 -- the canned benchmark endpoints.
 --
--- It runs a PRIVATE instance (ports 27089/27443, prefix under /tmp) and
--- resets it before each test, so it never disturbs the shared sandbox on
--- 8089 that other specs and the demo use. The instance is stopped at the end.
+-- It runs a PRIVATE instance (USERUPD_SELFTEST_PORT, by default the
+-- checkout's block + 100, and +454 for TLS; prefix .sandbox-selftest) and
+-- resets it before each test, so it never disturbs the checkout's sandbox
+-- that other specs and the demo use. The instance is stopped at the end.
 local cjson = require "cjson"
 local sandbox = require "spec.support.sandbox"
 
 -- USERUPD_SELFTEST_PORT moves it (two checkouts testing at once).
-local SELFTEST_PORT = tonumber(os.getenv("USERUPD_SELFTEST_PORT") or "27089")
+local SELFTEST_PORT = tonumber(os.getenv("USERUPD_SELFTEST_PORT")
+                               or sandbox.ports().selftest)
 sandbox.use({ port = SELFTEST_PORT, tls_port = SELFTEST_PORT + 354,
               prefix = sandbox.root .. "/.sandbox-selftest" })
 
@@ -167,12 +169,44 @@ describe("vendor sandbox", function()
       assert.matches("rc=0", out)
     end)
 
-    it("prints the default url and CA path", function()
+    it("prints this checkout's url and CA path", function()
       local p = io.popen("env -u USERUPD_SANDBOX_PORT -u USERUPD_SANDBOX_PREFIX "
         .. sandbox.ctl .. " url; env -u USERUPD_SANDBOX_PREFIX " .. sandbox.ctl .. " ca")
       local out = p:read("*a")
       p:close()
-      assert.are.equal("http://127.0.0.1:8089\n" .. sandbox.root .. "/.sandbox/tls/ca.crt\n", out)
+      local f = assert(io.open(sandbox.root .. "/.sandbox/ports"))
+      local base = assert(tonumber(f:read("*l")))
+      f:close()
+      assert.are.equal(("http://127.0.0.1:%d\n"):format(base) .. sandbox.root
+                       .. "/.sandbox/tls/ca.crt\n", out)
+    end)
+
+    it("picks a free block of ports per checkout and keeps it", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      -- a copy of ctl in another "checkout": its own block, kept in a file
+      local cmd = ("mkdir -p %s/spec/sandbox && cp %s %s/spec/sandbox/ && "
+        .. "env -u USERUPD_SANDBOX_PORT -u USERUPD_SANDBOX_TLS_PORT "
+        .. "-u USERUPD_SELFTEST_PORT -u USERUPD_OPENRESTY_PORT "
+        .. "%s/spec/sandbox/ctl ports"):format(dir, sandbox.ctl, dir, dir)
+      local p = io.popen(cmd .. " && cat " .. dir .. "/.sandbox/ports")
+      local out = p:read("*a")
+      p:close()
+      os.execute("rm -rf " .. dir)
+      local port, base = out:match("USERUPD_SANDBOX_PORT=(%d+).*\n(%d+)\n$")
+      assert.are.equal(port, base, out)
+      assert.matches("USERUPD_SANDBOX_TLS_PORT=" .. (base + 1) .. " ", out, 1, true)
+      assert.matches("USERUPD_SELFTEST_PORT=" .. (base + 100) .. " ", out, 1, true)
+      assert.is_true(tonumber(base) >= 20000 and tonumber(base) < 30000)
+    end)
+
+    it("lets the environment choose the ports", function()
+      local p = io.popen("USERUPD_SANDBOX_PORT=35999 USERUPD_SANDBOX_TLS_PORT=35998 "
+        .. "USERUPD_SELFTEST_PORT=35997 USERUPD_OPENRESTY_PORT=35996 " .. sandbox.ctl .. " ports")
+      local out = p:read("*a")
+      p:close()
+      assert.are.equal("export USERUPD_SANDBOX_PORT=35999 USERUPD_SANDBOX_TLS_PORT=35998 "
+        .. "USERUPD_SELFTEST_PORT=35997 USERUPD_OPENRESTY_PORT=35996\n", out)
     end)
   end)
 

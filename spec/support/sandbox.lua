@@ -50,9 +50,28 @@ M.ctl = M.root .. "/spec/sandbox/ctl"
 -- Instance settings: the environment (same variables as spec/sandbox/ctl),
 -- or M.use{} for a private instance (e.g. a self-test that must not reset
 -- the shared sandbox other test processes are using).
+--
+-- Ports: the environment's USERUPD_SANDBOX_PORT, USERUPD_SANDBOX_TLS_PORT,
+-- USERUPD_SELFTEST_PORT and USERUPD_OPENRESTY_PORT (tools/runspecs sets
+-- them), else this checkout's own block (`spec/sandbox/ctl ports`, picked
+-- free on first use), so two checkouts never share a sandbox.
+local ports
+function M.ports()
+  if not ports then
+    ports = {}
+    local out = run(q(M.ctl) .. " ports")
+    for name, value in out:gmatch("USERUPD_([%u_]+)_PORT=(%d+)") do
+      ports[name:lower()] = value
+    end
+    assert(ports.sandbox and ports.sandbox_tls and ports.selftest
+           and ports.openresty, "spec/sandbox/ctl ports: " .. out)
+  end
+  return ports
+end
+
 local cfg = {
-  port = os.getenv("USERUPD_SANDBOX_PORT") or "8089",
-  tls_port = os.getenv("USERUPD_SANDBOX_TLS_PORT") or "8443",
+  port = os.getenv("USERUPD_SANDBOX_PORT") or M.ports().sandbox,
+  tls_port = os.getenv("USERUPD_SANDBOX_TLS_PORT") or M.ports().sandbox_tls,
   prefix = os.getenv("USERUPD_SANDBOX_PREFIX") or (M.root .. "/.sandbox"),
 }
 
