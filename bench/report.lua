@@ -201,6 +201,68 @@ local function verdict(name, value, target, met)
   verdicts[#verdicts + 1] = { name, value, target, met == nil and "n/a" or (met and "met" or "**missed**") }
 end
 
+-- ---- the real world: HTTPS with slow answers -------------------------------------------
+
+local TLS_MS = tonumber(env("BENCH_TLS_DELAY_MS", "100"))
+local TLS_CONCS = { 16, 64, 256 }
+local tls_clients = {
+  { "tls_c_multi_", "C libcurl multi loop, libcurl's defaults" },
+  { "tls_aiohttp_", "Python aiohttp, `resp.json()`" },
+  { "tls_many_", "`update_many` with on_result (HTTP version negotiated)" },
+  { "tls_many11_", "`update_many` with on_result, `http_version = \"1.1\"`" },
+}
+local function share_of(c) return function(s) local r = rate(s); return r and r / (c / (TLS_MS / 1000)) end end
+if samples.tls_c_multi_16 or samples.tls_many_16 then
+  p("## Real world: HTTPS, answers after ", TLS_MS, " ms")
+  p("")
+  p("The sandbox's TLS port (nginx offering h2 and http/1.1 by ALPN, its own CA), route ",
+    "`/_slow/", TLS_MS, "/smartermeasure/` (the canned answer after a timer). ",
+    env("BENCH_TLS_ROUNDS"), " rounds, ~", env("BENCH_TLS_SECS"), " s per sample after a warm-up of ",
+    "4 × in-flight answers. Ideal rate = in flight / ", TLS_MS / 1000, " s. Connections, full and resumed TLS ",
+    "handshakes and h2 requests are counted by the server over the whole sample (warm-up included). ",
+    "Medians over the rounds.")
+  p("")
+  p("| in flight | client | req/s | share of ideal | connections | TLS full / resumed | h2 requests ",
+    "| CPU µs/update | peak RSS MiB |")
+  p("|---|---|---|---|---|---|---|---|---|")
+  for _, c in ipairs(TLS_CONCS) do
+    for _, t in ipairs(tls_clients) do
+      local row = t[1] .. c
+      if samples[row] then
+        local m = function(f) return median(series(row, f)) end
+        local share = m(share_of(c))
+        local h2 = m(field("h2_requests"))
+        p("| ", c, " | ", t[2], " | ", fmt(m(rate)), " | ", fmt(share, "%"), " | ",
+          fmt(m(field("conns"))), " | ", fmt(m(field("tls_full"))), " / ", fmt(m(field("tls_resumed"))),
+          " | ", h2 and fmt(h2) or "n/a", " | ", fmt(m(us_per_req)), " | ", fmt(m(rss_mib)), " |")
+      end
+    end
+  end
+  p("")
+  local s256 = median(series("tls_many_256", share_of(256)))
+  verdict("HTTPS 256 in flight, " .. TLS_MS .. " ms: share of ideal", fmt(s256, "%"), ">= 95%",
+    s256 and s256 >= 0.95)
+  local c256 = median(series("tls_many_256", field("conns")))
+  local h2 = median(series("tls_many_256", field("h2_requests")))
+  verdict("HTTPS 256 in flight: connections (server offers h2; " .. (h2 and fmt(h2) or "?") ..
+    " h2 requests)", fmt(c256), "<= 64", c256 and c256 <= 64)
+  local cr = median(paired("tls_many_256", "tls_c_multi_256",
+    function(x, y) local a, b = us_per_req(x), us_per_req(y); return a and b and a / b end))
+  verdict("HTTPS 256 in flight: CPU per update / C multi loop (libcurl defaults)",
+    cr and string.format("%.3fx", cr) or "n/a", "<= 0.6x", cr and cr <= 0.6)
+  for _, c in ipairs(TLS_CONCS) do
+    local ok, seen = true, 0
+    for _, s in ipairs(series("tls_many11_" .. c, function(s) return s end)) do
+      seen = seen + 1
+      ok = ok and s.tls_full == 1 and s.tls_resumed == s.conns - 1
+    end
+    local s = one("tls_many11_" .. c)
+    verdict("HTTP/1.1 forced, " .. c .. " in flight: connections after the first resume TLS",
+      s and s.conns and (s.tls_resumed .. " of " .. (s.conns - 1) .. " (round 1)") or "n/a",
+      "all", seen > 0 and ok)
+  end
+end
+
 p("## Memory")
 p("")
 p("| run | records | time s | peak RSS MiB | target |")

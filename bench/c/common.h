@@ -7,6 +7,8 @@
 ** Arguments (both loops): URL BODY_FILE HEADER_FILE COUNT MAX_SECS [CONC]
 **   BODY_FILE    the exact request body (bench/run writes it from prepare)
 **   HEADER_FILE  one "Name: value" per line, the headers the client sends
+** BENCH_CA (environment), when set, is the CA file for an https:// URL;
+** nothing else changes: libcurl's defaults stay (no PIPEWAIT, no share).
 ** Output: one line "n=.. secs=.. cpu=.. user=.. sys=.. rss_kb=.." where
 ** secs and cpu cover the measured loop only (after a short warm-up).
 */
@@ -108,6 +110,8 @@ static void setup(CURL *e, const char *url, const char *body, size_t len,
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
+  if (getenv("BENCH_CA") != NULL)
+    curl_easy_setopt(e, CURLOPT_CAINFO, getenv("BENCH_CA"));
 }
 
 static void report(long n, double secs, double u0, double s0)

@@ -7,6 +7,9 @@
 --   micro N                   prepare vs cjson.encode, decoders, N times each
 --   update N MAXS             sequential client:update
 --   many CONC CB N MAXS       update_many (CB=1: with an on_result callback)
+--   tls_many CONC HV N MAXS  update_many with on_result over HTTPS with slow
+--                             answers (BENCH_TLS_BASE, BENCH_CA); HV: auto,
+--                             1.1 or 2 (the http_version option)
 --   mem_prepare N MAXS        prepare of N generated records, iterator style
 --   mem_many N MAXS           N real updates through update_many (fast route)
 --   rate LIMIT WINDOW K       Thought Industries budget, K windows
@@ -147,6 +150,45 @@ function modes.many()
       sum.ok, sum.failed, sum.invalid, bad))
   end
   B.emit { n = sum.ok, pulled = count(), secs = secs, cpu = cpu, rss_kb = ru.maxrss() }
+end
+
+-- The real-world row: HTTPS, answers after 100 ms (the sandbox's /_slow/
+-- route), decoded answers through on_result, one client (one pool).  Timed
+-- as C multi_loop is: one run, the first WARM answers are the warm-up, the
+-- clock and CPU start at answer WARM, records stop MAXS later and what is
+-- in flight drains (a second update_many call would start with an empty
+-- pipe, which the C loop never has).
+function modes.tls_many()
+  local conc, hv, n, max_secs = num(2, 16), arg[3], num(4, 50000), num(5, 3)
+  local c = B.client("smartermeasure", {
+    base_url = assert(os.getenv("BENCH_TLS_BASE"), "BENCH_TLS_BASE not set"),
+    ca_file = os.getenv("BENCH_CA"),
+    http_version = hv ~= "auto" and hv or nil })
+  local warm = math.max(200, 4 * conc)
+  local done, bad, pulled, t0, c0, deadline = 0, 0, 0, nil, nil, math.huge
+  local function src()
+    if pulled >= n + warm or (pulled % 8 == 0 and ru.now() > deadline) then
+      return nil
+    end
+    pulled = pulled + 1
+    return B.ID, B.FIELDS
+  end
+  local sum = c:update_many(src, { concurrency = conc, progress = false,
+    on_result = function(_, user, _, info)
+      if type(user) ~= "table" or not user.UserId or info.status ~= 200 then
+        bad = bad + 1
+      end
+      done = done + 1
+      if done == warm then
+        t0, c0 = ru.now(), ru.cpu()
+        deadline = t0 + max_secs
+      end
+    end })
+  local secs, cpu = ru.now() - t0, ru.cpu() - c0
+  if sum.failed > 0 or bad > 0 then
+    error(string.format("tls_many: ok %d failed %d bad %d", sum.ok, sum.failed, bad))
+  end
+  B.emit { n = done - warm, secs = secs, cpu = cpu, rss_kb = ru.maxrss() }
 end
 
 -- Generated records: every one a fresh table, as a CSV reader would give.

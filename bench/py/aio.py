@@ -1,8 +1,11 @@
 """aiohttp, CONC concurrent PUTs on one session: what a user might write
 instead of update_many.  The answer is decoded (resp.json()).
-usage: aio.py URL BODY_FILE HEADER_FILE COUNT MAX_SECS CONC"""
+usage: aio.py URL BODY_FILE HEADER_FILE COUNT MAX_SECS CONC
+BENCH_CA (environment), when set, is the CA file for an https:// URL."""
 import asyncio
+import os
 import resource
+import ssl
 import sys
 import time
 
@@ -15,7 +18,9 @@ def cpu():
 
 
 async def main(url, body, headers, count, max_secs, conc):
-    conn = aiohttp.TCPConnector(limit=conc)
+    ca = os.environ.get("BENCH_CA")
+    tls = ssl.create_default_context(cafile=ca) if ca else None
+    conn = aiohttp.TCPConnector(limit=conc, ssl=tls)
     async with aiohttp.ClientSession(connector=conn) as session:
         state = {"left": 0, "deadline": 0.0, "done": 0, "bad": 0}
 
