@@ -100,18 +100,32 @@ void uu_async_cancel(lua_State *L, uu_client *c)
   }
 }
 
-/* client:submit(id, fields, callback): queues the update; the callback
-** gets user, err, info from a later userupd.poll.  Bad input is not
-** raised either: it reaches the callback as an invalid error. */
+/* client:submit(id, fields [, opts], callback), opts = { extra = ... }:
+** the arguments put as update and prepare take them, callback last. */
+static int submit_args(lua_State *L)
+{
+  if (lua_type(L, 4) == LUA_TFUNCTION && lua_isnoneornil(L, 5))
+    lua_settop(L, 4), lua_pushnil(L), lua_insert(L, 4);
+  if (!lua_isnil(L, 4))
+    luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TFUNCTION);
+  lua_settop(L, 5);
+  return uu_extra_arg(L, 4);                       /* 6 or 0 */
+}
+
+/* client:submit(id, fields [, opts], callback): queues the update; the
+** callback gets user, err, info from a later userupd.poll.  Bad input is
+** not raised either: it reaches the callback as an invalid error. */
 static int l_submit(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   engine *e;
   job *j;
   double now;
+  int extra;
   luaL_checkany(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
-  luaL_checktype(L, 4, LUA_TFUNCTION);
+  extra = submit_args(L);                          /* callback at 5 */
   e = get_engine(L, 1);
   if ((j = (job *)calloc(1, sizeof *j)) == NULL)
     return luaL_error(L, "userupd: out of memory");
@@ -120,11 +134,11 @@ static int l_submit(lua_State *L)
   j->c = c, j->s.client = c;
   lua_pushvalue(L, 1);
   j->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
   j->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   now = uu_now();
   j->s.t0 = now;
-  if (uu_build(L, c, &j->s, UU_OP_UPDATE, 2, 3, &j->bad) != 0) {
+  if (uu_build(L, c, &j->s, UU_OP_UPDATE, 2, 3, extra, &j->bad) != 0) {
     j->invalid = 1;
     j->s.state = J_DONE;
     return 0;

@@ -661,33 +661,44 @@ static int l_client_tostring(lua_State *L)
   return 1;
 }
 
-/* id and fields at 2 and 3 -> c->scratch (id) and the sync body.  0, or
-** -1 with nil, err pushed. */
+/* id, fields and opts ({ extra = ... }) at 2, 3 and 4 -> c->scratch (id)
+** and the sync body; opts.extra, if any, stays at 5.  0, or -1 with nil,
+** err pushed. */
 static int marshal_args(lua_State *L, uu_client *c)
 {
   uu_bad bad;
   size_t fields_end;
+  int extra;
   luaL_checkany(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 4))
+    luaL_checktype(L, 4, LUA_TTABLE);
+  lua_settop(L, 4);
+  extra = uu_extra_arg(L, 4);
   if (uu_check_id(c->v, L, 2, &c->scratch, &bad) == 0 &&
-      uu_marshal(c, L, 3, c->scratch.p, c->scratch.n, &c->sync.body,
-                 &fields_end, &bad) == 0)
+      uu_marshal_x(c, L, 3, extra, c->scratch.p, c->scratch.n, &c->sync.body,
+                   &fields_end, &bad) == 0)
     return 0;
   lua_pushnil(L);
   uu_push_invalid(L, c, &bad);
   return -1;
 }
 
-/* client:prepare(id, fields): the request update would send; no I/O. */
+/* client:prepare(id, fields [, opts]): the request update would send; no
+** I/O.  Extra members are listed in req.extra (tostring marks them). */
 static int l_client_prepare(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
+  int extra;
   if (marshal_args(L, c) != 0)
     return 2;
+  extra = lua_gettop(L) == 5 ? 5 : 0;              /* opts.extra, if any */
   if (uu_build_url(c, UU_OP_UPDATE, c->scratch.p, c->scratch.n,
                    &c->sync.url) != 0)
     return luaL_error(L, "userupd: out of memory");
   uu_push_request(L, c, c->v->method, &c->sync.url, &c->sync.body);
+  if (uu_push_extra_names(L, extra))
+    lua_setfield(L, -2, "extra");
   return 1;
 }
 

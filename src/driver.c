@@ -32,7 +32,7 @@ static void add_limits(lua_State *L, const uu_client *c)
   lua_setfield(L, -2, "max_response");
 }
 
-/* c:_request(op, id [, fields]) -> req, or nil, err, info */
+/* c:_request(op, id [, fields [, opts]]) -> req, or nil, err, info */
 static int l_request(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
@@ -41,7 +41,8 @@ static int l_request(lua_State *L)
   uu_bad bad;
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 4, LUA_TTABLE);
-  if (uu_build(L, c, s, op, 3, 4, &bad) != 0)
+  if (uu_build(L, c, s, op, 3, 4, op == UU_OP_UPDATE ? uu_extra_arg(L, 5) : 0,
+               &bad) != 0)
     return uu_push_refusal(L, c, &bad);
   if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
     return luaL_error(L, "userupd: out of memory");

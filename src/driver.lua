@@ -32,7 +32,7 @@ local function login(c, transport, sleep, op, t0)
   end
 end
 
-local function drive(c, op, id, fields)
+local function drive(c, op, id, fields, opts)
   local transport, sleep = c:_hooks()
   local t0 = c:_now()
   local attempts, relogged = 0, false
@@ -44,7 +44,7 @@ local function drive(c, op, id, fields)
       req = nil
     end
     if not req then
-      req, err, info = c:_request(op, id, fields)
+      req, err, info = c:_request(op, id, fields, opts)
       if not req then return nil, err, info end
     end
     local wait = c:_pace()
@@ -80,9 +80,9 @@ local function check(id, fields, name, pos)
   end
 end
 
-function methods.update(c, id, fields)
+function methods.update(c, id, fields, opts)
   check(id, fields, "update", true)
-  return drive(c, "update", id, fields)
+  return drive(c, "update", id, fields, opts)
 end
 
 function methods.get(c, id)

@@ -53,13 +53,14 @@ static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
 
 /* Validates id and fields into the slot; 0, or -1 with bad filled. */
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
-             int fields, uu_bad *bad)
+             int fields, int extra, uu_bad *bad)
 {
   size_t fe;
   if (uu_check_id(c->v, L, id, &s->id, bad) != 0)
     return -1;
   if (op == UU_OP_UPDATE &&
-      uu_marshal(c, L, fields, s->id.p, s->id.n, &s->body, &fe, bad) != 0)
+      uu_marshal_x(c, L, fields, extra, s->id.p, s->id.n, &s->body, &fe,
+                   bad) != 0)
     return -1;
   return 0;
 }
@@ -183,8 +184,9 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   if (op == UU_OP_UPDATE)
     luaL_checktype(L, 3, LUA_TTABLE);
   mode = op == UU_OP_UPDATE ? verify_mode(L, 4) : 0;
-  lua_settop(L, 3);
-  if (uu_build(L, c, s, op, 2, 3, &bad) != 0)
+  lua_settop(L, 4);                        /* opts: verify, extra */
+  if (uu_build(L, c, s, op, 2, 3,
+               op == UU_OP_UPDATE ? uu_extra_arg(L, 4) : 0, &bad) != 0)
     return uu_push_refusal(L, c, &bad);
   run(L, c, s, op, &a);
   a.elapsed = uu_now() - t0;

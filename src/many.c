@@ -257,31 +257,44 @@ static void report_invalid(run *r, uu_slot *s, int id, const uu_bad *bad)
 
 /* ---- pulling records ------------------------------------------------- */
 
-/* Pushes the next record's id and fields; 0 when the source is done.
-** A function source may return the input line third (the journal keeps
-** it, for `userupd failures`). */
+/* A function source's values after id, fields: extra (a table) and the
+** input line (a number, which the journal keeps for `userupd failures`),
+** each optional, in that order.  Leaves id, fields, extra pushed. */
+static void iter_tail(run *r)
+{
+  lua_State *L = r->L;
+  int line = lua_type(L, -2) == LUA_TNUMBER ? -2 : -1;
+  r->line = lua_type(L, line) == LUA_TNUMBER ? (long)lua_tonumber(L, line)
+                                             : 0;
+  if (line == -2)                                  /* id, fields, line, x */
+    lua_pushnil(L), lua_replace(L, -3);
+  lua_pop(L, 1);                                   /* id, fields, extra */
+}
+
+/* Pushes the next record's id, fields and extra (or nil); 0 when the
+** source is done.  A function source returns id, fields [, extra] [, line]. */
 static int pull(run *r)
 {
   lua_State *L = r->L;
   if (r->iter) {
     lua_pushvalue(L, r->src);
-    lua_call(L, 0, 3);                             /* id, fields, line */
-    r->line = lua_type(L, -1) == LUA_TNUMBER ? (long)lua_tonumber(L, -1) : 0;
-    lua_pop(L, 1);
-    if (lua_isnil(L, -2)) {
-      lua_pop(L, 2);
+    lua_call(L, 0, 4);
+    iter_tail(r);
+    if (lua_isnil(L, -3)) {
+      lua_pop(L, 3);
       return 0;
     }
     return 1;
   }
   r->line = 0;
-  lua_rawgeti(L, r->src, (int)++r->next);          /* {id, fields} */
+  lua_rawgeti(L, r->src, (int)++r->next);  /* {id, fields, extra = ...} */
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return 0;
   }
   if (!lua_istable(L, -1)) {
     lua_pushnil(L);                                /* reported invalid */
+    lua_pushnil(L);
     return 1;
   }
   lua_rawgeti(L, -1, 1);
@@ -294,7 +307,8 @@ static int pull(run *r)
     lua_pop(L, 1);
     lua_getfield(L, -2, "fields");
   }
-  lua_remove(L, -3);
+  lua_getfield(L, -3, "extra");
+  lua_remove(L, -4);
   return 1;
 }
 
@@ -452,7 +466,7 @@ static int unchanged(run *r)
 ** send now is the one that last succeeded for it (one rule for resuming
 ** and for a nightly sync); with changed_fields send only the fields that
 ** differ.  skip_unchanged = false sends everything again. */
-static int already_done(run *r, uu_slot *s, int fields)
+static int already_done(run *r, uu_slot *s, int fields, int whole)
 {
   uu_jentry e;
   int have_prev;
@@ -469,8 +483,8 @@ static int already_done(run *r, uu_slot *s, int fields)
     return 0;
   if (e.hash != 0 && e.hash == s->hash)
     return unchanged(r);
-  if (r->changed_fields && have_prev && e.hash != 0 && !s->secret_fields &&
-      fields_json(r->c, s) == 0) {
+  if (r->changed_fields && !whole && have_prev && e.hash != 0 &&
+      !s->secret_fields && fields_json(r->c, s) == 0) {
     s->full.n = 0;
     if (uu_buf_add(&s->full, r->c->scratch.p, r->c->scratch.n) != 0)
       return 0;
@@ -527,12 +541,13 @@ static int has_secret_field(const uu_vendor *v, lua_State *L, int fields)
   return 0;
 }
 
-/* Fills slot s from the record (id, fields on top, popped here): 1 when
-** it is queued, 0 when it was refused or skipped. */
+/* Fills slot s from the record (id, fields, extra on top, popped here): 1
+** when it is queued, 0 when it was refused or skipped.  A record with
+** extra members goes whole: changed_fields knows only the descriptor's. */
 static int load(run *r, uu_slot *s)
 {
   lua_State *L = r->L;
-  int id = lua_gettop(L) - 1, fields = id + 1, skip;
+  int id = lua_gettop(L) - 2, fields = id + 1, extra = id + 2, skip;
   uu_bad bad;
   s->id.n = 0;
   if (uu_check_id(r->c->v, L, id, &s->id, &bad) == 0 &&
@@ -541,20 +556,20 @@ static int load(run *r, uu_slot *s)
     snprintf(bad.msg, sizeof bad.msg, "fields: expected a table, got %s",
              luaL_typename(L, fields));
   } else if (bad.msg[0] == '\0' &&
-             uu_marshal(r->c, L, fields, s->id.p, s->id.n, &s->body,
-                        &s->fields_end, &bad) == 0) {
+             uu_marshal_x(r->c, L, fields, extra, s->id.p, s->id.n, &s->body,
+                          &s->fields_end, &bad) == 0) {
     if (r->j != NULL) {                /* only the journal reads these */
       s->secret_fields = has_secret_field(r->c->v, L, fields);
       s->hash = payload_hash(r, s);
     }
     s->full.n = 0;
-    skip = already_done(r, s, fields);
-    lua_pop(L, 1);                                 /* fields */
+    skip = already_done(r, s, fields, !lua_isnil(L, extra));
+    lua_pop(L, 2);                                 /* fields, extra */
     lua_rawseti(L, r->ids, s->index + 1);          /* the id, for later */
     return !skip;
   }
   report_invalid(r, s, id, &bad);
-  lua_pop(L, 2);
+  lua_pop(L, 3);
   return 0;
 }
 

@@ -439,17 +439,11 @@ static int write_items(uu_client *c, lua_State *L, int idx, uu_buf *b,
   return uu_buf_addc(b, ']') == 0 ? 0 : out_of_memory(bad, field);
 }
 
-/* A Lua map {grade = "9"} becomes [{"Key":"grade","Value":"9"}], keys
-** sorted so the bytes do not depend on hash order; a list of
-** { Key = k [, Value = v] } goes as given. */
-static int write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
-                        const char *field, uu_bad *bad)
+/* Pushes a list of the table's keys, sorted: their count, or -1 (with
+** the list still pushed) when a key is not a string. */
+static int push_sorted_keys(lua_State *L, int idx)
 {
-  int top = lua_gettop(L), nkeys = 0, i, keys;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    return type_error(L, idx, field, "a table of key = value", bad);
-  if (uu_rawlen(L, idx) > 0 && count_keys(L, idx) == uu_rawlen(L, idx))
-    return write_items(c, L, idx, b, field, bad);
+  int n = 0, keys;
   luaL_checkstack(L, 6, "fields");           /* keys, k, v, copies, sort */
   lua_newtable(L);                                 /* ..., keys */
   keys = lua_gettop(L);
@@ -457,17 +451,36 @@ static int write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_settop(L, top);
-      return bad_at(bad, field, "%s: keys must be strings", field);
+      lua_settop(L, keys);
+      return -1;
     }
     lua_pushvalue(L, -1);
-    lua_rawseti(L, keys, ++nkeys);
+    lua_rawseti(L, keys, ++n);
   }
   lua_getglobal(L, "table");                       /* sort with Lua's own */
   lua_getfield(L, -1, "sort");
   lua_pushvalue(L, keys);
   lua_call(L, 1, 0);
   lua_pop(L, 1);
+  return n;
+}
+
+/* A Lua map {grade = "9"} becomes [{"Key":"grade","Value":"9"}], keys
+** sorted so the bytes do not depend on hash order; a list of
+** { Key = k [, Value = v] } goes as given. */
+static int write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
+                        const char *field, uu_bad *bad)
+{
+  int top = lua_gettop(L), nkeys, i, keys;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return type_error(L, idx, field, "a table of key = value", bad);
+  if (uu_rawlen(L, idx) > 0 && count_keys(L, idx) == uu_rawlen(L, idx))
+    return write_items(c, L, idx, b, field, bad);
+  nkeys = push_sorted_keys(L, idx);
+  keys = lua_gettop(L);
+  if (nkeys < 0)
+    return lua_settop(L, top), bad_at(bad, field, "%s: keys must be "
+                                      "strings", field);
   if (uu_buf_addc(b, '[') != 0)
     return lua_settop(L, top), out_of_memory(bad, field);
   for (i = 1; i <= nkeys; i++) {
@@ -780,26 +793,160 @@ static int walk_fields(walk *w, const uu_field *nf)
   return nf != NULL ? write_nulls(w, nf) : 0;
 }
 
-/* The record at idx -> body.  *fields_end is where the credentials begin,
-** so a payload hash or a kept copy never includes a secret of the client's
-** (the caller drops UU_SECRET fields itself where it must). */
-int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
-               size_t idlen, uu_buf *body, size_t *fields_end, uu_bad *bad)
+/* ---- extra members (fields the descriptor lacks) ---------------------- */
+
+/* What a name extra may not take: one of the descriptor's fields (native
+** or cross-vendor), or a member userupd writes itself (body id,
+** credentials); NULL when the name is free. */
+static const char *extra_name_taken(const uu_client *c, const char *k,
+                                    size_t n)
 {
-  walk w;
-  const uu_field *nf = null_field(c->v);
-  int top = lua_gettop(L);
-  memset(&w, 0, sizeof w);
-  w.c = c, w.L = L, w.idx = uu_absindex(L, idx), w.b = body, w.bad = bad;
-  w.first = 1;
-  for (w.nfields = 0; c->v->fields[w.nfields].name != NULL; w.nfields++)
+  const uu_bodycred *bc;
+  int canon;
+  if (uu_field_find(c->v, k, n, &canon) != NULL)
+    return "is a documented field; give it in fields, not extra";
+  if (c->v->id_body != NULL && strlen(c->v->id_body) == n &&
+      memcmp(c->v->id_body, k, n) == 0)
+    return "is written by userupd itself (the id)";
+  for (bc = c->v->body_creds; bc != NULL && bc->json != NULL; bc++)
+    if (strlen(bc->json) == n && memcmp(bc->json, k, n) == 0)
+      return "is written by userupd itself (a credential)";
+  return NULL;
+}
+
+/* userupd.null as an extra value: JSON null only with send_null. */
+static int extra_null(walk *w, const char *at)
+{
+  if (w->c->v->null_list != NULL)
+    return bad_at(w->bad, at, "%s: userupd.null refused: %s clears fields "
+                  "through %s, not JSON null; set send_null = true on the "
+                  "client to send JSON null anyway", at, w->c->v->name,
+                  w->c->v->null_list);
+  return bad_at(w->bad, at, "%s: userupd.null refused: %s documents no way "
+                "to clear a field; set send_null = true on the client to "
+                "send JSON null anyway", at, w->c->v->name);
+}
+
+/* ,"name":value for one extra member; the value at index value, checked
+** as JSON only (UTF-8, finite numbers, no cycles, depth, length). */
+static int write_extra_member(walk *w, int value, const char *k, size_t kl)
+{
+  char at[96], where[224];
+  const char *taken;
+  uu_jerr je;
+  int rc;
+  uu_field plain = {"", UU_STRING, 0, NULL, NULL, NULL};
+  snprintf(at, sizeof at, "extra.%s%s", shown(&plain, k, kl, where, 65),
+           kl > 24 ? "..." : "");
+  if (kl == 0)
+    return bad_at(w->bad, "extra", "extra: a member name must not be empty");
+  if ((taken = extra_name_taken(w->c, k, kl)) != NULL)
+    return bad_at(w->bad, at, "%s: '%s' %s", at, at + 6, taken);
+  if (is_null(w->L, value) && !w->c->send_null)
+    return extra_null(w, at);
+  if ((!w->first && uu_buf_addc(w->b, ',') != 0) ||
+      (rc = uu_json_string(w->b, k, kl)) == UU_JNOMEM ||
+      (rc == UU_JOK && uu_buf_addc(w->b, ':') != 0))
+    return out_of_memory(w->bad, at);
+  if (rc != UU_JOK)
+    return bad_at(w->bad, at, "%s: the name is %s", at, uu_json_strerror(rc));
+  w->first = 0;
+  je.path[0] = '\0';
+  if ((rc = uu_json_value(w->L, value, w->b, MAX_DEPTH, w->c->max_string,
+                          &je)) == UU_JOK)
+    return 0;
+  snprintf(where, sizeof where, "%s%s%s", at,
+           je.path[0] && je.path[0] != '[' ? "." : "", je.path);
+  return bad_at(w->bad, where, "%s: %s", where, uu_json_strerror(rc));
+}
+
+/* extra = { Name = value }: after the documented fields, names sorted so
+** the same input gives the same bytes. */
+static int write_extra(walk *w, int extra)
+{
+  lua_State *L = w->L;
+  int top = lua_gettop(L), n, i, keys;
+  const char *k;
+  size_t kl;
+  if (lua_type(L, extra) != LUA_TTABLE)
+    return type_error(L, extra, "extra", "a table of name = value", w->bad);
+  n = push_sorted_keys(L, extra);
+  keys = lua_gettop(L);
+  if (n < 0)
+    return lua_settop(L, top), bad_at(w->bad, "extra", "extra: member "
+                                      "names must be strings");
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, keys, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, extra);                          /* ..., keys, k, v */
+    k = lua_tolstring(L, -2, &kl);
+    if (write_extra_member(w, lua_gettop(L), k, kl) != 0)
+      return lua_settop(L, top), -1;
+    lua_pop(L, 2);
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* Pushes the sorted names of a non-empty extra table and returns 1; 0
+** (nothing pushed) for none.  tostring(request) and --dry-run mark them. */
+int uu_push_extra_names(lua_State *L, int extra)
+{
+  if (extra == 0 || lua_type(L, extra) != LUA_TTABLE ||
+      count_keys(L, uu_absindex(L, extra)) == 0)
+    return 0;
+  if (push_sorted_keys(L, uu_absindex(L, extra)) < 0) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return 1;
+}
+
+/* opts.extra (opts at index opts, a table or none) pushed: its index, or
+** 0 with nothing pushed when there is none. */
+int uu_extra_arg(lua_State *L, int opts)
+{
+  if (lua_type(L, opts) != LUA_TTABLE)
+    return 0;
+  lua_getfield(L, opts, "extra");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return lua_gettop(L);
+}
+
+/* ---- one record, whole ------------------------------------------------ */
+
+static int walk_init(walk *w, uu_client *c, lua_State *L, int idx,
+                     uu_buf *body, uu_bad *bad)
+{
+  memset(w, 0, sizeof *w);
+  w->c = c, w->L = L, w->idx = uu_absindex(L, idx), w->b = body;
+  w->bad = bad, w->first = 1;
+  for (w->nfields = 0; c->v->fields[w->nfields].name != NULL; w->nfields++)
     ;
   bad->field[0] = bad->msg[0] = '\0';
   body->n = 0;
   luaL_checkstack(L, 12, "fields");
-  if (w.nfields > MAX_FIELDS)
+  if (w->nfields > MAX_FIELDS)
     return bad_at(bad, "?", "vendor descriptor has too many fields");
-  if (scan_keys(&w) != 0)
+  return scan_keys(w);
+}
+
+/* The record at idx (and the extra members at extra, 0 for none) ->
+** body.  *fields_end is where the credentials begin, so a payload hash or
+** a kept copy never includes a secret of the client's (the caller drops
+** UU_SECRET fields itself where it must). */
+int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
+                 const char *id, size_t idlen, uu_buf *body,
+                 size_t *fields_end, uu_bad *bad)
+{
+  walk w;
+  const uu_field *nf = null_field(c->v);
+  int top = lua_gettop(L);
+  extra = extra != 0 ? uu_absindex(L, extra) : 0;
+  if (walk_init(&w, c, L, idx, body, bad) != 0)
     return lua_settop(L, top), -1;
   if (nf != NULL && w.given[nf - c->v->fields] != GIVEN_NO) {
     lua_pushvalue(L, w.slot[nf - c->v->fields]);
@@ -812,7 +959,8 @@ int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
   if (c->v->id_body != NULL && (write_key(&w, c->v->id_body) != 0 ||
                                 uu_json_string(body, id, idlen) != UU_JOK))
     return out_of_memory(bad, "id");
-  if (walk_fields(&w, nf) != 0)
+  if (walk_fields(&w, nf) != 0 ||
+      (extra != 0 && !lua_isnil(L, extra) && write_extra(&w, extra) != 0))
     return lua_settop(L, top), -1;
   lua_settop(L, top);                              /* the given values */
   *fields_end = body->n;
@@ -821,6 +969,12 @@ int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
        uu_buf_add(body, c->body_tail.p, c->body_tail.n) != 0))
     return out_of_memory(bad, "body");
   return uu_buf_addc(body, '}') == 0 ? 0 : out_of_memory(bad, "body");
+}
+
+int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
+               size_t idlen, uu_buf *body, size_t *fields_end, uu_bad *bad)
+{
+  return uu_marshal_x(c, L, idx, 0, id, idlen, body, fields_end, bad);
 }
 
 /* ---- ids ---------------------------------------------------------------- */

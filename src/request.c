@@ -155,6 +155,34 @@ static void push_redacted_field(uu_client *c, lua_State *L, const char *k)
   lua_remove(L, -2);
 }
 
+/* "\n\nextra (...): A, B" for a request whose body carries members the
+** vendor's descriptor lacks (req.extra), or "". */
+static void push_extra_line(lua_State *L)
+{
+  int i, n, list;
+  lua_getfield(L, 1, "extra");
+  list = lua_gettop(L);
+  n = lua_istable(L, list) ? (int)uu_rawlen(L, list) : 0;
+  lua_pop(L, n == 0);
+  if (n == 0) {
+    lua_pushliteral(L, "");
+    return;
+  }
+  luaL_checkstack(L, 2 * n + 2, "extra");
+  lua_pushliteral(L, "\n\nextra, not in the vendor's documentation: ");
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "?");
+    }
+    if (i < n)
+      lua_pushliteral(L, ", ");
+  }
+  lua_concat(L, 2 * n);
+  lua_remove(L, list);
+}
+
 /* tostring(req): method, URL, headers and body, all redacted.  The client
 ** is this closure's upvalue, so its secrets are known here. */
 static int l_request_tostring(lua_State *L)
@@ -178,6 +206,7 @@ static int l_request_tostring(lua_State *L)
   lua_remove(L, top + 4);                          /* the headers table */
   lua_pushliteral(L, "\n\n");
   push_redacted_field(c, L, "body");
+  push_extra_line(L);
   lua_concat(L, lua_gettop(L) - top);
   return 1;
 }

@@ -286,6 +286,13 @@ int uu_check_id(const uu_vendor *v, lua_State *L, int idx, uu_buf *out,
                 uu_bad *bad);
 int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
                size_t idlen, uu_buf *body, size_t *fields_end, uu_bad *bad);
+/* The same with extra members (a table at extra, 0 for none), written
+** after the documented fields; the extra index may be nil. */
+int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
+                 const char *id, size_t idlen, uu_buf *body,
+                 size_t *fields_end, uu_bad *bad);
+int uu_extra_arg(lua_State *L, int opts);
+int uu_push_extra_names(lua_State *L, int extra);
 int uu_percent_encode(uu_buf *b, const char *s, size_t n);
 int uu_in_set(const char *set, const char *s, size_t n);
 
@@ -361,7 +368,7 @@ int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
               int attempts, int *relogged, double *wait);
 void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
-             int fields, uu_bad *bad);
+             int fields, int extra, uu_bad *bad);
 void uu_driver_open(lua_State *L);
 int uu_update_many(lua_State *L);
 void uu_engine_release(uu_client *c);

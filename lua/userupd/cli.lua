@@ -61,8 +61,10 @@ USERUPD_<VENDOR>_<OPTION>, upper-cased (USERUPD_QUESTIONPRO_API_KEY,
 USERUPD_FORMSONFIRE_COMPANY_ID, ...), or put the client options in a Lua
 file that returns a table and pass it with --config (the environment wins).
 
-MAP.lua returns function(row, vendor) -> id, fields. Return nil to skip a
-row; an error raised for a row counts that row as invalid. An empty cell
+MAP.lua returns function(row, vendor) -> id, fields [, extra]. Return nil
+to skip a row; an error raised for a row counts that row as invalid. extra
+is a table of members the vendor's descriptor lacks, sent after the
+documented ones and marked as extra in --dry-run. An empty cell
 reaches the map as nil: the field is left out and the vendor keeps its
 value. To clear a field, return userupd.null for it, or run with
 --blank=clear.

@@ -27,10 +27,11 @@ function records.load_map(path)
   return fn, type(opts) == "table" and opts or {}
 end
 
--- Runs the mapping on one row.  Returns id, fields; nil to skip; or false
--- and a message.  An error in the mapping is the row's fault, not the run's.
+-- Runs the mapping on one row.  Returns id, fields, extra; nil to skip; or
+-- false and a message.  An error in the mapping is the row's fault, not the
+-- run's.  extra: members the vendor's descriptor lacks (client `extra`).
 local function map_row(map, row, vendor)
-  local ok, id, fields = pcall(map, row, vendor)
+  local ok, id, fields, extra = pcall(map, row, vendor)
   if not ok then return false, "map: " .. tostring(id) end
   if id == nil or id == false then return nil end
   local t = type(id)
@@ -41,7 +42,11 @@ local function map_row(map, row, vendor)
     return false, ("map returned %s fields (a table expected)")
       :format(type(fields))
   end
-  return id, fields
+  if extra ~= nil and type(extra) ~= "table" then
+    return false, ("map returned %s extra (a table of name = value expected)")
+      :format(type(extra))
+  end
+  return id, fields, extra
 end
 
 -- A repeated id: counted, reported with both lines, kept for the summary.
@@ -56,7 +61,7 @@ local function duplicate(counts, id, first, lineno, report)
                   "(the first one is sent)"):format(tostring(id), first))
 end
 
--- Iterator over mapped records: id, fields, lineno.  Bad rows go to
+-- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
 -- report(lineno, message, invalid) and rows the map skips are counted,
 -- so the caller only sees what can be sent.
 function records.stream(rows, map, vendor, counts, report)
@@ -64,8 +69,8 @@ function records.stream(rows, map, vendor, counts, report)
   counts.duplicates = counts.duplicates or {}
   return function()
     for row, lineno, why in rows do
-      local id, fields = false, why
-      if row then id, fields = map_row(map, row, vendor) end
+      local id, fields, extra = false, why, nil
+      if row then id, fields, extra = map_row(map, row, vendor) end
       local key = id and tostring(id)
       if id == nil then
         counts.skipped = counts.skipped + 1
@@ -78,7 +83,7 @@ function records.stream(rows, map, vendor, counts, report)
         duplicate(counts, id, first_line[key], lineno, report)
       else
         first_line[key] = lineno
-        return id, fields, lineno
+        return id, fields, lineno, extra
       end
     end
     return nil

@@ -45,13 +45,16 @@ end
 -- each request too.  Problems go to stderr with their line numbers.
 function run.dry(client, recs, counts, args, seen)
   counts.ready = 0
-  for id, fields, lineno in recs do
-    local req, e = client:prepare(id, fields)
+  for id, fields, lineno, extra in recs do
+    local req, e = client:prepare(id, fields, { extra = extra })
     if req then
       counts.ready = counts.ready + 1
       if args.show_requests then
         out(("# line %d, id %s"):format(lineno, tostring(id)))
-        out(tostring(req))
+        out(tostring(req))               -- marks the extra members itself
+      elseif req.extra then
+        out(("line %d, id %s: extra, not in the vendor's documentation: %s")
+            :format(lineno, tostring(id), table.concat(req.extra, ", ")))
       end
     else
       counts.invalid = counts.invalid + 1

@@ -29,13 +29,14 @@ local function on_result(counts, bar, lines)
   end
 end
 
--- The source update_many pulls: id, fields, line (the journal keeps it).
+-- The source update_many pulls: id, fields, extra, line (the journal keeps
+-- the line).
 local function source(recs, counts, bar, lines)
   return function()
-    local id, fields, lineno = recs()
+    local id, fields, lineno, extra = recs()
     if id ~= nil then lines[id] = lineno end
     bar:draw(counts)
-    return id, fields, lineno
+    return id, fields, extra, lineno
   end
 end
 

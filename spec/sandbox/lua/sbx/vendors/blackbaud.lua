@@ -30,6 +30,18 @@ V.fields = {
 for name in pairs(CLEARABLE) do V.fields[name] = { type = "string" } end
 V.fields.BirthDate = { type = "date" }
 
+-- The seed's other extended properties, with its types. It lists them as
+-- returned by /user/extended/{id} and never says PUT takes them; the client
+-- sends them only as `extra` members. The sandbox accepts them (our
+-- choice), so a migration that needs them can be rehearsed here.
+local EXTENDED = {
+  EthnicityType = "integer", Citizenship = "string", PersonalWebsite = "integer",
+  BoardingOrDay = "integer", IsDeceased = "boolean", DeceasedDate = "date",
+  LivingStatus = "string", IsAbroad = "boolean", ScreenName = "string",
+  IMService = "string", IsLost = "boolean",
+}
+for name, t in pairs(EXTENDED) do V.fields[name] = { type = t } end
+
 local ORDER = { "UserID" }
 for _, list in ipairs({ BASE, CUSTOM, { "Token", "UserId", "Error", "ErrorType" } }) do
   for _, name in ipairs(list) do ORDER[#ORDER + 1] = name end
@@ -168,12 +180,14 @@ function V.extra_changes(changes, body)
   for _, name in ipairs(body.FieldsToNull) do changes[name] = json.null end
 end
 
--- CustomField1..10 are "extended" properties: only /user/extended/{id} and
--- the admin view show them (seed: "returned by /user/extended/").
+-- CustomField1..10 and the other extended properties: only
+-- /user/extended/{id} and the admin view show them (seed: "returned by
+-- /user/extended/").
 function V.view(u, route)
   local out = util.copy(u)
   if not (route and (route.extended or route.admin)) then
     for _, name in ipairs(CUSTOM) do out[name] = nil end
+    for name in pairs(EXTENDED) do out[name] = nil end
   end
   return out
 end
