@@ -58,9 +58,10 @@ test: all
 # The README's first command: a 300-user roster into all five vendors of
 # the local sandbox, through one mapping file, with progress and a summary.
 demo:
-	tools/deps
+	tools/deps demo
 	$(MAKE) -s all
 	spec/sandbox/ctl start
+	eval "$$(spec/sandbox/ctl env)" && \
 	LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./?.so;;' \
 	  lua5.4 examples/demo.lua; rc=$$?; spec/sandbox/ctl stop; exit $$rc
 

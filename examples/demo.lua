@@ -1,36 +1,34 @@
 -- examples/demo.lua: a 300-user roster migrated into all five vendors.
 --
---   lua5.4 examples/demo.lua [SANDBOX_URL]      (`make demo` runs this)
+--   make demo            (starts the sandbox, exports its settings, runs this)
 --
--- Needs the local sandbox (spec/sandbox/ctl start; default
--- http://127.0.0.1:8089), LUA_CPATH finding ./userupd.so and LUA_PATH
--- finding ./lua/?.lua.  For each vendor it runs what a user would type,
+-- By hand, from the repository root:
 --
---   userupd apply <vendor> --input examples/roster.csv --map examples/map.lua
---           --base-url <sandbox> --journal <tmp> --config <tmp>
+--   spec/sandbox/ctl start
+--   eval "$(spec/sandbox/ctl env)"    # USERUPD_<VENDOR>_* credentials + base URLs
+--   LUA_PATH='./lua/?.lua;;' LUA_CPATH='./?.so;;' lua5.4 examples/demo.lua
 --
+-- For each vendor it runs, and prints so you can copy and rerun it,
+--
+--   bin/userupd apply <vendor> --input examples/roster.csv
+--           --map examples/map.lua --journal build/demo/<vendor>.db --rate 200
+--
+-- with the credentials and the sandbox's URL coming from the environment,
 -- then reads three users back from the sandbox to show the change landed.
--- Exits non-zero if anything other than the roster's three deliberately bad
--- rows went wrong.
+-- The journals stay in build/demo/ (a rerun of a printed command skips
+-- what already succeeded; `bin/userupd failures --journal ...` lists the
+-- rest).  Exits non-zero if anything other than the roster's three
+-- deliberately bad rows went wrong.
 
 local cli = require "userupd.cli"
 local csv = require "userupd.csv"
 local userupd = require "userupd"
 
 local SANDBOX = arg[1] or os.getenv("USERUPD_SANDBOX_URL")
-  or "http://127.0.0.1:8089"
+local JOURNALS = "build/demo"
 local ROSTER, MAP = "examples/roster.csv", "examples/map.lua"
 local VENDORS = { "smartermeasure", "thoughtindustries", "blackbaud",
                   "formsonfire", "questionpro" }
-
--- The sandbox accepts any credential that does not start with "bad".
-local CREDENTIALS = {
-  smartermeasure = { username = "demo", password = "demo-password" },
-  thoughtindustries = { api_key = "demo-key" },
-  blackbaud = { token = "demo-token" },
-  formsonfire = { company_id = 12345, integration_key = "demo-key" },
-  questionpro = { api_key = "demo-key" },
-}
 
 -- The roster's bad rows: line 42 has Gender "X" (SmarterMeasure takes M or
 -- F), line 124 department "12a" (QuestionPro wants an integer), line 206 a
@@ -70,26 +68,6 @@ local function get_json(url)
   return value
 end
 
--- A throwaway --config file holding the sandbox credentials.
-local function write_config(options)
-  local path = os.tmpname()
-  local fh = assert(io.open(path, "w"))
-  fh:write("return {\n")
-  for name, value in pairs(options) do
-    fh:write(("  %s = %q,\n"):format(name, value))
-  end
-  fh:write("}\n")
-  fh:close()
-  return path
-end
-
--- os.tmpname() creates the file; SQLite is given a fresh name next to it.
-local function journal_path()
-  local path = os.tmpname()
-  os.remove(path)
-  return path .. ".journal"
-end
-
 local function check_counts(vendor, code, counts)
   local want_invalid = EXPECTED_INVALID[vendor]
   if not counts then
@@ -105,19 +83,17 @@ local function check_counts(vendor, code, counts)
 end
 
 local function apply(vendor)
-  local config, journal = write_config(CREDENTIALS[vendor]), journal_path()
+  local journal = ("%s/%s.db"):format(JOURNALS, vendor)
+  for _, suffix in ipairs({ "", "-wal", "-shm" }) do os.remove(journal .. suffix) end
   local argv = { "apply", vendor, "--input", ROSTER, "--map", MAP,
-                 "--base-url", SANDBOX, "--journal", journal,
-                 "--config", config,
+                 "--journal", journal,
                  -- The sandbox has no rate limit; the vendors' real
                  -- budgets (1/s for Thought Industries) would make the
                  -- demo take minutes.
                  "--rate", "200" }
-  print(("\n== %s\n$ userupd %s"):format(vendor, table.concat(argv, " ")))
+  print(("\n== %s\n$ bin/userupd %s"):format(vendor, table.concat(argv, " ")))
   io.stdout:flush()
   local code, counts = cli.run(argv)
-  os.remove(config)
-  os.remove(journal)
   check_counts(vendor, code, counts)
 end
 
@@ -152,16 +128,34 @@ local function read_back(vendor)
   reader:close()
 end
 
+-- The sandbox's settings must be in the environment, as a user's would.
+local function check_environment()
+  local missing = {}
+  for _, var in ipairs({ "USERUPD_SANDBOX_URL", "USERUPD_QUESTIONPRO_API_KEY",
+                         "USERUPD_QUESTIONPRO_BASE_URL" }) do
+    if not os.getenv(var) then missing[#missing + 1] = var end
+  end
+  if #missing == 0 then return true end
+  io.stderr:write("demo: ", table.concat(missing, ", "), " not set; run ",
+                  "`make demo`, or first: eval \"$(spec/sandbox/ctl env)\"\n")
+  return false
+end
+
 local function main()
+  if not check_environment() then return 2 end
   if not get_json(SANDBOX .. "/_sandbox/ping") then
     io.stderr:write("demo: the sandbox does not answer at ", SANDBOX,
                     "; start it with spec/sandbox/ctl start\n")
     return 2
   end
-  print(("Migrating %s into five vendors on the sandbox at %s"):format(
+  os.execute("mkdir -p " .. JOURNALS)
+  print(("Migrating %s into five vendors on the sandbox at %s.\n"):format(
     ROSTER, SANDBOX))
-  print("(sandbox credentials go in a throwaway --config file; " ..
-        "USERUPD_<VENDOR>_<OPTION> variables work too)")
+  print("Credentials and the sandbox URL come from USERUPD_<VENDOR>_<OPTION>")
+  print("variables. To rerun any command below yourself, from this directory:\n")
+  print("  spec/sandbox/ctl start")
+  print("  eval \"$(spec/sandbox/ctl env)\"")
+  print("  export LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./?.so;;'")
   for _, vendor in ipairs(VENDORS) do
     apply(vendor)
     read_back(vendor)
@@ -172,6 +166,10 @@ local function main()
   end
   print("\ndemo: all five vendors updated; the invalid rows above are the " ..
         "roster's deliberately bad ones")
+  print(("Journals are in %s/: `bin/userupd failures --journal %s/" ..
+         "questionpro.db` lists the bad row;"):format(JOURNALS, JOURNALS))
+  print("rerunning a command above sends nothing new (every user already " ..
+        "succeeded with that payload).")
   return 0
 end
 
