@@ -204,7 +204,7 @@ end
 local function row_reporter(args)
   return function(lineno, msg, invalid)
     err_line(("line %d: %s%s"):format(lineno,
-      (invalid and args.dry_run) and "invalid: " or "", msg))
+      (invalid and args.dry_run) and "invalid: " or "", util.one_line(msg)))
   end
 end
 
@@ -272,7 +272,7 @@ local function guarded(fn, args)
              "again to resume")
     return run.INTERRUPTED
   end
-  err_line("userupd: internal error: ", tostring(code))
+  err_line("userupd: internal error: ", util.one_line(code))
   return 2
 end
 

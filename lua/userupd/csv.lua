@@ -350,6 +350,17 @@ end
 
 -- Writes one record with CRLF, as RFC 4180 asks.  A nil value is written
 -- as ""; give list.n (table.pack style) when the list may have holes.
+-- A cell a spreadsheet would run as a formula (CSV injection, OWASP):
+-- text starting with =, +, -, @, a tab or a carriage return gets a leading
+-- single quote, which spreadsheets show as text.  For exports meant to be
+-- opened in one (`userupd failures --format csv`); numbers pass as they are.
+function csv.neutralize(v)
+  if type(v) == "string" and v:find("^[=+%-@\t\r]") then
+    return "'" .. v
+  end
+  return v
+end
+
 function csv.write_row(fh, list, sep)
   sep = sep or ","
   local out = {}

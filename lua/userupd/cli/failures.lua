@@ -36,7 +36,7 @@ local function csv_writer()
   csv.write_row(io.stdout, COLUMNS)
   return function(f)
     local row = { n = #COLUMNS }
-    for i, k in ipairs(COLUMNS) do row[i] = f[k] end
+    for i, k in ipairs(COLUMNS) do row[i] = csv.neutralize(f[k]) end
     csv.write_row(io.stdout, row)
   end
 end

@@ -22,7 +22,7 @@ local function on_result(counts, bar, lines)
       end
       counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
       err_line(("line %s: id %s: %s: %s"):format(tostring(lines[id] or "?"),
-        tostring(id), kind, util.describe_error(e)))
+        util.one_line(id), kind, util.describe_error(e)))
     end
     lines[id] = nil
     bar:draw(counts)

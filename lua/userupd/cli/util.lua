@@ -52,14 +52,30 @@ else
   util.now = os.time
 end
 
+local NAMED = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- Text from outside (a vendor's message, an id or a value from the input)
+-- as one printable line for a terminal or a one-line log: control
+-- characters (C0, DEL, and C1 written as UTF-8) become visible escapes, so
+-- no escape sequence, carriage return or line break gets through.
+function util.one_line(s)
+  s = tostring(s):gsub("[%z\1-\31\127]", function(c)
+    return NAMED[c] or ("\\x%02x"):format(c:byte())
+  end)
+  return (s:gsub("\194([\128-\159])", function(c)
+    return ("\\u%04x"):format(c:byte())
+  end))
+end
+
 -- A module error as "field: message"; the field is named once, and
--- module messages often name it already.
+-- module messages often name it already.  One printable line: a vendor's
+-- message may hold anything.
 function util.describe_error(e)
-  if type(e) ~= "table" then return tostring(e) end
+  if type(e) ~= "table" then return util.one_line(e) end
   local msg = tostring(e.message or e)
   local field = e.field and tostring(e.field)
   if field and not msg:find(field, 1, true) then msg = field .. ": " .. msg end
-  return msg
+  return util.one_line(msg)
 end
 
 return util
