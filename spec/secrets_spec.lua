@@ -165,3 +165,285 @@ describe("secrets audit", function()
           #seen, #text))
   end)
 end)
+
+-- The hostile echo audit (issue 12, item 5).  The sandbox's "echo" fault
+-- reflects the whole request (request line, every header, the body), after
+-- a growing run of dots, into every string of the vendor's error shape, into
+-- requestID and into X-Request-Id: a credential anywhere in what the client
+-- sends comes back in every channel, at every offset, so every truncation
+-- boundary is crossed.  The markers carry +, / and = (and " and \), so their
+-- URL-encoded and JSON-escaped forms differ from the raw ones.
+local E = {
+  sm_user = "MKesmU+s/r=1", sm_pass = "MKesmP+p/w=2", ti_key = "MKetiK+t/i=3",
+  bb_token = "MKebbT+o/k=4", bb_user = "MKebbU+u/b=5",
+  bb_pass = 'MKebbP"a\\q/s=6', bb_login = "MKebbL+l/gin==7",
+  ff_key = "MKeffK+f/f=8", qp_key = "MKeqpK+q/p=9", px_pass = "MKepxP+x/ss=10",
+}
+local CANARY = "CANARYua7"              -- reflected, not secret: the teeth
+local UP, LOW = { FirstName = "A" }, { firstName = "A" }
+
+local function urlenc(s)
+  return (s:gsub("[^%w%-%._~]", function(ch)
+    return ("%%%02X"):format(ch:byte())
+  end))
+end
+
+local function jsonesc(s)
+  return (s:gsub('[\\"]', function(ch) return "\\" .. ch end))
+end
+
+local function b64(s)
+  local t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = a * 65536 + (b or 0) * 256 + (c or 0)
+    for k = 3, 0, -1 do
+      local idx = math.floor(v / 64 ^ k) % 64
+      out[#out + 1] = t:sub(idx + 1, idx + 1)
+    end
+    if not c then out[#out] = "=" end
+    if not b then out[#out - 1] = "=" end
+  end
+  return table.concat(out)
+end
+
+-- name -> every form the client itself puts on the wire.
+local function all_forms()
+  local forms = {}
+  for name, s in pairs(E) do
+    forms[name] = { s, urlenc(s), jsonesc(s) }
+  end
+  forms.sm_basic = { b64(E.sm_user .. ":" .. E.sm_pass) }
+  forms.px_basic = { b64("pxuser99:" .. E.px_pass) }
+  return forms
+end
+
+-- The secrets (or parts of 6 bytes or more: a cut must not leave a piece)
+-- found in text, matched without regard to case.
+local function leaks(text)
+  local low, hits = text:lower(), {}
+  for name, forms in pairs(all_forms()) do
+    for _, f in ipairs(forms) do
+      f = f:lower()
+      for i = 1, #f - 5 do
+        if low:find(f:sub(i, i + 5), 1, true) then
+          hits[name] = true
+          break
+        end
+      end
+    end
+  end
+  local list = {}
+  for name in pairs(hits) do list[#list + 1] = name end
+  table.sort(list)
+  return list
+end
+
+describe("secrets audit against a hostile echo server", function()
+  it("uses markers that share no 6-byte piece, in any form", function()
+    local owner = {}
+    for name, forms in pairs(all_forms()) do
+      for _, f in ipairs(forms) do
+        f = f:lower()
+        for i = 1, #f - 5 do
+          local piece = f:sub(i, i + 5)
+          assert.is_true(owner[piece] == nil or owner[piece] == name,
+                         piece .. " in " .. name .. " and " ..
+                         tostring(owner[piece]))
+          owner[piece] = name
+        end
+      end
+    end
+  end)
+
+  local out = {}                          -- channel -> { text, ... }
+  local function put(channel, v)
+    if v == nil then return end
+    out[channel] = out[channel] or {}
+    table.insert(out[channel], tostring(v))
+  end
+  local function keep_err(prefix, u, err, info)
+    if err then
+      put(prefix .. "err.message", err.message)
+      put(prefix .. "err.vendor_code", err.vendor_code)
+      put(prefix .. "err.request_id", err.request_id)
+      put(prefix .. "tostring(err)", tostring(err))
+    end
+    if info then put(prefix .. "info.request_id", info.request_id) end
+    if u then put(prefix .. "user", tostring(u)) end
+  end
+
+  local function opts(t)
+    t.base_url = t.base_url or sandbox.url()
+    t.rate, t.retries, t.timeout, t.user_agent = 0, 0, 5, CANARY
+    return t
+  end
+  local function echo_clients()
+    local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
+                                              sandbox.url():match("//(.*)"))
+    return {
+      { userupd.smartermeasure(opts{ username = E.sm_user,
+                                     password = E.sm_pass }), 1, UP },
+      { userupd.thoughtindustries(opts{ api_key = E.ti_key }), ids[2], LOW },
+      { userupd.blackbaud(opts{ token = E.bb_token }), 1574489, UP },
+      { userupd.formsonfire(opts{ company_id = 9,
+                                  integration_key = E.ff_key }), ids[5], UP },
+      { userupd.questionpro(opts{ api_key = E.qp_key }), 1234599, LOW },
+      { userupd.questionpro(opts{ api_key = E.qp_key, proxy = px }), 1, LOW },
+      { userupd.questionpro(opts{ api_key = E.qp_key, key_in = "header" }),
+        1, LOW },
+    }
+  end
+
+  setup(function() sandbox.start() end)
+  before_each(function() sandbox.reset() end)
+
+  it("sync calls: message, vendor_code, request ids at every offset",
+     function()
+    sandbox.fault{ fault = "echo:status=400,step=7" }
+    for _, c in ipairs(echo_clients()) do
+      put("tostring(client)", tostring(c[1]))
+      for _ = 1, 88 do                    -- 88 x 7 > 600: every offset
+        keep_err("", c[1]:update(c[2], c[3]))
+      end
+      keep_err("get.", c[1]:get(c[2]))
+    end
+    sandbox.clear_faults()
+    sandbox.fault{ fault = "echo:status=200,step=7", vendor = "formsonfire" }
+    local ff = echo_clients()[4]
+    for _ = 1, 88 do keep_err("ff200.", ff[1]:update(ff[2], UP)) end
+  end)
+
+  it("a Blackbaud login echoed, and a session token with + / =", function()
+    local bb = userupd.blackbaud(opts{ username = E.bb_user,
+                                       password = E.bb_pass })
+    sandbox.fault{ fault = "echo:status=401,step=7" }
+    for _ = 1, 88 do keep_err("login.", bb:update(1574489, UP)) end
+    sandbox.clear_faults()
+    sandbox.fault{ fault = "bb-token:token=" .. E.bb_login,
+                   path = "/api/authentication/login" }
+    sandbox.fault{ fault = "echo:status=400,step=7" }
+    bb = userupd.blackbaud(opts{ username = E.bb_user, password = E.bb_pass })
+    for _ = 1, 88 do
+      keep_err("token.", bb:update(1574489, { FirstName = "A" }))
+    end
+    put("token.tostring(req)", tostring(bb:prepare(1574489, UP)))
+  end)
+
+  it("the Lua transport and submit/poll paths", function()
+    local st = require "support.socket_transport"
+    sandbox.fault{ fault = "echo:status=400,step=7" }
+    local ti = userupd.thoughtindustries(opts{ api_key = E.ti_key,
+                                               transport = st.new() })
+    for _ = 1, 88 do keep_err("lua.", ti:update(ids[2], LOW)) end
+    local qp = userupd.questionpro(opts{ api_key = E.qp_key })
+    for _ = 1, 20 do
+      qp:submit(1234599, { firstName = "A" }, function(...)
+        keep_err("async.", ...)
+      end)
+    end
+    local deadline = os.time() + 20
+    while userupd.poll(0.05) > 0 and os.time() < deadline do end
+  end)
+
+  it("update_many: progress, journal bytes, failures and the CLI",
+     function()
+    sandbox.fault{ fault = "echo:status=400,step=7" }
+    local db = os.tmpname() .. ".db"
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local userupd = require "userupd"
+      local q = userupd.questionpro{ api_key = %q, base_url = %q, rate = 0,
+                                     retries = 0, user_agent = %q }
+      local t = {}
+      for i = 1, 88 do t[i] = { i, { firstName = "P" } } end
+      q:update_many(t, { journal = %q, progress = true,
+        on_result = function(id, u, e, info)
+          io.stderr:write(tostring(e), " ", tostring(info.request_id), "\n")
+        end })
+    ]]):format(E.qp_key, sandbox.url(), CANARY, db))
+    f:close()
+    local function sh(channel, cmd)
+      local p = assert(io.popen(cmd .. " 2>&1"))
+      put(channel, p:read("*a"))
+      p:close()
+    end
+    sh("progress+on_result", util.lua() .. " " .. script)
+    local j = assert(userupd.journal(db))
+    for _, r in ipairs(j:failures()) do
+      put("journal.message", r.message)
+      put("journal.vendor_code", r.vendor_code)
+    end
+    j:close()
+    for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+      local fh = io.open(db .. suffix, "rb")
+      if fh then put("journal.bytes", fh:read("*a")); fh:close() end
+    end
+    local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
+    sh("failures.csv", cli .. " failures --journal " .. db .. " --format csv")
+    sh("failures.jsonl", cli .. " failures --journal " .. db ..
+       " --format jsonl")
+    local csv = os.tmpname() .. ".csv"
+    local mapf = os.tmpname() .. ".lua"
+    f = assert(io.open(csv, "w"))
+    f:write("id,name\n1,Ann\n2,Bo\n")
+    f:close()
+    f = assert(io.open(mapf, "w"))
+    f:write("return function(r) return tonumber(r.id), " ..
+            "{ firstName = r.name } end\n")
+    f:close()
+    local env = ("USERUPD_QUESTIONPRO_API_KEY='%s' " ..
+                 "USERUPD_QUESTIONPRO_USER_AGENT='%s' "):format(E.qp_key, CANARY)
+    sh("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
+       " --map " .. mapf .. " --base-url " .. sandbox.url() ..
+       " --journal " .. db .. "2")
+    for _, p in ipairs({ db, db .. "-wal", db .. "-shm", db .. "2",
+                         db .. "2-wal", db .. "2-shm", script, csv, mapf }) do
+      os.remove(p)
+    end
+  end)
+
+  it("has teeth: every channel carries the reflection; the request as sent "
+     .. "shows every secret", function()
+    local channels = { "err.message", "err.vendor_code", "err.request_id",
+      "info.request_id", "tostring(err)", "get.err.message",
+      "ff200.err.message", "login.err.message", "token.err.message",
+      "token.err.request_id", "lua.err.message", "lua.err.request_id",
+      "async.err.message", "async.err.request_id", "journal.message",
+      "journal.vendor_code", "journal.bytes", "failures.csv",
+      "failures.jsonl", "cli.stderr", "progress+on_result" }
+    for _, ch in ipairs(channels) do
+      assert.is_truthy(out[ch], "nothing from " .. ch)
+      local text = table.concat(out[ch], "\n")
+      assert.is_truthy(text:find(CANARY, 1, true) or
+                       text:find("PUT /", 1, true) or
+                       text:find("POST /", 1, true), "no reflection in " .. ch)
+    end
+    -- with redaction off, the client would show what it sends:
+    local sent = {}
+    for _, c in ipairs(echo_clients()) do
+      local req = c[1]:prepare(c[2], c[3])
+      sent[#sent + 1] = req.url .. " " .. (req.body or "")
+      for k, v in pairs(req.headers) do sent[#sent + 1] = k .. ": " .. v end
+    end
+    local found = leaks(table.concat(sent, "\n"))
+    for _, name in ipairs({ "sm_basic", "ti_key", "bb_token", "ff_key",
+                            "qp_key" }) do
+      assert.is_truthy(table.concat(found, " "):find(name, 1, true), name)
+    end
+    assert.are.same({ "qp_key" }, leaks("x " .. E.qp_key:sub(1, 6):upper()))
+  end)
+
+  it("finds no secret, whole or in part, in any channel", function()
+    local bad, n = {}, 0
+    for ch, list in pairs(out) do
+      n = n + #list
+      local hits = leaks(table.concat(list, "\n"))
+      if #hits > 0 then bad[ch] = table.concat(hits, ",") end
+    end
+    assert.is_true(n > 1000, "too little was driven: " .. n)
+    assert.are.same({}, bad)
+  end)
+end)

@@ -219,21 +219,29 @@ static char *str_opt(lua_State *L, int opts, const char *k)
 
 /* ---- secrets: remembered in every form they take on the wire --------- */
 
-static void add_secret(uu_client *c, lua_State *L, const char *s, size_t n)
+/* Adds a copy of s to the client's secrets; -1 when out of memory. */
+static int keep_secret(uu_client *c, const char *s, size_t n)
 {
   char **grown;
   char *p;
   if (n == 0)
-    return;
+    return 0;
   grown = (char **)realloc(c->secrets, (c->nsecrets + 1) * sizeof *grown);
   if (grown == NULL)
-    luaL_error(L, "userupd: out of memory");
+    return -1;
   c->secrets = grown;
   if ((p = (char *)malloc(n + 1)) == NULL)
-    luaL_error(L, "userupd: out of memory");
+    return -1;
   memcpy(p, s, n);
   p[n] = '\0';
   c->secrets[c->nsecrets++] = p;
+  return 0;
+}
+
+static void add_secret(uu_client *c, lua_State *L, const char *s, size_t n)
+{
+  if (keep_secret(c, s, n) != 0)
+    luaL_error(L, "userupd: out of memory");
 }
 
 /* The raw value, its %-encoded form (URL) and its JSON-escaped form.  The
@@ -253,8 +261,9 @@ static void add_secret_forms(uu_client *c, lua_State *L, const char *s)
     add_secret(c, L, b->p + 1, b->n - 2);
 }
 
-static void base64(uu_buf *out, const char *s, size_t n)
+static int base64(uu_buf *out, const char *s, size_t n)
 {
+  size_t start = out->n;
   static const char tab[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t i;
@@ -268,6 +277,40 @@ static void base64(uu_buf *out, const char *s, size_t n)
     uu_buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
     uu_buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
   }
+  return out->n - start == (n + 2) / 3 * 4 ? 0 : -1; /* an add failed */
+}
+
+/* A proxy's user:password: the password as written and decoded, and the
+** base64 of user:password libcurl sends in Proxy-Authorization.  Kept
+** without raising while libcurl's strings are held; then the decoded
+** password's other forms. */
+static void proxy_secrets(uu_client *c, lua_State *L)
+{
+  CURLU *u;
+  char *user = NULL, *pass = NULL, *raw = NULL;
+  uu_buf pair = {NULL, 0, 0}, b64 = {NULL, 0, 0};
+  int bad = 0, at = c->nsecrets;
+  if (c->proxy == NULL || (u = curl_url()) == NULL)
+    return;
+  if (curl_url_set(u, CURLUPART_URL, c->proxy, CURLU_NON_SUPPORT_SCHEME |
+                   CURLU_GUESS_SCHEME) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PASSWORD, &raw, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) ==
+        CURLUE_OK) {
+    curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+    bad = keep_secret(c, pass, strlen(pass)) || keep_secret(c, raw,
+                                                             strlen(raw));
+    bad |= uu_buf_add(&pair, user ? user : "", user ? strlen(user) : 0) ||
+           uu_buf_addc(&pair, ':') || uu_buf_add(&pair, pass, strlen(pass));
+    if (!bad && base64(&b64, pair.p, pair.n) == 0)
+      bad = keep_secret(c, b64.p, b64.n);
+  }
+  curl_free(user), curl_free(pass), curl_free(raw), curl_url_cleanup(u);
+  uu_buf_free(&pair), uu_buf_free(&b64);
+  if (bad)
+    luaL_error(L, "userupd: out of memory");
+  if (c->nsecrets > at)                    /* the decoded password */
+    add_secret_forms(c, L, c->secrets[at]);
 }
 
 /* ---- URL templates ------------------------------------------------------ */
@@ -340,12 +383,40 @@ static void check_base(uu_client *c, lua_State *L, const char *b, int given)
   }
 }
 
+/* The login token in the forms it takes (raw, %-encoded as the URL has
+** it, JSON-escaped), kept when the token is dropped for a re-login: an old
+** token may still work, so it stays hidden until the next one replaces it.
+** Built with plain mallocs: a failure leaves a form out, never a leak. */
+static void token_forms(uu_client *c)
+{
+  uu_buf r = {NULL, 0, 0}, u = {NULL, 0, 0}, j = {NULL, 0, 0};
+  size_t n;
+  int i;
+  if (c->token == NULL || (c->token_forms[0] != NULL &&
+                           strcmp(c->token_forms[0], c->token) == 0))
+    return;
+  for (i = 0; i < UU_TOKEN_FORMS; i++)
+    free(c->token_forms[i]), c->token_forms[i] = NULL;
+  n = strlen(c->token);
+  if (uu_buf_add(&r, c->token, n) == 0)
+    c->token_forms[0] = r.p, r.p = NULL;
+  if (uu_percent_encode(&u, c->token, n) == 0 && u.p != NULL)
+    c->token_forms[1] = u.p, u.p = NULL;
+  if (uu_json_string(&j, c->token, n) == UU_JOK && j.n >= 2) {
+    memmove(j.p, j.p + 1, j.n - 2);
+    j.p[j.n - 2] = '\0';
+    c->token_forms[2] = j.p, j.p = NULL;
+  }
+  uu_buf_free(&r), uu_buf_free(&u), uu_buf_free(&j);
+}
+
 /* url_pre/url_post (and the read call's) from the templates and options.
 ** Called at construction and again when a login brings a new token. */
 void uu_build_urls(uu_client *c, lua_State *L, int opts)
 {
   const char *rest;
   int given;
+  token_forms(c);
   c->base.n = c->url_pre.n = c->url_post.n = 0;
   c->get_pre.n = c->get_post.n = 0;
   lua_getfield(L, opts, "base_url");
@@ -406,7 +477,10 @@ static void auth_header(uu_client *c, lua_State *L, int opts)
   uu_buf_free(&pair);
   c->auth_header = h.p;                    /* owned by the client now */
   if (h.p != NULL) {
-    add_secret(c, L, strchr(h.p, ' ') + 1, strlen(strchr(h.p, ' ') + 1));
+    a = strchr(h.p, ' ') + 1;              /* "Basic dXNlcjpwYXNz" */
+    add_secret(c, L, a, strlen(a));
+    if ((b = strchr(a, ' ')) != NULL)      /* and the base64 alone */
+      add_secret(c, L, b + 1, strlen(b + 1));
     add_header(c, L, h.p);
   }
 }
@@ -482,6 +556,8 @@ void uu_client_release(lua_State *L, uu_client *c)
   for (i = 0; i < c->nsecrets; i++)
     free(c->secrets[i]);
   free(c->secrets), c->secrets = NULL, c->nsecrets = 0;
+  for (i = 0; i < UU_TOKEN_FORMS; i++)
+    free(c->token_forms[i]), c->token_forms[i] = NULL;
   free(c->auth_header), free(c->login_user), free(c->login_pass);
   free(c->token), free(c->ca_file), free(c->proxy), free(c->user_agent);
   c->auth_header = c->login_user = c->login_pass = c->token = NULL;
@@ -573,6 +649,7 @@ static void configure(uu_client *c, lua_State *L, int opts)
   }
   c->ca_file = str_opt(L, opts, "ca_file");
   c->proxy = str_opt(L, opts, "proxy");
+  proxy_secrets(c, L);
   c->user_agent = str_opt(L, opts, "user_agent");
 }
 

@@ -57,7 +57,8 @@ void uu_push_error(lua_State *L, const uu_vendor *v, const char *kind,
 ** passed by mistake as a value (a key as the id) must not come back. */
 void uu_push_invalid(lua_State *L, uu_client *c, const uu_bad *bad)
 {
-  uu_redact(c, L, bad->msg, strlen(bad->msg));
+  size_t n = strlen(bad->msg);
+  uu_redact_cut(c, L, bad->msg, n, (size_t)-1, n + 1 >= sizeof bad->msg);
   uu_redact(c, L, bad->field, strlen(bad->field));
   uu_push_error(L, c->v, "invalid", lua_tostring(L, -1), 0, NULL, NULL, 0,
                 lua_tostring(L, -2));
@@ -211,39 +212,53 @@ static void push_path(lua_State *L, const char *path)
   }
 }
 
-/* A scalar at key k of the table on top, as text in out ("" if none). */
-static void field_text(lua_State *L, const char *k, char *out, size_t len)
+/* The string on top, redacted and then cut to fit out (a cut before
+** redaction could leave a piece of a secret), into out; popped. */
+static void redacted_copy(uu_client *c, lua_State *L, char *out, size_t len)
+{
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  uu_redact_cut(c, L, s, n, len - 1, 0);
+  s = lua_tolstring(L, -1, &n);
+  memcpy(out, s, n + 1);
+  lua_pop(L, 2);
+}
+
+/* A scalar at key k of the table on top, as redacted text in out ("" if
+** none). */
+static void field_text(uu_client *c, lua_State *L, const char *k, char *out,
+                       size_t len)
 {
   out[0] = '\0';
   if (k == NULL || !lua_istable(L, -1))
     return;
   lua_getfield(L, -1, k);
-  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
-    snprintf(out, len, "%s", lua_tostring(L, -1));
-  else if (lua_type(L, -1) == LUA_TTABLE) {        /* e.g. ExtendedDetails */
+  if (lua_type(L, -1) == LUA_TTABLE) {             /* e.g. ExtendedDetails */
     lua_rawgeti(L, -1, 1);
-    if (lua_isstring(L, -1))
-      snprintf(out, len, "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
+    lua_remove(L, -2);
   }
-  lua_pop(L, 1);
+  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+    redacted_copy(c, L, out, len);
+  else
+    lua_pop(L, 1);
 }
 
 /* The vendor's error object in the decoded body on top, if it has one:
 ** fills code and msg and returns 1. */
-static int vendor_error(lua_State *L, const uu_vendor *v, char *code,
+static int vendor_error(lua_State *L, uu_client *c, char *code,
                         size_t codelen, char *msg, size_t msglen)
 {
+  const uu_vendor *v = c->v;
   code[0] = msg[0] = '\0';
   if (v->err_obj == NULL || !lua_istable(L, -1))
     return 0;
   push_path(L, v->err_obj);
-  field_text(L, v->err_code, code, codelen);
-  field_text(L, v->err_msg, msg, msglen);
+  field_text(c, L, v->err_code, code, codelen);
+  field_text(c, L, v->err_msg, msg, msglen);
   if (msg[0] == '\0')
-    field_text(L, v->err_msg2, msg, msglen);
+    field_text(c, L, v->err_msg2, msg, msglen);
   if (msg[0] == '\0')
-    field_text(L, "message", msg, msglen);         /* a generic fallback */
+    field_text(c, L, "message", msg, msglen);      /* a generic fallback */
   lua_pop(L, 1);
   return code[0] != '\0' || msg[0] != '\0';
 }
@@ -311,6 +326,11 @@ static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
     return push_failure(L, c, a, a->status >= 200 && a->status < 300
                         ? "decode" : status_kind(a->status), NULL, msg,
                         uu_retryable(a));
+  if (a->curl_msg != NULL && strlen(a->curl_msg) + 1 >= CURL_ERROR_SIZE) {
+    uu_redact_cut(c, L, msg, strlen(msg), sizeof msg - 1, 1); /* was cut */
+    snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
   return push_failure(L, c, a, "transport", NULL, msg, uu_retryable(a));
 }
 
@@ -321,7 +341,7 @@ static int success(lua_State *L, uu_client *c, const uu_answer *a)
   char code[64], msg[512];
   const char *path = a->op == UU_OP_GET ? c->v->get_ok_path : c->v->ok_path;
   if ((c->v->flags & UU_V_ERR_IN_2XX) &&
-      vendor_error(L, c->v, code, sizeof code, msg, sizeof msg)) {
+      vendor_error(L, c, code, sizeof code, msg, sizeof msg)) {
     lua_pop(L, 1);
     return push_failure(L, c, a, "rejected", code, msg[0] ? msg : code, 0);
   }
@@ -340,28 +360,46 @@ static int success(lua_State *L, uu_client *c, const uu_answer *a)
 
 /* The request id, from a header or the vendor's body key (QuestionPro
 ** requestID), decoded body on top. */
-static void body_request_id(lua_State *L, const uu_vendor *v, uu_answer *a,
+static void body_request_id(lua_State *L, uu_client *c, uu_answer *a,
                             char *buf, size_t len)
 {
-  if (v->request_id_key == NULL || !lua_istable(L, -1))
+  if (c->v->request_id_key == NULL || !lua_istable(L, -1))
     return;
-  field_text(L, v->request_id_key, buf, len);
+  field_text(c, L, c->v->request_id_key, buf, len);
   if (buf[0] != '\0')
     a->request_id = buf;
+}
+
+/* A request id from a header, redacted into buf.  The slot keeps 95 bytes
+** of it: one that long may have been cut, so a tail that begins a secret
+** is hidden too. */
+static void header_request_id(lua_State *L, uu_client *c, uu_answer *a,
+                              char *buf, size_t len)
+{
+  size_t n;
+  if (a->request_id == NULL)
+    return;
+  n = strlen(a->request_id);
+  uu_redact_cut(c, L, a->request_id, n, len - 1,
+                n + 1 >= sizeof c->sync.heard.request_id);
+  memcpy(buf, lua_tostring(L, -1), uu_rawlen(L, -1) + 1);
+  lua_pop(L, 1);
+  a->request_id = buf;
 }
 
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
 {
   uu_answer a = *a0;
-  char code[64], msg[512], rid[96];
+  char code[64], msg[512], rid[96], hrid[96];
   int decoded = 0;
+  header_request_id(L, c, &a, hrid, sizeof hrid);
   if (a.cc != CURLE_OK || a.overflow)
     return transport_failure(L, c, &a);
   if (a.len > 0) {
     decoded = uu_json_decode(L, a.body, a.len, MAX_DECODE_DEPTH, msg,
                              sizeof msg) == 0;
     if (decoded)
-      body_request_id(L, c->v, &a, rid, sizeof rid);
+      body_request_id(L, c, &a, rid, sizeof rid);
   }
   if (a.status >= 200 && a.status < 300) {
     if (a.len == 0 && a.status == 204) {
@@ -376,7 +414,7 @@ int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
     return success(L, c, &a);
   }
   if (decoded) {
-    vendor_error(L, c->v, code, sizeof code, msg, sizeof msg);
+    vendor_error(L, c, code, sizeof code, msg, sizeof msg);
     lua_pop(L, 1);
   } else {
     code[0] = msg[0] = '\0';

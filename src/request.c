@@ -28,18 +28,42 @@ static int is_word(int ch)
          (ch >= '0' && ch <= '9') || ch >= 0x80;
 }
 
-/* Whether secret sec stands at s as a whole token: not inside a longer
-** word (a password "p" must not turn "application" into "a***lication",
-** which garbles the text and hints at the secret). */
-static size_t token_at(const char *s, size_t left, int prev,
-                       const char *sec)
+/* Matching ignores ASCII case: an echo may change it (a %2b for our %2B,
+** an upper-cased message), and hiding a word that equals a secret but for
+** case costs nothing.  A secret of UU_ANYWHERE bytes or more is hidden
+** wherever it stands, inside a longer word too; a shorter one only as a
+** whole token (a password "p" must not turn "application" into
+** "a***lication", which garbles the text and hints at the secret). */
+#define UU_ANYWHERE 8
+
+static int same_nocase(const char *a, const char *b, size_t n)
 {
-  size_t n = strlen(sec);
-  if (n == 0 || n > left || memcmp(s, sec, n) != 0)
+  size_t i;
+  for (i = 0; i < n; i++) {
+    int x = (unsigned char)a[i], y = (unsigned char)b[i];
+    if (x != y && !(x >= 'A' && x <= 'Z' && x + 32 == y) &&
+        !(y >= 'A' && y <= 'Z' && y + 32 == x))
+      return 0;
+  }
+  return 1;
+}
+
+/* How many bytes of s are secret sec (0: none).  With cut, the text was
+** cut short after s + left: a tail that begins sec is a piece of it (at a
+** token start, or 4 bytes or more of a long secret inside a word). */
+static size_t token_at(const char *s, size_t left, int prev,
+                       const char *sec, int cut)
+{
+  size_t n = strlen(sec), m = n < left ? n : left;
+  int glued = is_word(prev) && is_word((unsigned char)sec[0]);
+  if (n == 0 || (m < n && !cut) || !same_nocase(s, sec, m))
     return 0;
-  if ((is_word(prev) && is_word((unsigned char)sec[0])) ||
-      (n < left && is_word((unsigned char)s[n]) &&
-       is_word((unsigned char)sec[n - 1])))
+  if (m < n)                                       /* a piece at the cut */
+    return glued && (n < UU_ANYWHERE || m < 4) ? 0 : m;
+  if (n >= UU_ANYWHERE)
+    return n;
+  if (glued || (n < left && is_word((unsigned char)s[n]) &&
+                is_word((unsigned char)sec[n - 1])))
     return 0;
   return n;
 }
@@ -47,15 +71,17 @@ static size_t token_at(const char *s, size_t left, int prev,
 /* Length of the secret of c's that starts at s, or 0.  prev is the byte
 ** before s (or 0). */
 static size_t secret_at(const uu_client *c, const char *s, size_t left,
-                        int prev)
+                        int prev, int cut)
 {
   int i;
   size_t n;
   for (i = 0; i < c->nsecrets; i++)
-    if ((n = token_at(s, left, prev, c->secrets[i])) > 0)
+    if ((n = token_at(s, left, prev, c->secrets[i], cut)) > 0)
       return n;
-  if (c->token != NULL && (n = token_at(s, left, prev, c->token)) > 0)
-    return n;
+  for (i = 0; i < UU_TOKEN_FORMS; i++)
+    if (c->token_forms[i] != NULL &&
+        (n = token_at(s, left, prev, c->token_forms[i], cut)) > 0)
+      return n;
   return 0;
 }
 
@@ -82,29 +108,55 @@ static size_t secret_field_at(const uu_vendor *v, const char *s, size_t left,
   return 0;
 }
 
-/* Pushes s with every secret of the client's, in any wire form, and every
-** secret field's value, replaced by "***". */
-void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
+/* The redacted text of s into b. */
+static void redact_into(uu_client *c, luaL_Buffer *b, const char *s,
+                        size_t n, int cut)
 {
-  luaL_Buffer b;
   size_t i = 0, k, keylen;
-  luaL_buffinit(L, &b);
   while (i < n) {
-    if ((k = secret_at(c, s + i, n - i,
-                       i > 0 ? (unsigned char)s[i - 1] : 0)) > 0) {
-      luaL_addstring(&b, "***");
+    if ((k = secret_at(c, s + i, n - i, i > 0 ? (unsigned char)s[i - 1] : 0,
+                       cut)) > 0) {
+      luaL_addstring(b, "***");
       i += k;
     } else if (s[i] == '"' &&
                (k = secret_field_at(c->v, s + i, n - i, &keylen)) > 0) {
-      luaL_addlstring(&b, s + i, keylen);
-      luaL_addstring(&b, "***");
+      luaL_addlstring(b, s + i, keylen);
+      luaL_addstring(b, "***");
       i += keylen + k;
     } else {
-      luaL_addchar(&b, s[i]);
+      luaL_addchar(b, s[i]);
       i++;
     }
   }
+}
+
+/* Pushes s with every secret of the client's, in any wire form, and every
+** secret field's value, replaced by "***", then cut to max bytes (at a
+** UTF-8 boundary): redacted first, so a cut cannot leave a piece of a
+** secret.  cut says s itself was cut short before it came here: a tail
+** that begins a secret is hidden too. */
+void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
+                   size_t max, int cut)
+{
+  luaL_Buffer b;
+  size_t len;
+  const char *r;
+  luaL_buffinit(L, &b);
+  redact_into(c, &b, s, n, cut);
   luaL_pushresult(&b);
+  r = lua_tolstring(L, -1, &len);
+  if (len <= max)
+    return;
+  while (max > 0 && ((unsigned char)r[max] & 0xc0) == 0x80)
+    max--;                                /* not inside a UTF-8 sequence */
+  lua_pushlstring(L, r, max);
+  lua_remove(L, -2);
+}
+
+/* Pushes s redacted (uu_redact_cut, no cut). */
+void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
+{
+  uu_redact_cut(c, L, s, n, (size_t)-1, 0);
 }
 
 /* ---- the request as a Lua table ------------------------------------ */

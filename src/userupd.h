@@ -217,6 +217,7 @@ typedef struct uu_slot {
 
 typedef struct uu_budget uu_budget;
 
+#define UU_TOKEN_FORMS 3
 typedef struct uu_client {
   const uu_vendor *v;
   uu_setup setup;            /* the descriptor's templates, as configured */
@@ -260,6 +261,7 @@ typedef struct uu_client {
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
   int nsecrets;
+  char *token_forms[UU_TOKEN_FORMS]; /* the login token: raw, %, JSON */
 } uu_client;
 
 /* ---- suggest.c: "did you mean" for fields and options ---------------- */
@@ -304,6 +306,8 @@ int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
 void uu_push_request(lua_State *L, uu_client *c, const char *method,
                      uu_buf *url, uu_buf *body);
 void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
+void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
+                   size_t max, int cut);
 
 /* ---- reply.c -------------------------------------------------------- */
 

@@ -214,6 +214,52 @@ PRE.oversized = function(ctx, f) return send_oversized(ctx, f.params.mb) end
 PRE.stall = function(_, f) ngx.sleep(f.params.secs) end
 PRE.delay = function(_, f) ngx.sleep(f.params.ms / 1000) end
 
+-- echo: a hostile server for the secrets audit.  The whole request
+-- (request line, every header, the body), twice, after step more dots on
+-- each echo (up to 600) so that every part of it crosses every cut the
+-- client makes, goes into every string of the vendor's error shape (code
+-- and message included), into requestID and into X-Request-Id.
+local function reflection(ctx, step)
+  local names, lines = {}, { ctx.method .. " " .. ctx.request_uri }
+  for k in pairs(ctx.headers) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local v = ctx.headers[k]
+    if type(v) == "table" then v = table.concat(v, ", ") end
+    lines[#lines + 1] = k .. ": " .. tostring(v)
+  end
+  lines[#lines + 1] = ctx.body_raw
+  local all = table.concat(lines, "\n")
+  local pad = step > 0 and (state.dict:incr("echo_seq", 1, 0) * step) % 601 or 0
+  return ("."):rep(pad) .. all .. " || " .. all
+end
+
+local function fill_strings(t, text)
+  for k, v in pairs(t) do
+    if type(v) == "string" then t[k] = text
+    elseif type(v) == "table" and v ~= json.null then fill_strings(v, text) end
+  end
+end
+
+PRE.echo = function(ctx, f)
+  local text = reflection(ctx, f.params.step)
+  local body = ctx.vendor.error_body(f.params.status, text, text, ctx,
+                                     E("invalid", text))
+  fill_strings(body, text)
+  body.requestID = text
+  ctx.resp_headers["X-Request-Id"] = text:gsub("[%c]", " ")
+  send(ctx, f.params.status, body)
+  return true
+end
+
+-- bb-token: a Blackbaud login answered with the given token (one with +,
+-- / and =, say, as a real session token may have).
+PRE["bb-token"] = function(ctx, f)
+  if not ctx.uri:find("^/api/authentication/") then return false end
+  send(ctx, 200, { Token = f.params.token, UserId = 100001 })
+  return true
+end
+
 local function apply_fault(ctx, f)
   local fn = PRE[f.name]
   if fn then return fn(ctx, f) end

@@ -26,6 +26,8 @@ M.KNOWN = {
   oversized        = { mb = { 10, 0, 256 } },
   ["ff-error-200"] = {}, ["bb-expired"] = {},
   ["ignore-field"] = { name = "string" },
+  echo             = { status = { 400, 200, 599 }, step = { 0, 0, 4096 } },
+  ["bb-token"]     = { token = "string" },
 }
 
 -- "stall:secs=2" -> {name="stall", params={secs=2}} | nil, message
