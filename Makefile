@@ -146,6 +146,7 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) \
 	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport \
 	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/cli \
+	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/budget \
 	  $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/userupd.so
 	install -m 644 lua/userupd/csv.lua lua/userupd/cli.lua \
@@ -154,6 +155,8 @@ install: $(MODULE)
 	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport/
 	install -m 644 lua/userupd/cli/*.lua \
 	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/cli/
+	install -m 644 lua/userupd/budget/*.lua \
+	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/budget/
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/userupd \
 	  > $(DESTDIR)$(PREFIX)/bin/userupd
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/userupd

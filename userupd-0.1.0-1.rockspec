@@ -97,6 +97,7 @@ build = {
     ["userupd.cli.send"] = "lua/userupd/cli/send.lua",
     ["userupd.cli.failures"] = "lua/userupd/cli/failures.lua",
     ["userupd.transport.ngx"] = "lua/userupd/transport/ngx.lua",
+    ["userupd.budget.ngx"] = "lua/userupd/budget/ngx.lua",
   },
   install = {
     bin = { userupd = "bin/userupd" },
