@@ -320,4 +320,36 @@ describe("seed fidelity", function()
       assert.are.equal(0, sandbox.stats().requests)              -- a dry run sends nothing
     end)
   end)
+
+  describe("SmarterMeasure's any[] answers", function()
+    local function sm()
+      return userupd.smartermeasure{ username = "u", password = "p", base_url = sandbox.url(),
+                                     rate = 0 }
+    end
+
+    it("verify takes a scalar sent and a one-element array answered as equal", function()
+      local c = sm()
+      local fields = { Gender = "F", AgeRange = "18-24", HowManyCoursesTaken = "3", FirstName = "A" }
+      local user, err, info = c:update(10000001, fields, { verify = true })
+      assert.is_nil(err, tostring(err))
+      assert.are.equal("F", user.Gender)                      -- the update's answer: a string
+      local held = assert(c:get(10000001))
+      assert.are.same({ "F" }, held.Gender)                   -- the read's: a one-element array
+      assert.are.same({ "18-24" }, held.AgeRange)
+      assert.are.same({ "3" }, held.HowManyCourses)
+      assert.is_true(info.verified)
+      assert.are.same({}, info.unapplied)
+    end)
+
+    it("still reports a field the vendor ignored, array or not", function()
+      local c = sm()
+      c:update(10000002, { AgeRange = "25-34", Gender = "M" })
+      sandbox.fault{ fault = "ignore-field:name=AgeRange", count = 1 }
+      local _, err, info = c:update(10000002, { AgeRange = "35-44", Gender = "F" },
+                                    { verify = true })
+      assert.is_nil(err, tostring(err))
+      assert.are.same({ "25-34" }, assert(c:get(10000002)).AgeRange)
+      assert.are.same({ "AgeRange" }, info.unapplied)
+    end)
+  end)
 end)

@@ -7,7 +7,8 @@
 ** Only scalar fields are compared: lists and free-form objects come back
 ** in other shapes (Thought Industries answers with purchased courses, not
 ** course ids), and secrets never come back.  A field the answer does not
-** carry at all cannot be judged and is not reported.
+** carry at all cannot be judged and is not reported.  A one-element array
+** answered for a scalar sent (["F"] for "F") counts as that element.
 */
 #include <string.h>
 #include <stdlib.h>
@@ -69,6 +70,25 @@ static int same_value(lua_State *L, int a, int b, const uu_field *f)
   return na == nb && memcmp(sa, sb, na) == 0;
 }
 
+/* An answer of one element, [x], stands for x: SmarterMeasure's reply types
+** Gender, AgeRange and HowManyCourses as any[], so a scalar sent may come
+** back as a one-element array.  Replaces the table on top by x. */
+static void unwrap_single(lua_State *L)
+{
+  if (lua_type(L, -1) != LUA_TTABLE || uu_rawlen(L, -1) != 1)
+    return;
+  lua_pushnil(L);
+  if (lua_next(L, -2)) {                           /* t, k, v */
+    lua_pop(L, 1);
+    if (lua_next(L, -2)) {                         /* a second key */
+      lua_pop(L, 2);
+      return;
+    }
+  }
+  lua_rawgeti(L, -1, 1);
+  lua_remove(L, -2);
+}
+
 /* The value the caller gave for f (native or cross-vendor name), pushed;
 ** 0 when none (nothing pushed). */
 static int push_sent(lua_State *L, int fidx, const uu_field *f)
@@ -95,6 +115,7 @@ void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx)
     if (!comparable(f) || !push_sent(L, fidx, f))
       continue;
     lua_getfield(L, uidx, f->reply ? f->reply : f->name);
+    unwrap_single(L);
     if (!(lua_isnil(L, -1) && lua_type(L, -2) != LUA_TLIGHTUSERDATA) &&
         !same_value(L, -2, -1, f)) {
       lua_pushstring(L, f->name);

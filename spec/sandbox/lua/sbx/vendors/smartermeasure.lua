@@ -103,7 +103,18 @@ function V.view(u)
   return out
 end
 
+-- The seed's reply types Gender, AgeRange and HowManyCourses as any[] (its
+-- example shows [] for each) without saying what a set value looks like.
+-- The sandbox answers both shapes: the update's answer carries the plain
+-- string, the read (GET) a one-element array ["M"]; `verify` must take both.
+local ANY_LIST = { "Gender", "AgeRange", "HowManyCourses" }
+
 function V.render_update(view) return view end
-function V.render_get(view) return view end
+function V.render_get(view)
+  for _, k in ipairs(ANY_LIST) do
+    if type(view[k]) == "string" then view[k] = json.array({ view[k] }) end
+  end
+  return view
+end
 
 return V
