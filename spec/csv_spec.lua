@@ -91,15 +91,51 @@ describe("csv reader", function()
 end)
 
 describe("csv reader errors", function()
-  each_chunk("reports a quote inside an unquoted field and goes on",
+  each_chunk("strict: reports a quote inside an unquoted field and goes on",
     function(opts)
+      opts.strict = true
+      local warned = 0
+      opts.warn = function() warned = warned + 1 end
       local out = parse('a,b,c\n1,2"x,3\n4,5,6\n', opts)
       assert.is_false(out[1][1])
       assert.equal(2, out[1][2])
       assert.equal("line 2: field 2 has a quote in the middle of an " ..
-                   "unquoted field", out[1][3])
+                   "unquoted field (strict CSV; without it the quote is " ..
+                   "taken as text)", out[1][3])
       assert.same({ { a = "4", b = "5", c = "6" }, 3 }, out[2])
+      assert.equal(0, warned)
     end)
+
+  each_chunk("takes a quote inside an unquoted field as text, counts the " ..
+             "rows and warns once per file", function(opts)
+      local warnings = {}
+      opts.warn = function(w) warnings[#warnings + 1] = w end
+      local out, reader = parse('place,lat,note\n' ..
+        'Here,37\194\17636\'37.8"N,5\'11" tall\r\n' ..
+        'There,1,2\n' ..
+        'Far,"quoted ""ok""",x"y"z\n' ..
+        'Last,x"\n', opts)
+      assert.same({ { place = "Here", lat = '37\194\17636\'37.8"N',
+                      note = '5\'11" tall' }, 2 }, out[1])
+      assert.same({ { place = "There", lat = "1", note = "2" }, 3 }, out[2])
+      assert.same({ { place = "Far", lat = 'quoted "ok"', note = 'x"y"z' }, 4 },
+                  out[3])
+      assert.same({ false, 5, "line 5: expected 3 fields, got 2" }, out[4])
+      assert.equal(4, #out)
+      assert.equal(3, reader.stray_quote_rows)
+      assert.equal(2, reader.first_stray_line)
+      assert.same({ "3 rows (the first at line 2) had a quote inside an " ..
+                    "unquoted field; it was taken as text, as spreadsheets " ..
+                    "do (--strict-csv refuses such rows)" }, warnings)
+    end)
+
+  it("warns about nothing when no field holds a stray quote", function()
+    local warned = false
+    local out = parse('a\n"x"\n', { warn = function() warned = true end })
+    assert.same({ { { a = "x" }, 2 } }, out)
+    assert.is_false(warned)
+    assert.is_nil(csv.open(handle("a\n"), { warn = "loud" }))
+  end)
 
   each_chunk("reports text after a closing quote and goes on", function(opts)
     local out = parse('a,b,c\n1,2,"3"x\n4,5,6\n', opts)

@@ -104,6 +104,9 @@ local function add_input_options(apply)
     :choices({ "csv", "jsonl" })
   apply:option("--sep", "CSV field separator (default ','; \\t for tab).")
     :argname "C":convert(separator)
+  apply:flag("--strict-csv", "Refuse a row with a quote inside an " ..
+    "unquoted field (default: take it as text, as spreadsheets do, and " ..
+    "warn once).")
   apply:option("--blank", "Empty cells (and JSON null): absent leaves " ..
     "the field out, so the vendor keeps its value (default); clear " ..
     "clears it.")

@@ -12,6 +12,12 @@
 -- A bad record is yielded as `false, lineno, message` rather than
 -- `nil, ...`: a nil first value would end the generic `for` loop, and the
 -- caller is meant to count the bad record and carry on.
+--
+-- A quote inside an unquoted field (37°36'37.8"N) is taken literally, as
+-- spreadsheet programs and Python's csv do.  Each row holding one is
+-- counted (reader.stray_quote_rows, reader.first_stray_line) and, at the
+-- end of the file, opts.warn(message) is called once.  opts.strict = true
+-- refuses such a row as malformed instead (RFC 4180).
 
 local csv = {}
 
@@ -26,7 +32,7 @@ local Reader = {}
 Reader.__index = Reader
 
 -- Pattern that stops an unquoted field: the separator, a line feed, or a
--- quote (which is an error there).  A carriage return is not a stop: a
+-- quote (taken as text and noted there, or refused in strict mode).  A carriage return is not a stop: a
 -- trailing one is stripped at the line feed, so CRLF and LF both work.
 local function stop_pattern(sep)
   return "[" .. sep:gsub("%p", "%%%0") .. '\n"]'
@@ -70,22 +76,27 @@ function Reader:fill(n)
 end
 
 -- An unquoted field: up to the separator, the end of line or end of input.
--- Returns the text, or nil when a quote turns up inside it.
+-- A quote inside it is kept as text and noted (self.stray); in strict mode
+-- the field is refused: nil.
 function Reader:unquoted()
   local scanned = 0 -- bytes already searched, so a refill does not rescan
   while true do
     local at = find(self.buf, self.stop, self.pos + scanned)
-    if at then
-      if byte(self.buf, at) == QUOTE then return nil end
+    if at and byte(self.buf, at) == QUOTE then
+      if self.strict then return nil end
+      self.stray = true
+      scanned = at - self.pos + 1
+    elseif at then
       local text = sub(self.buf, self.pos, at - 1)
       self.pos = at
       return text
-    end
-    scanned = #self.buf - self.pos + 1
-    if not self:more() then
-      local text = sub(self.buf, self.pos)
-      self.pos = #self.buf + 1
-      return strip_cr(text)
+    else
+      scanned = #self.buf - self.pos + 1
+      if not self:more() then
+        local text = sub(self.buf, self.pos)
+        self.pos = #self.buf + 1
+        return strip_cr(text)
+      end
     end
   end
 end
@@ -159,8 +170,8 @@ function Reader:field(index)
   if not self:fill(1) or byte(self.buf, self.pos) ~= QUOTE then
     local text = self:unquoted()
     if not text then
-      return nil, ("field %d has a quote in the middle of an unquoted field")
-        :format(index)
+      return nil, ("field %d has a quote in the middle of an unquoted field "
+        .. "(strict CSV; without it the quote is taken as text)"):format(index)
     end
     if sub(self.buf, self.pos, self.pos) == "\n" then text = strip_cr(text) end
     return text
@@ -236,12 +247,30 @@ function Reader:parse_next()
   if not more then return nil end
   local start = self.line
   local fields, why
+  self.stray = false
   ok, fields, why = pcall(self.record, self)
+  if self.stray then self:note_stray(start) end
   if not ok then
     self.done = true
     return false, start, tostring(fields)
   end
   return fields, start, why
+end
+
+-- Counts a row that held a quote inside an unquoted field.
+function Reader:note_stray(lineno)
+  self.stray_quote_rows = self.stray_quote_rows + 1
+  self.first_stray_line = self.first_stray_line or lineno
+end
+
+-- The one warning about stray quotes in this file, or nil when none.
+function Reader:stray_warning()
+  local n = self.stray_quote_rows
+  if n == 0 then return nil end
+  return ("%d row%s (the first at line %d) had a quote inside an unquoted "
+    .. "field; it was taken as text, as spreadsheets do (--strict-csv "
+    .. "refuses such rows)"):format(n, n == 1 and "" or "s",
+                                    self.first_stray_line)
 end
 
 -- The next row as `row, lineno` or `false, lineno, message`; nil at the end.
@@ -263,7 +292,11 @@ function Reader:rows()
   return function()
     if self.closed then return nil end
     local row, lineno, why = self:next_row()
-    if row == nil then self:close() end
+    if row == nil then
+      self:close()
+      local w = self:stray_warning()
+      if w and self.warn then self.warn(w) end    -- once: closed from here
+    end
     return row, lineno, why
   end
 end
@@ -314,12 +347,17 @@ local function check_sep(sep)
 end
 
 -- Opens a CSV file (a path or an open file handle) and reads its header.
--- opts: sep (default ","), chunk (read size in bytes, for tests).
+-- opts: sep (default ","), chunk (read size in bytes, for tests), strict
+-- (refuse a quote inside an unquoted field), warn (function(message),
+-- called once at the end when rows held such quotes).
 -- Returns a reader, or nil and a message.
 function csv.open(source, opts)
   opts = opts or {}
   local sep, err = check_sep(opts.sep or ",")
   if not sep then return nil, err end
+  if opts.warn ~= nil and type(opts.warn) ~= "function" then
+    return nil, "warn must be a function"
+  end
   local fh, owns = source, false
   if type(source) == "string" then
     fh, err = io.open(source, "rb")
@@ -329,6 +367,8 @@ function csv.open(source, opts)
   local self = setmetatable({
     fh = fh, owns_fh = owns, sep = sep, stop = stop_pattern(sep),
     chunk = opts.chunk or CHUNK, buf = "", pos = 1, line = 1, eof = false,
+    strict = opts.strict and true or false, warn = opts.warn,
+    stray_quote_rows = 0,
   }, Reader)
   local ok, msg = self:read_header()
   if not ok then

@@ -84,7 +84,8 @@ end
 
 local function csv_rows(path, opts, seen, null)
   local reader, why = csv.open(path == "-" and io.stdin or path,
-                               { sep = opts.sep })
+    { sep = opts.sep, strict = opts.strict_csv,
+      warn = function(w) util.err_line("warning: " .. path .. ": " .. w) end })
   if not reader then fail("cannot read %s: %s", path, why) end
   check_sep(reader.header, opts.sep or ",")
   local known = {}
