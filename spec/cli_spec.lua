@@ -288,7 +288,8 @@ describe("apply --dry-run", function()
 
   it_module("prints invalid rows with line numbers and exits 1", function()
     local r = run({ "apply", "questionpro", "--input", file(ROSTER, ".csv"),
-                    "--map", map, "--dry-run", "--show-requests", env = QP_KEY })
+                    "--map", map, "--dry-run", "--show-requests",
+                    "--strict-csv", env = QP_KEY })  -- line 4's quote refused
     assert.equal(1, r.rc)
     assert.matches("# line 2, id 1234599", r.out, 1, true)
     assert.matches("line 3: invalid: departmentID: ", r.err, 1, true)
@@ -361,7 +362,8 @@ describe("apply (sending)", function()
     function()
       local r = run({ "apply", "questionpro", "--input", file(ROSTER, ".csv"),
                       "--map", map, "--base-url", NOWHERE, "--config", config,
-                      "--journal", journal, "--no-progress", env = QP_KEY })
+                      "--journal", journal, "--no-progress", "--strict-csv",
+                      env = QP_KEY })
       assert.equal(1, r.rc)
       assert.matches("1234599: transport: ", r.err, 1, true)
       assert.matches("line 4: field 2 has a quote", r.err, 1, true)
