@@ -49,7 +49,7 @@ local function check_tree(tree, work)
   -- a dry run through the installed command: CSV, mapping, module
   rc, out = sh(("cd %s && %s USERUPD_QUESTIONPRO_API_KEY=k-123 %s/bin/userupd "
     .. "apply questionpro --input %s/examples/roster.csv --map %s/examples/"
-    .. "map.lua --dry-run"):format(q(work), CLEAN, q(tree), q(ROOT),
+    .. "map.lua --dry-run --show-requests"):format(q(work), CLEAN, q(tree), q(ROOT),
     q(ROOT)))
   assert.are.equal(1, rc, out)        -- the roster has one row bad for QP
   assert.matches("PUT https://api.questionpro.com/a/api/v2/users/", out, 1,

@@ -141,7 +141,7 @@ describe("secrets audit", function()
             "{ firstName = r.name, password = '" .. M.qp_pw .. "' } end\n")
     f:close()
     sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
-       .. " --dry-run")
+       .. " --dry-run --show-requests")
     sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
        .. " --base-url " .. sandbox.url() .. " --journal " .. db)
     sh(cli .. " failures --journal " .. db .. " --format jsonl")

@@ -17,6 +17,7 @@ local function on_result(counts, bar, lines)
       local kind = tostring(e.kind or "unknown")
       if kind == "invalid" then
         counts.invalid = counts.invalid + 1
+        counts.journaled_invalid = (counts.journaled_invalid or 0) + 1
       else
         counts.failed = counts.failed + 1
       end
@@ -57,7 +58,7 @@ end
 
 -- Why the run stopped early, for people.
 local function explain_stop(s, ctx, counts)
-  local done = counts.ok + counts.failed + counts.invalid
+  local done = counts.ok + counts.failed + (counts.journaled_invalid or 0)
   if s.stopped == "auth" then
     err_line(("stopped: %d authentication failures in a row; check %s " ..
       "(the journal keeps what was done; run the same command again once " ..
