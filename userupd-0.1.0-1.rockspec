@@ -98,6 +98,7 @@ build = {
     ["userupd.cli.failures"] = "lua/userupd/cli/failures.lua",
     ["userupd.transport.ngx"] = "lua/userupd/transport/ngx.lua",
     ["userupd.budget.ngx"] = "lua/userupd/budget/ngx.lua",
+    ["userupd.budget.redis"] = "lua/userupd/budget/redis.lua",
   },
   install = {
     bin = { userupd = "bin/userupd" },

@@ -252,9 +252,10 @@ static int file_spend(uu_budget *b, lua_State *L, long quota, long *sent)
 /* ---- a Lua store -------------------------------------------------------- */
 
 /* store:method(key, ...) with the arguments already pushed (nargs of
-** them); leaves nres results, or raises with the store's message. */
+** them); leaves its two results (take: wait, -; spend: sent, ok), or
+** raises with the store's message when the first is nil. */
 static void store_call(uu_budget *b, lua_State *L, const char *method,
-                       int nargs, int nres)
+                       int nargs)
 {
   int base = lua_gettop(L) - nargs;
   lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
@@ -263,10 +264,10 @@ static void store_call(uu_budget *b, lua_State *L, const char *method,
   lua_insert(L, base + 2);                         /* self */
   lua_pushstring(L, b->key);
   lua_insert(L, base + 3);
-  lua_call(L, nargs + 2, nres + 1);
-  if (lua_isnil(L, -nres - 1))
+  lua_call(L, nargs + 2, 2);
+  if (lua_isnil(L, -2))
     luaL_error(L, "userupd: shared_budget %s failed: %s", method,
-               lua_isstring(L, -nres) ? lua_tostring(L, -nres) : "no reason");
+               lua_isstring(L, -1) ? lua_tostring(L, -1) : "no reason");
 }
 
 static double lua_take(uu_budget *b, lua_State *L, double rate,
@@ -275,9 +276,9 @@ static double lua_take(uu_budget *b, lua_State *L, double rate,
   double wait;
   lua_pushnumber(L, rate);
   lua_pushnumber(L, burst);
-  store_call(b, L, "take", 2, 0);
-  wait = lua_tonumber(L, -1);
-  lua_pop(L, 1);
+  store_call(b, L, "take", 2);
+  wait = lua_tonumber(L, -2);
+  lua_pop(L, 2);
   return wait > 0 ? wait : 0;                      /* also NaN */
 }
 
@@ -285,7 +286,7 @@ static int lua_spend(uu_budget *b, lua_State *L, long quota, long *sent)
 {
   int ok;
   lua_pushinteger(L, (lua_Integer)quota);
-  store_call(b, L, "spend", 1, 1);
+  store_call(b, L, "spend", 1);
   *sent = (long)lua_tointeger(L, -2);
   ok = lua_toboolean(L, -1);
   lua_pop(L, 2);

@@ -1,0 +1,177 @@
+-- userupd.budget.redis: a real redis-server on 127.0.0.1 (started here,
+-- stopped by its PID), two processes sharing one Thought Industries budget
+-- through it against the sandbox's exact token bucket, the keys (a hash,
+-- never the secret), the daily quota in Redis, and a Redis that is gone.
+local userupd = require "userupd"
+local sandbox = require "support.sandbox"
+local util = require "support.util"
+
+-- Debian's lua-redis installs redis.lua for 5.1-5.3; it runs on 5.4 too.
+local EXTRA_PATH = "/usr/share/lua/5.3/?.lua"
+if _VERSION == "Lua 5.4" then
+  package.path = package.path .. ";" .. EXTRA_PATH
+end
+local redis = require "redis"
+local rstore = require "userupd.budget.redis"
+
+local PORT = tonumber(os.getenv("USERUPD_BUDGET_REDIS_PORT") or
+                      (tonumber(os.getenv("USERUPD_OPENRESTY_PORT") or
+                                "18090") + 101))
+local DIR = ("%s/build/budget-redis-spec"):format(sandbox.root)
+local PIDFILE = DIR .. "/redis.pid"
+
+local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function alive(pid)
+  local r = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
+  return r == true or r == 0
+end
+
+local function stop_redis()
+  local pid = tonumber(read(PIDFILE) or "")
+  if not pid or not alive(pid) then return end
+  if (read("/proc/" .. pid .. "/comm") or ""):gsub("%s+$", "") ~= "redis-server" then
+    return
+  end
+  os.execute("kill " .. pid)
+  for _ = 1, 50 do
+    if not alive(pid) then return end
+    os.execute("sleep 0.1")
+  end
+  os.execute("kill -9 " .. pid)
+end
+
+local function start_redis()
+  stop_redis()                                     -- a leftover
+  sh("rm -rf " .. q(DIR) .. " && mkdir -p " .. q(DIR))
+  local out = sh(("redis-server --port %d --bind 127.0.0.1 --save '' " ..
+                  "--appendonly no --daemonize yes --pidfile %s " ..
+                  "--logfile %s --dir %s 2>&1"):format(PORT, q(PIDFILE),
+                  q(DIR .. "/redis.log"), q(DIR)))
+  for _ = 1, 50 do
+    local ok, c = pcall(redis.connect, "127.0.0.1", PORT)
+    if ok and read(PIDFILE) then return c end
+    os.execute("sleep 0.1")
+  end
+  error("redis-server did not start on port " .. PORT .. ": " .. out ..
+        (read(DIR .. "/redis.log") or ""))
+end
+
+local UUID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+local function ti(opts)
+  opts.base_url = sandbox.url()
+  opts.api_key = opts.api_key or "ti-redis-key"
+  return userupd.thoughtindustries(opts)
+end
+
+describe("userupd.budget.redis", function()
+  local rc
+
+  setup(function()
+    assert(sandbox.start())
+    rc = start_redis()
+  end)
+  teardown(function()
+    stop_redis()
+    pcall(sandbox.reset)
+  end)
+  before_each(function()
+    sandbox.reset()
+    rc:flushall()
+  end)
+
+  it("two processes on one Redis budget: 0 429s, >= 95% of the budget",
+     function()
+    local rate, burst = 5, 5
+    sandbox.config{ ti_rate = rate, ti_burst = burst }
+    local path = (os.getenv("LUA_PATH") or ";;") .. ";" .. EXTRA_PATH
+    local cmds = {}
+    for i = 1, 2 do
+      cmds[i] = ("LUA_PATH=%s %s spec/support/budget_worker.lua %s 6 %d %d " ..
+                 "redis %d w%d &"):format(q(path), q(util.lua()),
+                 q(sandbox.url()), rate, burst, PORT, i)
+    end
+    local out = sh("cd " .. q(util.root) .. " && (" .. table.concat(cmds, " ")
+                   .. " wait) 2>&1")
+    local n = 0
+    for ok, failed, limited in out:gmatch("ok=(%d+) failed=(%d+) limited=(%d+)") do
+      n = n + 1
+      assert.equals("0", limited, out)
+      assert.equals("0", failed, out)
+      assert.is_true(tonumber(ok) > 0, out)
+    end
+    assert.equals(2, n, out)
+    local b = sandbox.stats().ti_bucket
+    local used = b.ok / (burst + rate * (b.last - b.first))
+    print(("# redis, 2 processes: %d sent, %d 429s, %.1f%% of the budget " ..
+           "over %.2f s"):format(b.ok, b.limited, 100 * used, b.last - b.first))
+    assert.equals(0, b.limited)
+    assert.is_true(used >= 0.95, "used " .. used)
+    assert.is_true(used <= 1.0, "used " .. used)
+  end)
+
+  it("keys Redis by a hash of vendor and credential, never the secret",
+     function()
+    local secret = "ti-Secret-Redis-77"
+    local c = ti{ api_key = secret, rate = 50, daily_quota = 10,
+                  shared_budget = rstore.new{ port = PORT } }
+    assert.truthy(c:update(UUID, { firstName = "A" }))
+    local s = c:update_many({ { UUID, { firstName = "B" } } },
+                            { progress = false })
+    assert.equals(1, s.ok)
+    local keys = rc:keys("*")
+    table.sort(keys)
+    assert.equals(2, #keys)
+    local want = sh("printf 'userupd shared budget key 1\\0thoughtindustries" ..
+                    "\\0api_key\\0" .. secret .. "\\0' | sha256sum"):sub(1, 32)
+    assert.matches("^userupd:day:" .. want .. ":%d+$", keys[1])
+    assert.equals("userupd:tat:" .. want, keys[2])
+    for _, k in ipairs(keys) do
+      assert.is_nil(k:find(secret, 1, true))
+      assert.is_nil(tostring(rc:get(k)):find(secret, 1, true))
+    end
+    assert.equals("1", rc:get(keys[1]))        -- update() is not counted
+  end)
+
+  it("counts the daily quota in Redis, across clients", function()
+    local function client()
+      return ti{ rate = 0, daily_quota = 3,
+                 shared_budget = rstore.new{ port = PORT } }
+    end
+    local recs = {}
+    for i = 1, 4 do
+      recs[i] = { ("%08x-0000-4000-8000-00000000beef"):format(i),
+                  { firstName = "Q" } }
+    end
+    local s = client():update_many({ recs[1], recs[2] }, { progress = false })
+    assert.equals(2, s.ok)
+    s = client():update_many({ recs[3], recs[4] }, { progress = false })
+    assert.equals(1, s.ok)
+    assert.equals("daily_quota", s.stopped)
+    assert.equals("daily quota reached: 3 sent today, 1 left; run again " ..
+                  "after 00:00 UTC", s.message)
+  end)
+
+  it("says so when Redis is gone", function()
+    local c = ti{ rate = 5, shared_budget = rstore.new{ port = PORT + 7 } }
+    local ok, err = pcall(c.update, c, UUID, { firstName = "A" })
+    assert.is_false(ok)
+    assert.matches("shared_budget take failed: redis: ", tostring(err))
+  end)
+end)
