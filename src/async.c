@@ -81,8 +81,10 @@ static engine *get_engine(lua_State *L, int create)
 }
 
 /* Drops every job of client c (it is being closed): no callback runs.  A
-** job whose callback is running (and closed the client) stays: deliver
-** frees it once the callback returns. */
+** job whose callback is running (and closed the client) stays, for
+** deliver to free once the callback returns; its easy handle goes now
+** (its results are on the stack already), so the client's share handle
+** has no user left and is freed with the client. */
 void uu_async_cancel(lua_State *L, uu_client *c)
 {
   engine *e = get_engine(L, 0);
@@ -90,7 +92,10 @@ void uu_async_cancel(lua_State *L, uu_client *c)
   if (e == NULL)
     return;
   for (pp = &e->head; (j = *pp) != NULL;) {
-    if (j->c == c && j->s.state != J_DELIVERING) {
+    if (j->c == c && j->s.state == J_DELIVERING) {
+      uu_slot_free(&j->s);
+      pp = &j->next;
+    } else if (j->c == c) {
       *pp = j->next;
       e->n--;
       job_free(L, e, j);
