@@ -148,6 +148,25 @@ describe("shared_budget", function()
     os.remove(path)
   end)
 
+  it("takes a token for each retry of update_many as well", function()
+    local path = tmpfile("retry")
+    sandbox.fault{ fault = "502", count = 1, vendor = "thoughtindustries" }
+    local c = ti{ shared_budget = path, rate = 2, burst = 1, retries = 2,
+                  retry_base = 0.01 }
+    local t0 = now()
+    local s = c:update_many({ { UUID, { firstName = "R1" } },
+                              { UUID, { firstName = "R2" } } },
+                            { concurrency = 1, progress = false })
+    local el = now() - t0
+    assert.equals(2, s.ok)
+    assert.equals(3, sandbox.stats().requests)
+    -- three calls at 2/s from a bucket of 1: two waits of 0.5 s at least
+    -- (the backoff alone would be 0.01 s)
+    assert.is_true(el >= 0.95, "elapsed " .. el)
+    assert.is_true(el < 3, "elapsed " .. el)
+    os.remove(path)
+  end)
+
   it("three processes sharing one file: 0 429s, >= 95% of the budget",
      function()
     local path = tmpfile("three")

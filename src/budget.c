@@ -386,6 +386,16 @@ double uu_budget_pace(uu_client *c, lua_State *L, double now)
   return w > wait ? w : wait;
 }
 
+double uu_budget_retry(uu_client *c, lua_State *L, double wait)
+{
+  uu_budget *b = c->budget;
+  double w;
+  if (b == NULL || (b->fd < 0 && b->ref == LUA_NOREF))
+    return wait;
+  w = uu_budget_pace(c, L, uu_now());
+  return w > wait ? w : wait;
+}
+
 long uu_quota_limit(const uu_client *c)
 {
   return c->budget != NULL ? c->budget->quota : 0;

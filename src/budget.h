@@ -30,6 +30,10 @@ void uu_budget_close(uu_client *c, lua_State *L);
 ** from the shared store when there is one, else the client's bucket. */
 double uu_budget_pace(uu_client *c, lua_State *L, double now);
 
+/* A retry is a call too: with a shared store it takes a token, and waits
+** for it when that is longer than wait (the backoff); else wait. */
+double uu_budget_retry(uu_client *c, lua_State *L, double wait);
+
 /* The quota of a run: begin reads today's count (from the store, else the
 ** journal, else the client's own count); spend counts one request, or
 ** returns 1 without counting when the quota is reached (*sent: today's

@@ -677,6 +677,8 @@ static void settle(run *r, uu_slot *s, CURLcode cc)
   int verdict;
   uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
   verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged, &wait);
+  if (verdict == UU_RETRY)
+    wait = uu_budget_retry(c, r->L, wait);
   s->state = verdict == UU_DONE ? S_DONE : S_WAIT;
   s->due = uu_now() + wait;
   /* a token several slots saw expire is dropped once, by the first */
