@@ -73,7 +73,10 @@ end
 local function apply(csv, journal, extra)
   local argv = { "apply", "questionpro", "--input", csv, "--map",
                  write(tmp(".lua"), MAP), "--base-url", sandbox.url(),
-                 "--rate", "0", "--no-progress" }
+                 "--rate", "0" }
+  if not (extra and extra[1] == "--progress") then
+    argv[#argv + 1] = "--no-progress"
+  end
   if journal then argv[#argv + 1] = "--journal"; argv[#argv + 1] = journal end
   for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
   for k, v in pairs(extra or {}) do if type(k) == "string" then argv[k] = v end end
@@ -135,6 +138,35 @@ describe("userupd apply, the second run", function()
     assert.not_matches('"emailAddress":null', r.out, 1, true)
     r = apply(csv, nil, { "--dry-run", "--show-requests", "--blank=clear" })
     assert.matches('"emailAddress":null', r.out, 1, true)
+  end)
+
+  it("reads a JSON-lines null as absent, and clears only when asked",
+     function()
+    local jsonl = write(tmp(".jsonl"),
+      '{"id":"7001","first":"A","last":"B","email":null}\n' ..
+      '{"id":"7002","first":"C","last":"D","email":"c@x.org"}\n')
+    local r = apply(jsonl, nil, { "--dry-run", "--show-requests" })
+    assert.are.equal(0, r.rc, r.err)
+    assert.matches('"firstName":"A"', r.out, 1, true)
+    assert.not_matches('"emailAddress":null', r.out, 1, true)
+    assert.matches('"emailAddress":"c@x.org"', r.out, 1, true)
+    r = apply(jsonl, nil, { "--dry-run", "--show-requests", "--blank=clear" })
+    assert.matches('"emailAddress":null', r.out, 1, true)
+  end)
+
+  it("keeps errors above the progress line; the last line is the summary's",
+     function()
+    sandbox.fault{ fault = "500", count = 100, path = "/users/7002?" }
+    local r = apply(write(tmp(".csv"), roster(3)), nil, { "--progress",
+      env = { USERUPD_QUESTIONPRO_RETRIES = "0" } })
+    assert.are.equal(1, r.rc)
+    -- the error line starts on a cleared line and ends with a newline
+    assert.matches("\r\27%[Kline 3: id 7002: http: [^\r]*\n", r.err)
+    local last = r.err:match("\r\27%[K([^\r\n]*)\n$")
+    assert.truthy(last, r.err)
+    assert.matches("3/3 100%", last, 1, true)
+    assert.matches("ok 2  failed 1", last, 1, true)
+    assert.matches("ok 2, failed 1, invalid 0", r.out, 1, true)
   end)
 
   it("stops after 5 auth failures, naming the variable, exit 1", function()
