@@ -73,6 +73,9 @@ local function explain_stop(s, ctx, counts)
        "to resume"):format(done) or
       ("interrupted: %d done; without --journal a new run sends " ..
        "everything again"):format(done))
+  elseif s.stopped then                  -- daily_quota, or one added later
+    err_line(("stopped: %s; the journal keeps what was done"):format(
+      tostring(s.message or s.stopped)))
   end
 end
 
