@@ -76,6 +76,14 @@ local rows = {
   { "id a UUID as a number", "ti", 1234, {}, "id", "got a number" },
   { "id not a GUID", "ff", "../x", {}, "id", "not a GUID" },
   { "id a GUID with a path", "ff", GUID .. "/x", {}, "id", "not a GUID" },
+  { "userupd.null where no seed documents clearing", "qp", 1,
+    { firstName = userupd.null }, "firstName",
+    "documents no way to clear a field; set send_null = true" },
+  { "a Salesforce id of the wrong length", "ti", UUID,
+    { sfAccountId = "001D000000IqhSLIA" }, "sfAccountId",
+    "neither a UUID nor a Salesforce id" },
+  { "a Metadata item without a Key", "ff", GUID,
+    { Metadata = { { Value = "v" } } }, "Metadata[1]", "Key must be a string" },
 }
 
 describe("bad input", function()

@@ -12,11 +12,17 @@ static const uu_option options[] = {
 #define S(n) {n, UU_STRING, 0, NULL, NULL, NULL}
 
 /* The user properties the seed's 200 answer lists, plus CustomField1..10
-** from its example; clearing goes through FieldsToNull, never JSON null. */
+** from its example; clearing goes through FieldsToNull, never JSON null.
+** The other extended properties (IsDeceased, ...) are not typed here: the
+** seed lists them only as returned by /user/extended/{id}; they go as
+** extra members, at the caller's word. */
 static const uu_field fields[] = {
   {"FirstName", UU_STRING, 0, NULL, "first_name", NULL},
   {"LastName", UU_STRING, 0, NULL, "last_name", NULL},
   {"Email", UU_STRING, 0, NULL, "email", NULL},
+  /* The seed spells it HostId in the answer's property list and HostID in
+  ** its prose ("Must be an admin to update HostID"); JSON members follow
+  ** the answer.  extra = { HostID = ... } reaches the other spelling. */
   {"HostId", UU_STRING, 0, NULL, "external_id", NULL},
   S("Greeting"), S("MaidenName"), S("NickName"), S("Prefix"), S("Suffix"),
   S("MiddleName"), S("OtherLastName"), S("Affiliation"), S("Gender"),
