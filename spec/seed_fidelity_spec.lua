@@ -110,7 +110,11 @@ describe("seed fidelity", function()
         assert.truthy(user, vendor)
         local last = sandbox.last(vendor)
         assert.matches('"' .. c[3] .. '":null', last.body, 1, true)
+        assert.are.equal("true", last.headers["x-userupd-send-null"])
       end
+      local ok, msg = pcall(userupd.questionpro, { api_key = "k", send_null = "yes" })
+      assert.is_false(ok)
+      assert.matches("option 'send_null' must be a boolean", msg, 1, true)
     end)
 
     it("uses FieldsToNull for Blackbaud, with or without send_null", function()
