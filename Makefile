@@ -143,20 +143,11 @@ PREFIX ?= /usr/local
 LUA_ABI := $(if $(filter jit,$(LUA_VERSION)),5.1,$(LUA_VERSION))
 LUA_BIN := $(if $(filter jit,$(LUA_VERSION)),luajit,lua$(LUA_VERSION))
 install: $(MODULE)
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/cli \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/budget \
-	  $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/userupd.so
-	install -m 644 lua/userupd/csv.lua lua/userupd/cli.lua \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/
-	install -m 644 lua/userupd/transport/ngx.lua \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/transport/
-	install -m 644 lua/userupd/cli/*.lua \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/cli/
-	install -m 644 lua/userupd/budget/*.lua \
-	  $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd/budget/
+	cd lua && for f in $$(find userupd -name '*.lua'); do \
+	  install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/$$f || exit 1; \
+	done
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/userupd \
 	  > $(DESTDIR)$(PREFIX)/bin/userupd
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/userupd

@@ -4,7 +4,7 @@
 --   lua5.4 tools/docs.lua options   the README's options tables (Markdown)
 --   lua5.4 tools/docs.lua env       nginx `env` lines, one per USERUPD_* variable
 --   lua5.4 tools/docs.lua --write   rewrites both generated blocks in place
---                                   (README.md, examples/openresty/nginx.conf*)
+--                                   (README.md, examples/openresty/nginx.conf)
 --
 -- Needs the module on package.cpath (make; LUA_CPATH='./?.so;;').
 -- spec/docs_spec.lua fails when a generated block is out of date.
@@ -157,7 +157,6 @@ local function main(what)
   elseif what == "--write" then
     rewrite("README.md", "options", M.options())
     rewrite("examples/openresty/nginx.conf", "env", M.env())
-    rewrite("examples/openresty/nginx-debian.conf", "env", M.env())
   else
     io.stderr:write("usage: tools/docs.lua options|env|--write\n")
     os.exit(2)
