@@ -128,6 +128,21 @@ describe("userupd apply, the second run", function()
     assert.are.equal(32, total_puts())
   end)
 
+  it("--changed-fields sends only the fields that changed", function()
+    local journal = tmp(".journal")
+    assert.are.equal(0, apply(write(tmp(".csv"), roster(3)), journal).rc)
+    local r = apply(write(tmp(".csv"), roster(3, function(i, row)
+      if i == 2 then row[4] = "new2@school.example" end
+    end)), journal, { "--changed-fields" })
+    assert.are.equal(0, r.rc, r.err)
+    assert.matches("ok 1, failed 0, invalid 0, unchanged 2", r.out, 1, true)
+    assert.are.equal('{"emailAddress":"new2@school.example"}',
+                     sandbox.last("questionpro").body)
+    r = apply(write(tmp(".csv"), roster(3)), nil, { "--changed-fields" })
+    assert.are.equal(2, r.rc)
+    assert.matches("--changed-fields needs --journal FILE", r.err, 1, true)
+  end)
+
   it("clears a field from a blank cell only with --blank=clear", function()
     local csv = write(tmp(".csv"), roster(2, function(i, row)
       if i == 2 then row[4] = "" end
