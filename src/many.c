@@ -787,8 +787,8 @@ static void draw(run *r, int final)
             (int)eta % 60);
   else
     fprintf(stderr, "  %.0f/s  ETA --:--", rate);
-  fprintf(stderr, "  ok %ld  failed %ld  invalid %ld  skipped %ld ", r->ok,
-          r->failed, r->invalid, r->skipped + r->unchanged);
+  fprintf(stderr, "  ok %ld  failed %ld  invalid %ld  unchanged %ld ",
+          r->ok, r->failed, r->invalid, r->skipped + r->unchanged);
   if (final)
     fputc('\n', stderr);
   fflush(stderr);
