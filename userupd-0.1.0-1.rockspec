@@ -72,6 +72,7 @@ build = {
         "src/reply.c",
         "src/request.c",
         "src/sha256.c",
+        "src/slot.c",
         "src/suggest.c",
         "src/vendors.c",
         "src/verify.c",

@@ -5,7 +5,7 @@
 ** which never blocks longer than its timeout, and callbacks run only from
 ** poll.
 **
-** One engine per Lua state, a userdata in the registry: its __gc takes
+** One queue per Lua state, a userdata in the registry: its __gc takes
 ** every transfer off the multi handle and frees it.  Each job holds a
 ** reference to its client, so a client cannot be collected mid-flight;
 ** closing a client explicitly cancels its jobs first (uu_async_cancel).
@@ -15,9 +15,7 @@
 #include "userupd.h"
 #include "budget.h"
 
-#define ENGINE_KEY "userupd.async"
-
-enum { J_WAIT = 1, J_ACTIVE, J_DONE, J_DELIVERING };
+#define QUEUE_KEY "userupd.async"
 
 typedef struct job {
   uu_slot s;                 /* first: the easy handle's PRIVATE is &s */
@@ -28,15 +26,15 @@ typedef struct job {
   struct job *next;
 } job;
 
-typedef struct engine {
+typedef struct queue {
   CURLM *multi;
   job *head;
   int n;
-} engine;
+} queue;
 
-static void job_free(lua_State *L, engine *e, job *j)
+static void job_free(lua_State *L, queue *e, job *j)
 {
-  if (j->s.state == J_ACTIVE && e->multi != NULL)
+  if (j->s.state == UU_SLOT_ACTIVE && e->multi != NULL)
     curl_multi_remove_handle(e->multi, j->s.easy);
   uu_slot_free(&j->s);
   luaL_unref(L, LUA_REGISTRYINDEX, j->client_ref);
@@ -44,9 +42,9 @@ static void job_free(lua_State *L, engine *e, job *j)
   free(j);
 }
 
-static int engine_gc(lua_State *L)
+static int queue_gc(lua_State *L)
 {
-  engine *e = (engine *)lua_touserdata(L, 1);
+  queue *e = (queue *)lua_touserdata(L, 1);
   job *j, *next;
   for (j = e->head; j != NULL; j = next) {
     next = j->next;
@@ -59,22 +57,22 @@ static int engine_gc(lua_State *L)
   return 0;
 }
 
-/* The engine of this Lua state; made on first use when create is set. */
-static engine *get_engine(lua_State *L, int create)
+/* The queue of this Lua state; made on first use when create is set. */
+static queue *get_queue(lua_State *L, int create)
 {
-  engine *e;
-  lua_getfield(L, LUA_REGISTRYINDEX, ENGINE_KEY);
-  e = (engine *)lua_touserdata(L, -1);
+  queue *e;
+  lua_getfield(L, LUA_REGISTRYINDEX, QUEUE_KEY);
+  e = (queue *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (e != NULL || !create)
     return e;
-  e = (engine *)lua_newuserdata(L, sizeof *e);
+  e = (queue *)lua_newuserdata(L, sizeof *e);
   memset(e, 0, sizeof *e);
   lua_newtable(L);
-  lua_pushcfunction(L, engine_gc);
+  lua_pushcfunction(L, queue_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, ENGINE_KEY);
+  lua_setfield(L, LUA_REGISTRYINDEX, QUEUE_KEY);
   if ((e->multi = curl_multi_init()) == NULL)
     luaL_error(L, "userupd: cannot create a curl multi handle");
   return e;
@@ -87,12 +85,12 @@ static engine *get_engine(lua_State *L, int create)
 ** has no user left and is freed with the client. */
 void uu_async_cancel(lua_State *L, uu_client *c)
 {
-  engine *e = get_engine(L, 0);
+  queue *e = get_queue(L, 0);
   job **pp, *j;
   if (e == NULL)
     return;
   for (pp = &e->head; (j = *pp) != NULL;) {
-    if (j->c == c && j->s.state == J_DELIVERING) {
+    if (j->c == c && j->s.state == UU_SLOT_DELIVERING) {
       uu_slot_free(&j->s);
       pp = &j->next;
     } else if (j->c == c) {
@@ -124,18 +122,18 @@ static int submit_args(lua_State *L)
 static int l_submit(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
-  engine *e;
+  queue *e;
   job *j;
   double now;
   int extra;
   luaL_checkany(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   extra = submit_args(L);                          /* callback at 5 */
-  e = get_engine(L, 1);
+  e = get_queue(L, 1);
   if ((j = (job *)calloc(1, sizeof *j)) == NULL)
     return luaL_error(L, "userupd: out of memory");
   j->client_ref = j->cb_ref = LUA_NOREF;
-  j->next = e->head, e->head = j, e->n++;  /* owned by the engine now */
+  j->next = e->head, e->head = j, e->n++;  /* owned by the queue now */
   j->c = c, j->s.client = c;
   lua_pushvalue(L, 1);
   j->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -145,81 +143,31 @@ static int l_submit(lua_State *L)
   j->s.t0 = now;
   if (uu_build(L, c, &j->s, UU_OP_UPDATE, 2, 3, extra, &j->bad) != 0) {
     j->invalid = 1;
-    j->s.state = J_DONE;
+    j->s.state = UU_SLOT_DONE;
     return 0;
   }
   if (uu_slot_init(c, &j->s) != 0)
     return luaL_error(L, "userupd: cannot create a curl handle");
   j->s.due = now + uu_budget_pace(c, L, now);
-  j->s.state = J_WAIT;
+  j->s.state = UU_SLOT_WAIT;
   return 0;
 }
 
-/* Logs the job's client in if it must (blocking: once per token). */
-static int login_if_needed(lua_State *L, job *j)
-{
-  int rc;
-  if (j->c->login_user == NULL || j->c->token != NULL)
-    return 0;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, j->client_ref);
-  rc = uu_login(j->c, L, lua_gettop(L), &j->s.answer);
-  lua_pop(L, 1);
-  return rc;
-}
-
-/* Starts every waiting job whose time has come. */
-static void dispatch(lua_State *L, engine *e)
+/* Starts every waiting job whose time has come (logging its client in
+** first if it must: blocking, once per token). */
+static void start_due_jobs(lua_State *L, queue *e)
 {
   double now = uu_now();
   job *j;
   for (j = e->head; j != NULL; j = j->next) {
     uu_slot *s = &j->s;
-    if (s->state != J_WAIT || s->due > now || j->c->policy.pause_until > now)
+    if (s->state != UU_SLOT_WAIT || s->due > now ||
+        j->c->policy.pause_until > now)
       continue;
-    if (login_if_needed(L, j) != 0) {
-      s->state = J_DONE;
-      continue;
-    }
-    s->token_gen = j->c->token_gen;
-    if (uu_build_url(j->c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
-      luaL_error(L, "userupd: out of memory");
-    uu_slot_prepare(s, j->c->v->method, 1);
-    s->attempts++;
-    if (curl_multi_add_handle(e->multi, s->easy) != CURLM_OK)
-      luaL_error(L, "userupd: curl_multi_add_handle failed");
-    s->state = J_ACTIVE;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, j->client_ref);
+    uu_slot_start(L, j->c, lua_gettop(L), s, e->multi); /* or done */
+    lua_pop(L, 1);
   }
-}
-
-/* Finished transfers: done, or waiting again for a retry or a login. */
-static int harvest(engine *e)
-{
-  CURLMsg *m;
-  CURL *easy;
-  CURLcode cc;
-  char *priv;
-  int left, done = 0, verdict;
-  double wait;
-  while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
-    if (m->msg != CURLMSG_DONE)
-      continue;
-    easy = m->easy_handle, cc = m->data.result;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-    curl_multi_remove_handle(e->multi, easy);
-    {
-      job *j = (job *)(void *)priv;
-      uu_slot *s = &j->s;
-      uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
-      verdict = uu_decide(j->c, s, &s->answer, s->attempts, &s->relogged,
-                          &wait);
-      s->state = verdict == UU_DONE ? J_DONE : J_WAIT;
-      s->due = uu_now() + wait;
-      if (verdict == UU_RELOGIN && s->token_gen == j->c->token_gen)
-        free(j->c->token), j->c->token = NULL;
-      done += verdict == UU_DONE;
-    }
-  }
-  return done;
 }
 
 /* Pushes user, err, info for a finished job. */
@@ -235,7 +183,7 @@ static void push_results(lua_State *L, job *j)
   uu_push_answer(L, j->c, a);
 }
 
-static void unlink_job(engine *e, job *j)
+static void unlink_job(queue *e, job *j)
 {
   job **pp;
   for (pp = &e->head; *pp != NULL; pp = &(*pp)->next)
@@ -250,16 +198,16 @@ static void unlink_job(engine *e, job *j)
 ** its callback returned, so nothing leaks if the results cannot be built;
 ** a raising callback does not stop the others: the first error is raised
 ** after all were called. */
-static int deliver(lua_State *L, engine *e)
+static int deliver(lua_State *L, queue *e)
 {
   job *j;
   int failed = 0;
   for (;;) {
-    for (j = e->head; j != NULL && j->s.state != J_DONE; j = j->next)
+    for (j = e->head; j != NULL && j->s.state != UU_SLOT_DONE; j = j->next)
       ;
     if (j == NULL)
       break;
-    j->s.state = J_DELIVERING;             /* cancel leaves it to us */
+    j->s.state = UU_SLOT_DELIVERING;             /* cancel leaves it to us */
     lua_rawgeti(L, LUA_REGISTRYINDEX, j->cb_ref);
     push_results(L, j);
     if (lua_pcall(L, 3, 0, 0) != 0) {
@@ -283,12 +231,12 @@ static int ms_until(double t)
 }
 
 /* The earliest time a waiting job may start, or deadline. */
-static double next_due(const engine *e, double deadline)
+static double next_due(const queue *e, double deadline)
 {
   const job *j;
   double t = deadline;
   for (j = e->head; j != NULL; j = j->next)
-    if (j->s.state == J_WAIT) {
+    if (j->s.state == UU_SLOT_WAIT) {
       double due = j->s.due > j->c->policy.pause_until ? j->s.due
                                                 : j->c->policy.pause_until;
       if (due < t)
@@ -297,11 +245,11 @@ static double next_due(const engine *e, double deadline)
   return t;
 }
 
-static int any_done(const engine *e)
+static int any_done(const queue *e)
 {
   const job *j;
   for (j = e->head; j != NULL; j = j->next)
-    if (j->s.state == J_DONE)
+    if (j->s.state == UU_SLOT_DONE)
       return 1;
   return 0;
 }
@@ -312,7 +260,7 @@ static int any_done(const engine *e)
 static int l_poll(lua_State *L)
 {
   double deadline = uu_now() + luaL_optnumber(L, 1, 0);
-  engine *e = get_engine(L, 0);
+  queue *e = get_queue(L, 0);
   int running;
   lua_settop(L, 0);
   if (e == NULL) {
@@ -320,9 +268,10 @@ static int l_poll(lua_State *L)
     return 1;
   }
   for (;;) {
-    dispatch(L, e);
+    start_due_jobs(L, e);
     curl_multi_perform(e->multi, &running);
-    if (harvest(e) > 0 || any_done(e) || e->n == 0 || uu_now() >= deadline)
+    if (uu_slot_harvest(L, e->multi) > 0 || any_done(e) || e->n == 0 ||
+        uu_now() >= deadline)
       break;
     curl_multi_poll(e->multi, NULL, 0, ms_until(next_due(e, deadline)),
                     NULL);
@@ -334,7 +283,7 @@ static int l_poll(lua_State *L)
 
 static int l_pending(lua_State *L)
 {
-  engine *e = get_engine(L, 0);
+  queue *e = get_queue(L, 0);
   lua_pushinteger(L, e ? e->n : 0);
   return 1;
 }

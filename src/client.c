@@ -544,7 +544,7 @@ void uu_client_release(lua_State *L, uu_client *c)
     return;
   c->closed = 1;
   uu_async_cancel(L, c);
-  uu_engine_release(c);
+  uu_many_release(c);
   uu_budget_close(c, L);
   uu_slot_free(&c->sync), uu_slot_free(&c->login);
   uu_pool_close(c);                  /* after every easy handle is gone */

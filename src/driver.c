@@ -4,7 +4,8 @@
 ** decision here: what to send, how long to wait, what an answer means.
 ** They are methods with a leading underscore, internal to the module.
 **
-** A transport is function(req) -> status, body, headers, or nil, message;
+** A transport is function(req) -> status, body, headers, or nil, message,
+** kind;
 ** req = { method, url, headers, body, timeout, connect_timeout,
 ** max_response }.
 */
@@ -179,33 +180,42 @@ static int l_login_answer(lua_State *L)
   return uu_push_answer(L, c, &a);
 }
 
-/* c:_verdict(op, attempts, t0, relogged, status, body, headers) ->
-** "retry", seconds | "relogin" | "done", user, err, info */
+/* c:_token_gen() -> the generation of the token the URLs now carry */
+static int l_token_gen(lua_State *L)
+{
+  lua_pushinteger(L, uu_check_client(L, 1)->token_gen);
+  return 1;
+}
+
+/* c:_verdict(op, attempts, t0, relogged, gen, status, body, headers) ->
+** "retry", seconds | "relogin" | "done", user, err, info.  gen is the
+** token generation the request was built with (c:_token_gen()). */
 static int l_verdict(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   uu_op op = check_op(L, 2);
-  int attempts = (int)luaL_checkinteger(L, 3);
+  uu_slot *s = &c->sync;
   double t0 = luaL_checknumber(L, 4), wait;
-  int relogged = lua_toboolean(L, 5), verdict;
-  uu_answer a;
-  lua_settop(L, 8);
-  answer_from_lua(L, c, &c->sync, 6, op, &a);
-  verdict = uu_decide(c, &c->sync, &a, attempts, &relogged, &wait);
+  int verdict;
+  s->attempts = (int)luaL_checkinteger(L, 3);
+  s->relogged = lua_toboolean(L, 5);
+  s->token_gen = (int)luaL_checkinteger(L, 6);
+  lua_settop(L, 9);
+  answer_from_lua(L, c, s, 7, op, &s->answer);
+  verdict = uu_slot_settle(c, s, &wait);
   if (verdict == UU_RETRY) {
     lua_pushliteral(L, "retry");
     lua_pushnumber(L, wait);
     return 2;
   }
   if (verdict == UU_RELOGIN) {
-    free(c->token), c->token = NULL;
     lua_pushliteral(L, "relogin");
     return 1;
   }
-  a.attempts = attempts;
-  a.elapsed = uu_now() - t0;
+  s->answer.attempts = s->attempts;
+  s->answer.elapsed = uu_now() - t0;
   lua_pushliteral(L, "done");
-  return 1 + uu_push_answer(L, c, &a);
+  return 1 + uu_push_answer(L, c, &s->answer);
 }
 
 /* c:_closed() -> whether a hook closed the client (never raises) */
@@ -270,7 +280,8 @@ static const luaL_Reg primitives[] = {
   {"_request", l_request}, {"_needs_login", l_needs_login},
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
   {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
-  {"_verdict", l_verdict}, {"_pace", l_pace}, {"_now", l_now},
+  {"_verdict", l_verdict}, {"_token_gen", l_token_gen},
+  {"_pace", l_pace}, {"_now", l_now},
   {"_hooks", l_hooks}, {"_closed", l_closed},
   {"_closed_error", l_closed_error}, {NULL, NULL}};
 

@@ -36,7 +36,7 @@ local function drive(c, op, id, fields, opts)
   local transport, sleep = c:_hooks()
   local t0 = c:_now()
   local attempts, relogged = 0, false
-  local req, err, info, gone, stop
+  local req, gen, err, info, gone, stop
   while true do
     if c:_needs_login() then
       stop = login(c, transport, sleep, op, t0)
@@ -46,6 +46,7 @@ local function drive(c, op, id, fields, opts)
     if not req then
       req, err, info = c:_request(op, id, fields, opts)
       if not req then return nil, err, info end
+      gen = c:_token_gen()               -- the token req carries
     end
     local wait = c:_pace()
     if wait > 0 then sleep(wait) end
@@ -55,8 +56,8 @@ local function drive(c, op, id, fields, opts)
     local status, body, headers = transport(req)
     gone, err, info = closed(c, op, attempts, t0)
     if gone then return nil, err, info end
-    local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, status,
-                                        body, headers)
+    local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, gen,
+                                        status, body, headers)
     if verdict == "retry" then
       sleep(a)
       gone, err, info = closed(c, op, attempts, t0)

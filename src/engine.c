@@ -1,55 +1,13 @@
 /*
-** engine.c: sending.  One call (update, get) runs the retry loop on the
-** client's own easy handle, so its connection stays alive between calls.
-** update_many runs many at once on a multi handle (below).
+** engine.c: client:update and client:get.  One call runs the retry loop
+** on the client's own easy handle, so its connection stays alive between
+** calls.  update_many (many.c) and submit/poll (async.c) run many at once
+** on a multi handle; all of them share slot.c's life cycle.
 */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "userupd.h"
 #include "budget.h"
-
-/* Blocks for secs, or hands the wait to the client's sleep function. */
-void uu_sleep(uu_client *c, lua_State *L, double secs)
-{
-  struct timespec ts;
-  if (!(secs > 0))                         /* also NaN */
-    return;
-  if (secs > 86400)
-    secs = 86400;
-  if (c->sleep_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->sleep_ref);
-    lua_pushnumber(L, secs);
-    lua_call(L, 1, 0);
-    return;
-  }
-  ts.tv_sec = (time_t)secs;
-  ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-    ;
-}
-
-/* The policy's verdict on the answer in slot s (policy.c), for every
-** call loop: done, retry after *wait seconds, or log in again. */
-int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
-              int attempts, int *relogged, double *wait)
-{
-  uu_limits l;
-  uu_limits_read(&l, &s->heard, uu_wall());
-  return uu_policy_decide(&c->policy, &l, a->status, uu_retryable(a),
-                          c->login_user != NULL, attempts, relogged,
-                          uu_now(), wait);
-}
-
-/* One exchange over libcurl on slot s. */
-static void exchange(uu_client *c, uu_slot *s, uu_op op, uu_answer *a)
-{
-  int body = op == UU_OP_UPDATE;
-  uu_slot_prepare(s, body ? c->v->method : "GET", body);
-  uu_slot_answer(s, op, curl_easy_perform(s->easy), a);
-}
 
 /* Validates id and fields into the slot; 0, or -1 with bad filled. */
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
@@ -65,45 +23,33 @@ int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
   return 0;
 }
 
-/* Logs in when the client has credentials but no token yet. */
-static int ensure_login(lua_State *L, uu_client *c, uu_answer *a)
+/* The retry loop of one call (update, get) on slot s, which ends with the
+** answer in *a.  A 401 with a login-based client means the token expired
+** (20 idle minutes): log in again once and resend.  The sleep hook may
+** close the client: the call then ends with an answer saying so. */
+static void send_retrying(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
+                          uu_answer *a)
 {
-  if (c->login_user == NULL || c->token != NULL)
-    return 0;
-  return uu_login(c, L, 1, a);
-}
-
-/* The retry loop of one call.  A 401 with a login-based client means the
-** token expired (20 idle minutes): log in again once and resend. */
-static void run(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
-                uu_answer *a)
-{
-  int attempts = 0, relogged = 0, verdict;
   double wait;
+  s->attempts = s->relogged = 0;
   for (;;) {
-    if (ensure_login(L, c, a) != 0)
+    if (uu_slot_url(L, c, 1, s, op) != 0)
       break;
-    if (uu_build_url(c, op, s->id.p, s->id.n, &s->url) != 0)
-      luaL_error(L, "userupd: out of memory");
     uu_sleep(c, L, uu_budget_pace(c, L, uu_now()));
-    if (c->closed) {                 /* the sleep hook closed the client */
-      uu_closed_answer(a, op);
+    if (c->closed)
       break;
-    }
-    attempts++;
-    exchange(c, s, op, a);
-    verdict = uu_decide(c, s, a, attempts, &relogged, &wait);
-    if (verdict == UU_DONE)
+    uu_slot_arm(c, s, op);
+    uu_slot_answer(s, op, curl_easy_perform(s->easy), &s->answer);
+    if (uu_slot_settle(c, s, &wait) == UU_DONE)
       break;
-    if (verdict == UU_RELOGIN)
-      free(c->token), c->token = NULL;
     uu_sleep(c, L, wait);
-    if (c->closed) {
-      uu_closed_answer(a, op);
+    if (c->closed)
       break;
-    }
   }
-  a->attempts = attempts;
+  if (c->closed)
+    uu_closed_answer(&s->answer, op);
+  *a = s->answer;
+  a->attempts = s->attempts;
 }
 
 /* The fields that did not take, as "A, B" (for the strict error). */
@@ -128,7 +74,7 @@ static void verify(lua_State *L, uu_client *c, int strict)
 {
   int info = lua_gettop(L), base = info - 2;
   uu_answer ga;
-  run(L, c, &c->sync, UU_OP_GET, &ga);
+  send_retrying(L, c, &c->sync, UU_OP_GET, &ga);
   uu_push_answer(L, c, &ga);                       /* guser, gerr, ginfo */
   if (lua_isnil(L, -3)) {
     lua_pushvalue(L, -2);
@@ -188,7 +134,7 @@ int uu_update(lua_State *L, uu_client *c, uu_op op)
   if (uu_build(L, c, s, op, 2, 3,
                op == UU_OP_UPDATE ? uu_extra_arg(L, 4) : 0, &bad) != 0)
     return uu_push_refusal(L, c, &bad);
-  run(L, c, s, op, &a);
+  send_retrying(L, c, s, op, &a);
   a.elapsed = uu_now() - t0;
   uu_push_answer(L, c, &a);
   if (mode && !lua_isnil(L, -3))

@@ -24,15 +24,13 @@
 #include "budget.h"
 #include "journal.h"
 
-enum { S_IDLE = 0, S_WAIT, S_ACTIVE, S_DONE };
-
 typedef struct run {
   lua_State *L;
   uu_client *c;
   int src, opts, ids, on_result, kinds; /* stack indexes */
   int iter, exhausted, conc, need_user, skip_unchanged, progress;
   int interruptible;                   /* SIGINT stops the run gently */
-  int first;                           /* where dispatch starts */
+  int first;                           /* where start_due starts */
   int h2_seen;                         /* the multi's cap knows h2 */
   int changed_fields;                  /* send only what differs */
   int on_skip;                         /* stack index of on_skip, or 0 */
@@ -80,9 +78,9 @@ static void reset_pool(uu_client *c)
 {
   int i;
   for (i = 0; i < c->npool; i++) {
-    if (c->pool[i].state == S_ACTIVE && c->multi != NULL)
+    if (c->pool[i].state == UU_SLOT_ACTIVE && c->multi != NULL)
       curl_multi_remove_handle(c->multi, c->pool[i].easy);
-    c->pool[i].state = S_IDLE;
+    c->pool[i].state = UU_SLOT_IDLE;
   }
   if (c->journal != NULL) {
     uu_journal_close(c->journal);
@@ -90,7 +88,7 @@ static void reset_pool(uu_client *c)
   }
 }
 
-void uu_engine_release(uu_client *c)
+void uu_many_release(uu_client *c)
 {
   int i;
   reset_pool(c);
@@ -581,7 +579,7 @@ static void fill(run *r)
   double now;
   for (i = 0; i < r->conc && !r->exhausted; i++) {
     uu_slot *s = &r->c->pool[i];
-    while (s->state == S_IDLE && !r->exhausted) {
+    while (s->state == UU_SLOT_IDLE && !r->exhausted) {
       r->exhausted = !pull(r);
       check_open(r);                   /* s may be gone: check first */
       if (r->exhausted)
@@ -593,7 +591,7 @@ static void fill(run *r)
         continue;
       }
       now = uu_now();
-      s->state = S_WAIT;
+      s->state = UU_SLOT_WAIT;
       s->attempts = s->relogged = 0;
       s->t0 = now;
       s->due = now + uu_budget_pace(r->c, r->L, now);
@@ -608,7 +606,7 @@ static int held_back(const run *r)
   if (!uu_pool_cold(r->c))
     return 0;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state == S_ACTIVE)
+    if (r->c->pool[i].state == UU_SLOT_ACTIVE)
       return 1;
   return 0;
 }
@@ -621,8 +619,8 @@ static void quota_stop(run *r, long sent)
   int i;
   r->stop = "daily_quota", r->exhausted = 1, r->quota_sent = sent;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state == S_WAIT) {
-      r->c->pool[i].state = S_IDLE;
+    if (r->c->pool[i].state == UU_SLOT_WAIT) {
+      r->c->pool[i].state = UU_SLOT_IDLE;
       r->held++;
     }
 }
@@ -630,13 +628,12 @@ static void quota_stop(run *r, long sent)
 /* Starts every waiting slot whose time has come, beginning one further
 ** along each time so no slot is always first after a pause.  Each request
 ** counts against the daily quota. */
-static void dispatch(run *r)
+static void start_due(run *r)
 {
   uu_client *c = r->c;
   double now = uu_now();
   int i;
   long sent;
-  uu_answer a;
   if (r->h2_seen != c->pool_h2) {      /* the first answer came over h2 */
     r->h2_seen = c->pool_h2;
     uu_pool_multi(c, c->multi, r->conc);
@@ -644,7 +641,8 @@ static void dispatch(run *r)
   r->first = (r->first + 1) % r->conc;
   for (i = 0; i < r->conc && r->stop == NULL; i++) {
     uu_slot *s = &c->pool[(r->first + i) % r->conc];
-    if (s->state != S_WAIT || s->due > now || c->policy.pause_until > now)
+    if (s->state != UU_SLOT_WAIT || s->due > now ||
+        c->policy.pause_until > now)
       continue;
     if (held_back(r))
       break;
@@ -652,55 +650,7 @@ static void dispatch(run *r)
       quota_stop(r, sent);
       return;
     }
-    if (c->login_user != NULL && c->token == NULL &&
-        uu_login(c, r->L, 1, &a) != 0) {
-      s->answer = a;                   /* the login's refusal is the answer */
-      s->state = S_DONE;
-      continue;
-    }
-    s->token_gen = c->token_gen;
-    if (uu_build_url(c, UU_OP_UPDATE, s->id.p, s->id.n, &s->url) != 0)
-      luaL_error(r->L, "userupd: out of memory");
-    uu_slot_prepare(s, c->v->method, 1);
-    s->attempts++;
-    if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
-      luaL_error(r->L, "userupd: curl_multi_add_handle failed");
-    s->state = S_ACTIVE;
-  }
-}
-
-/* One finished transfer: retry it later, log in again, or mark it done. */
-static void settle(run *r, uu_slot *s, CURLcode cc)
-{
-  uu_client *c = r->c;
-  double wait;
-  int verdict;
-  uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
-  verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged, &wait);
-  if (verdict == UU_RETRY)
-    wait = uu_budget_retry(c, r->L, wait);
-  s->state = verdict == UU_DONE ? S_DONE : S_WAIT;
-  s->due = uu_now() + wait;
-  /* a token several slots saw expire is dropped once, by the first */
-  if (verdict == UU_RELOGIN && s->token_gen == c->token_gen)
-    free(c->token), c->token = NULL;
-}
-
-/* Collects finished transfers from the multi handle. */
-static void harvest(run *r)
-{
-  CURLMsg *m;
-  CURL *e;
-  CURLcode cc;
-  int left;
-  char *priv;
-  while ((m = curl_multi_info_read(r->c->multi, &left)) != NULL) {
-    if (m->msg != CURLMSG_DONE)
-      continue;
-    e = m->easy_handle, cc = m->data.result;   /* m dies on removal */
-    curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-    curl_multi_remove_handle(r->c->multi, e);
-    settle(r, (uu_slot *)(void *)priv, cc);
+    uu_slot_start(r->L, c, 1, s, c->multi);  /* or done: login refused */
   }
 }
 
@@ -731,7 +681,7 @@ static void complete(run *r)
   luaL_checkstack(L, 4 * r->conc + 8, "update_many");
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &r->c->pool[i];
-    if (s->state != S_DONE)
+    if (s->state != UU_SLOT_DONE)
       continue;
     if (n++ == 0 && r->j != NULL && uu_journal_begin(r->j) != 0)
       luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
@@ -741,7 +691,7 @@ static void complete(run *r)
     push_results(r, s);
     journal_outcome(r, s, lua_gettop(L) - 3,
                     lua_isnil(L, -2) ? UU_J_OK : UU_J_FAILED);
-    s->state = S_IDLE;
+    s->state = UU_SLOT_IDLE;
   }
   if (n > 0 && r->j != NULL)
     uu_quota_flush(r->c, L, r->j);      /* the calls behind these outcomes */
@@ -833,8 +783,8 @@ static void check_stop(run *r)
     return;
   r->exhausted = 1;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state == S_WAIT)
-      r->c->pool[i].state = S_IDLE;
+    if (r->c->pool[i].state == UU_SLOT_WAIT)
+      r->c->pool[i].state = UU_SLOT_IDLE;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -846,9 +796,9 @@ static void wait_some(run *r)
   int i, active = 0;
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &r->c->pool[i];
-    if (s->state == S_ACTIVE)
+    if (s->state == UU_SLOT_ACTIVE)
       active = 1;
-    else if (s->state == S_WAIT) {
+    else if (s->state == UU_SLOT_WAIT) {
       t = s->due > r->c->policy.pause_until ? s->due : r->c->policy.pause_until;
       if (next < 0 || t < next)
         next = t;
@@ -868,7 +818,7 @@ static int busy(const run *r)
 {
   int i;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state != S_IDLE)
+    if (r->c->pool[i].state != UU_SLOT_IDLE)
       return 1;
   return 0;
 }
@@ -890,14 +840,14 @@ static int loop(lua_State *L)
     fill(r);
     if (!busy(r) && r->exhausted)
       break;
-    dispatch(r);
+    start_due(r);
     curl_multi_perform(r->c->multi, &running);
-    harvest(r);
+    uu_slot_harvest(r->L, r->c->multi);
     complete(r);
     draw(r, 0);
     check_stop(r);
     fill(r);                           /* refill freed slots before waiting, */
-    dispatch(r);                       /* or they idle a whole round trip */
+    start_due(r);                      /* or they idle a whole round trip */
     if (busy(r))
       wait_some(r);
   }

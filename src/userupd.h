@@ -188,6 +188,15 @@ typedef struct uu_answer {
 /* The header section an answer may have (a vendor's is under 2 KB). */
 #define UU_MAX_HEADERS (64 * 1024)
 
+/* Where a slot is in its life cycle (slot.c), in every call loop. */
+enum {
+  UU_SLOT_IDLE = 0,   /* free (update_many's pool) */
+  UU_SLOT_WAIT,       /* has a record; may start at due */
+  UU_SLOT_ACTIVE,     /* on a multi handle */
+  UU_SLOT_DONE,       /* answered for good; results not yet delivered */
+  UU_SLOT_DELIVERING  /* its callback is running (submit/poll) */
+};
+
 /* One request slot: an easy handle and the buffers it reads and writes.
 ** Slots live in the client (sync calls) or in its pool (update_many), so a
 ** Lua error anywhere can never strand one: release frees them all. */
@@ -204,8 +213,8 @@ typedef struct uu_slot {
   size_t header_bytes;       /* the header section so far */
   int header_overflow;       /* it went past UU_MAX_HEADERS */
   int headers_done;          /* its blank line came */
-  /* update_many's bookkeeping for the record this slot carries */
-  int state;                 /* idle, waiting (due), active, done */
+  /* the call loops' bookkeeping for the record this slot carries */
+  int state;                 /* UU_SLOT_* */
   int attempts, relogged, token_gen, secret_fields;
   double t0, due;
   size_t fields_end;         /* the body up to here holds no credential */
@@ -365,17 +374,27 @@ void uu_client_release(lua_State *L, uu_client *c);
 void uu_client_open(lua_State *L);
 void uu_push_common_options(lua_State *L);
 
+/* ---- slot.c: one request's life cycle, for every call loop ---------- */
+
+void uu_sleep(uu_client *c, lua_State *L, double secs);
+int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
+              int attempts, int *relogged, double *wait);
+void uu_drop_token(uu_client *c, int gen);
+int uu_slot_url(lua_State *L, uu_client *c, int cidx, uu_slot *s, uu_op op);
+void uu_slot_arm(uu_client *c, uu_slot *s, uu_op op);
+int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
+                  CURLM *multi);
+int uu_slot_settle(uu_client *c, uu_slot *s, double *wait);
+int uu_slot_harvest(lua_State *L, CURLM *multi);
+
 /* ---- engine.c ------------------------------------------------------- */
 
 int uu_update(lua_State *L, uu_client *c, uu_op op);
-int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
-              int attempts, int *relogged, double *wait);
-void uu_sleep(uu_client *c, lua_State *L, double secs);
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
              int fields, int extra, uu_bad *bad);
 void uu_driver_open(lua_State *L);
 int uu_update_many(lua_State *L);
-void uu_engine_release(uu_client *c);
+void uu_many_release(uu_client *c);
 void uu_async_cancel(lua_State *L, uu_client *c);
 void uu_async_open(lua_State *L);
 void uu_async_module(lua_State *L);
