@@ -365,12 +365,12 @@ describe("secrets audit against a hostile echo server", function()
         end })
     ]]):format(E.qp_key, sandbox.url(), CANARY, db))
     f:close()
-    local function sh(channel, cmd)
+    local function run(channel, cmd)
       local p = assert(io.popen(cmd .. " 2>&1"))
       put(channel, p:read("*a"))
       p:close()
     end
-    sh("progress+on_result", util.lua() .. " " .. script)
+    run("progress+on_result", util.lua() .. " " .. script)
     local j = assert(userupd.journal(db))
     for _, r in ipairs(j:failures()) do
       put("journal.message", r.message)
@@ -382,8 +382,8 @@ describe("secrets audit against a hostile echo server", function()
       if fh then put("journal.bytes", fh:read("*a")); fh:close() end
     end
     local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
-    sh("failures.csv", cli .. " failures --journal " .. db .. " --format csv")
-    sh("failures.jsonl", cli .. " failures --journal " .. db ..
+    run("failures.csv", cli .. " failures --journal " .. db .. " --format csv")
+    run("failures.jsonl", cli .. " failures --journal " .. db ..
        " --format jsonl")
     local csv = os.tmpname() .. ".csv"
     local mapf = os.tmpname() .. ".lua"
@@ -396,7 +396,7 @@ describe("secrets audit against a hostile echo server", function()
     f:close()
     local env = ("USERUPD_QUESTIONPRO_API_KEY='%s' " ..
                  "USERUPD_QUESTIONPRO_USER_AGENT='%s' "):format(E.qp_key, CANARY)
-    sh("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
+    run("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
        " --map " .. mapf .. " --base-url " .. sandbox.url() ..
        " --journal " .. db .. "2")
     for _, p in ipairs({ db, db .. "-wal", db .. "-shm", db .. "2",
