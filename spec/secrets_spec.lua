@@ -391,16 +391,34 @@ describe("secrets audit against a hostile echo server", function()
     f:write("id,name\n1,Ann\n2,Bo\n")
     f:close()
     f = assert(io.open(mapf, "w"))
-    f:write("return function(r) return tonumber(r.id), " ..
+    f:write("return function(r, v) return tonumber(r.id), " ..
+            "v == 'smartermeasure' and { FirstName = r.name } or " ..
             "{ firstName = r.name } end\n")
     f:close()
+    local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
+                                              sandbox.url():match("//(.*)"))
     local env = ("USERUPD_QUESTIONPRO_API_KEY='%s' " ..
                  "USERUPD_QUESTIONPRO_USER_AGENT='%s' "):format(E.qp_key, CANARY)
     run("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
        " --map " .. mapf .. " --base-url " .. sandbox.url() ..
        " --journal " .. db .. "2")
+    run("cli.stderr", env .. "USERUPD_QUESTIONPRO_PROXY='" .. px .. "' " ..
+        cli .. " apply questionpro --input " .. csv .. " --map " .. mapf ..
+        " --base-url " .. sandbox.url())
+    -- Basic credentials (5a) through the CLI, its journal and failures
+    env = ("USERUPD_SMARTERMEASURE_USERNAME='%s' " ..
+           "USERUPD_SMARTERMEASURE_PASSWORD='%s' " ..
+           "USERUPD_SMARTERMEASURE_USER_AGENT='%s' "):format(E.sm_user,
+                                                        E.sm_pass, CANARY)
+    run("cli.stderr", env .. cli .. " apply smartermeasure --input " .. csv ..
+        " --map " .. mapf .. " --base-url " .. sandbox.url() ..
+        " --journal " .. db .. "3")
+    run("failures.csv", cli .. " failures --journal " .. db .. "3 --format csv")
+    run("failures.jsonl", cli .. " failures --journal " .. db ..
+        "3 --format jsonl")
     for _, p in ipairs({ db, db .. "-wal", db .. "-shm", db .. "2",
-                         db .. "2-wal", db .. "2-shm", script, csv, mapf }) do
+                         db .. "2-wal", db .. "2-shm", db .. "3", db .. "3-wal",
+                         db .. "3-shm", script, csv, mapf }) do
       os.remove(p)
     end
   end)
