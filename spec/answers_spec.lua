@@ -54,6 +54,22 @@ describe("hostile answers", function()
     end)
   end
 
+  it("pauses the client, capped, on a 429 with a Retry-After of 1e308",
+     function()
+    srv = hostile.start(port(), { hostile.answer("429 Too Many Requests",
+      { "Retry-After: 1e308" }, "{}"), OK })
+    local waits = {}
+    local c = client(srv, { retries = 1, max_retry_wait = 7,
+      sleep = function(s) waits[#waits + 1] = s end })
+    local _, err, info = c:update(1, { firstName = "H" })
+    assert.is_nil(err, tostring(err))
+    assert.are.equal(2, info.attempts)
+    assert.is_true(#waits >= 1)
+    for _, w in ipairs(waits) do
+      assert.is_true(w >= 6.9 and w <= 7.02, "waited " .. w)
+    end
+  end)
+
   it("retries a connection closed in the middle of the headers",
      function()
     local cut = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
