@@ -363,6 +363,34 @@ describe("daily_quota", function()
     assert.matches("^daily quota reached: 3 sent today, 3 left", s.message)
   end)
 
+  it("the command line says so and leaves the rest for the next run",
+     function()
+    local dir = tmpfile("cli")
+    sh("mkdir -p " .. q(dir))
+    local csv, map = dir .. "/in.csv", dir .. "/map.lua"
+    local f = assert(io.open(csv, "wb"))
+    f:write("id,first\n")
+    for i = 1, 5 do f:write(GUIDS[i], ",C", i, "\n") end
+    f:close()
+    f = assert(io.open(map, "wb"))
+    f:write("return function(row) return row.id, { FirstName = row.first } end\n")
+    f:close()
+    local cmd = ("cd %s && USERUPD_FORMSONFIRE_COMPANY_ID=4242 " ..
+      "USERUPD_FORMSONFIRE_INTEGRATION_KEY=ff-cli-key " ..
+      "USERUPD_FORMSONFIRE_DAILY_QUOTA=2 %s bin/userupd apply formsonfire " ..
+      "--input %s --map %s --base-url %s --journal %s --no-progress " ..
+      "2>&1; echo rc=$?"):format(q(util.root), q(util.lua()), q(csv), q(map),
+      q(sandbox.url()), q(dir .. "/j.db"))
+    local out = sh(cmd)
+    -- the command streams its input: it does not know how many are left
+    assert.matches("stopped: daily quota reached: 2 sent today, more left; " ..
+                   "run again after 00:00 UTC", out, 1, true)
+    assert.matches("rc=1", out, 1, true)
+    local _, total = puts()
+    assert.equals(2, total)
+    sh("rm -rf " .. q(dir))
+  end)
+
   it("with a shared budget file, counts across clients and processes",
      function()
     local path = tmpfile("quotafile")
