@@ -286,6 +286,21 @@ describe("closing a client from its own callbacks", function()
       assert.matches("closed during the call", err.message, 1, true)
     end)
 
+    it("says so when its transport closed it during the login", function()
+      local c, calls = nil, 0
+      c = userupd.blackbaud{ username = "u", password = "p",
+        base_url = "http://127.0.0.1:1", transport = function()
+          calls = calls + 1
+          c:close()
+          return 200, '{"Token":"tok-1"}', {}
+        end }
+      local _, err, info = c:update(1, { FirstName = "L" })
+      assert.are.equal("transport", err.kind)
+      assert.matches("closed during the call", err.message, 1, true)
+      assert.are.equal(0, info.attempts)
+      assert.are.equal(1, calls)               -- the login only
+    end)
+
     it("finishes when the transport drops the last reference", function()
       local h, calls = {}, 0
       h.c = lc{ transport = function()
