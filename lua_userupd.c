@@ -86,6 +86,28 @@ static void add_vendors(lua_State *L)
   lua_setfield(L, -2, "vendors");
 }
 
+/* One client metatable with the C methods, and one for clients given a
+** transport, whose update and get run the Lua loop (src/driver.lua).
+** Both serve every vendor.  Each file lists its own methods; this is the
+** one place that knows them all (as luv's luv.c). */
+static void new_client_mt(lua_State *L, const char *name, int lua_loop)
+{
+  luaL_newmetatable(L, name);
+  uu_setfuncs(L, uu_client_meta, 0);
+  lua_newtable(L);
+  uu_setfuncs(L, uu_client_methods, 0);            /* client.c */
+  uu_setfuncs(L, uu_many_methods, 0);              /* many.c */
+  uu_setfuncs(L, uu_async_methods, 0);             /* async.c */
+  if (lua_loop) {
+    uu_setfuncs(L, uu_driver_methods, 0);          /* driver.c */
+    uu_driver_wrap(L);                             /* update, get */
+  }
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "userupd.client");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
 static const luaL_Reg funcs[] = {
   {"new", l_new},
   {NULL, NULL}};
@@ -113,7 +135,8 @@ UU_EXPORT int luaopen_userupd(lua_State *L);
 UU_EXPORT int luaopen_userupd(lua_State *L)
 {
   init_curl(L);
-  uu_client_open(L);
+  new_client_mt(L, UU_CLIENT_MT, 0);
+  new_client_mt(L, UU_CLIENT_LUA_MT, 1);
   uu_error_open(L);
   uu_newlib(L, funcs);
   add_vendors(L);
@@ -127,6 +150,6 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   uu_journal_open_lua(L);
   lua_getfield(L, -1, "journal");                  /* for client:failures */
   lua_setfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");
-  uu_async_module(L);                              /* poll, pending */
+  uu_setfuncs(L, uu_async_funcs, 0);               /* poll, pending */
   return 1;
 }

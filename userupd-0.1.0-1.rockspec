@@ -64,6 +64,7 @@ build = {
         "src/json_lua.c",
         "src/json_write.c",
         "src/keyed_hash.c",
+        "src/login.c",
         "src/many.c",
         "src/marshal.c",
         "src/optcheck.c",

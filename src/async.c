@@ -288,18 +288,12 @@ static int l_pending(lua_State *L)
   return 1;
 }
 
-/* submit on the client methods table on top; poll and pending on the
-** module table below it. */
-void uu_async_open(lua_State *L)
-{
-  lua_pushcfunction(L, l_submit);
-  lua_setfield(L, -2, "submit");
-}
+/* submit, for the client methods; poll and pending, for the module
+** (both put in place by lua_userupd.c). */
+const luaL_Reg uu_async_methods[] = {
+  {"submit", l_submit},
+  {NULL, NULL}};
 
-void uu_async_module(lua_State *L)
-{
-  lua_pushcfunction(L, l_poll);
-  lua_setfield(L, -2, "poll");
-  lua_pushcfunction(L, l_pending);
-  lua_setfield(L, -2, "pending");
-}
+const luaL_Reg uu_async_funcs[] = {
+  {"poll", l_poll}, {"pending", l_pending},
+  {NULL, NULL}};

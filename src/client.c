@@ -315,49 +315,6 @@ static void proxy_secrets(uu_client *c, lua_State *L)
 
 /* ---- URL templates ------------------------------------------------------ */
 
-/* "{name}" -> the option's value (the login token for the token option).
-** Host parts go in raw (options there are checked labels or hosts);
-** path and query parts are %-encoded.  Stops at "{id}": *rest says where
-** the template goes on after it. */
-static void expand(uu_client *c, lua_State *L, int opts, const char *t,
-                   int encode, uu_buf *out, const char **rest)
-{
-  const char *close, *val;
-  char name[32];
-  size_t n;
-  *rest = NULL;
-  while (*t) {
-    if (*t != '{' || (close = strchr(t, '}')) == NULL) {
-      uu_buf_addc(out, *t++);
-      continue;
-    }
-    n = (size_t)(close - t - 1);
-    snprintf(name, sizeof name, "%.*s", (int)n, t + 1);
-    t = close + 1;
-    if (strcmp(name, "id") == 0) {
-      *rest = t;
-      return;
-    }
-    if (c->v->login && strcmp(name, c->v->login->token_opt) == 0 &&
-        c->token != NULL) {
-      uu_percent_encode(out, c->token, strlen(c->token));
-      continue;
-    }
-    lua_getfield(L, opts, name);
-    if (lua_isnil(L, -1) && c->token == NULL && c->login_user != NULL) {
-      lua_pop(L, 1);                     /* not logged in yet: no token */
-      continue;
-    }
-    if ((val = lua_tolstring(L, -1, &n)) == NULL)
-      opt_error(L, c->v, name, "is required (or give base_url)");
-    if (encode)
-      uu_percent_encode(out, val, n);
-    else
-      uu_buf_add(out, val, n);
-    lua_pop(L, 1);
-  }
-}
-
 /* The option a base URL comes from: base_url, or the one in the vendor's
 ** host template ("https://{host}" -> host). */
 static void base_option(const uu_client *c, int given, char *name,
@@ -383,62 +340,15 @@ static void check_base(uu_client *c, lua_State *L, const char *b, int given)
   }
 }
 
-/* The login token in the forms it takes (raw, %-encoded as the URL has
-** it, JSON-escaped), kept when the token is dropped for a re-login: an old
-** token may still work, so it stays hidden until the next one replaces it.
-** Built with plain mallocs: a failure leaves a form out, never a leak. */
-static void token_forms(uu_client *c)
+/* The URLs from the templates (request.c), and base_url checked. */
+static void build_urls(uu_client *c, lua_State *L, int opts)
 {
-  uu_buf r = {NULL, 0, 0}, u = {NULL, 0, 0}, j = {NULL, 0, 0};
-  size_t n;
-  int i;
-  if (c->token == NULL || (c->token_forms[0] != NULL &&
-                           strcmp(c->token_forms[0], c->token) == 0))
-    return;
-  for (i = 0; i < UU_TOKEN_FORMS; i++)
-    free(c->token_forms[i]), c->token_forms[i] = NULL;
-  n = strlen(c->token);
-  if (uu_buf_add(&r, c->token, n) == 0)
-    c->token_forms[0] = r.p, r.p = NULL;
-  if (uu_percent_encode(&u, c->token, n) == 0 && u.p != NULL)
-    c->token_forms[1] = u.p, u.p = NULL;
-  if (uu_json_string(&j, c->token, n) == UU_JOK && j.n >= 2) {
-    memmove(j.p, j.p + 1, j.n - 2);
-    j.p[j.n - 2] = '\0';
-    c->token_forms[2] = j.p, j.p = NULL;
-  }
-  uu_buf_free(&r), uu_buf_free(&u), uu_buf_free(&j);
-}
-
-/* url_pre/url_post (and the read call's) from the templates and options.
-** Called at construction and again when a login brings a new token. */
-void uu_build_urls(uu_client *c, lua_State *L, int opts)
-{
-  const char *rest;
   int given;
-  token_forms(c);
-  c->base.n = c->url_pre.n = c->url_post.n = 0;
-  c->get_pre.n = c->get_post.n = 0;
+  uu_build_urls(c, L, opts);
   lua_getfield(L, opts, "base_url");
   given = lua_isstring(L, -1);
-  if (given)
-    uu_buf_add(&c->base, lua_tostring(L, -1), uu_rawlen(L, -1));
-  else
-    expand(c, L, opts, c->setup.base, 0, &c->base, &rest);
   lua_pop(L, 1);
-  while (c->base.n > 0 && c->base.p[c->base.n - 1] == '/')
-    c->base.p[--c->base.n] = '\0';
-  if (c->base.p == NULL)
-    luaL_error(L, "userupd: out of memory");
   check_base(c, L, c->base.p, given);
-  uu_buf_add(&c->url_pre, c->base.p, c->base.n);
-  uu_buf_add(&c->get_pre, c->base.p, c->base.n);
-  expand(c, L, opts, c->setup.path, 1, &c->url_pre, &rest);
-  if ((c->id_in_url = rest != NULL))
-    expand(c, L, opts, rest, 1, &c->url_post, &rest);
-  expand(c, L, opts, c->setup.get_path, 1, &c->get_pre, &rest);
-  if ((c->id_in_get = rest != NULL))
-    expand(c, L, opts, rest, 1, &c->get_post, &rest);
 }
 
 /* ---- headers and body credentials ----------------------------------- */
@@ -674,7 +584,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   uu_budget_open(c, L, opts);
   configure(c, L, opts);
   collect_secrets(c, L, opts);
-  uu_build_urls(c, L, opts);
+  build_urls(c, L, opts);
   build_headers(c, L, opts);
   body_tail(c, L, opts);
   c->sleep_ref = hook_ref(L, opts, "sleep");
@@ -688,33 +598,9 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   return 1;
 }
 
-/* A client, open or closed, under either of the two metatables. */
-static uu_client *to_client(lua_State *L, int idx)
-{
-  uu_client *c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_MT);
-  if (c == NULL)
-    c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_LUA_MT);
-  if (c == NULL)
-    uu_typeerror(L, idx, "userupd.client");
-  return c;
-}
-
-uu_client *uu_to_client(lua_State *L, int idx)
-{
-  return to_client(L, idx);
-}
-
-uu_client *uu_check_client(lua_State *L, int idx)
-{
-  uu_client *c = to_client(L, idx);
-  if (c->closed)
-    luaL_error(L, "attempt to use a closed client");
-  return c;
-}
-
 static int l_client_close(lua_State *L)
 {
-  uu_client *c = to_client(L, 1);
+  uu_client *c = uu_to_client(L, 1);
   uu_client_release(L, c);
   return 0;
 }
@@ -722,7 +608,7 @@ static int l_client_close(lua_State *L)
 /* Never shows a secret: vendor and host only. */
 static int l_client_tostring(lua_State *L)
 {
-  uu_client *c = to_client(L, 1);
+  uu_client *c = uu_to_client(L, 1);
   size_t hostlen;
   const char *host;
   if (c->closed) {
@@ -838,40 +724,18 @@ static int l_client_vendor(lua_State *L)
   return 1;
 }
 
-static const luaL_Reg client_methods[] = {
+/* The client's own methods and metamethods; the binding puts them, and
+** the other files' tables, in the client metatables (lua_userupd.c). */
+const luaL_Reg uu_client_methods[] = {
   {"prepare", l_client_prepare}, {"encode", l_client_encode},
-  {"update", l_client_update},
-  {"get", l_client_get}, {"update_many", uu_update_many},
+  {"update", l_client_update}, {"get", l_client_get},
   {"failures", l_client_failures},
   {"close", l_client_close}, {"vendor", l_client_vendor},
   {NULL, NULL}};
 
-static const luaL_Reg client_meta[] = {
+const luaL_Reg uu_client_meta[] = {
   {"__gc", l_client_close}, {"__tostring", l_client_tostring},
 #if LUA_VERSION_NUM >= 504
   {"__close", l_client_close},
 #endif
   {NULL, NULL}};
-
-/* One client metatable with the C methods, and one for clients given a
-** transport, whose update and get run the Lua loop (src/driver.lua).
-** Both serve every vendor. */
-static void new_client_mt(lua_State *L, const char *name, int lua_loop)
-{
-  luaL_newmetatable(L, name);
-  uu_setfuncs(L, client_meta, 0);
-  uu_newlib(L, client_methods);
-  uu_async_open(L);                        /* submit */
-  if (lua_loop)
-    uu_driver_open(L);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "userupd.client");
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-}
-
-void uu_client_open(lua_State *L)
-{
-  new_client_mt(L, UU_CLIENT_MT, 0);
-  new_client_mt(L, UU_CLIENT_LUA_MT, 1);
-}

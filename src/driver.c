@@ -276,7 +276,9 @@ static int l_hooks(lua_State *L)
   return 2;
 }
 
-static const luaL_Reg primitives[] = {
+/* The primitives driver.lua uses, for the methods of clients with a
+** transport (lua_userupd.c). */
+const luaL_Reg uu_driver_methods[] = {
   {"_request", l_request}, {"_needs_login", l_needs_login},
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
   {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
@@ -285,11 +287,10 @@ static const luaL_Reg primitives[] = {
   {"_hooks", l_hooks}, {"_closed", l_closed},
   {"_closed_error", l_closed_error}, {NULL, NULL}};
 
-/* Adds the primitives to the methods table on top and runs the driver,
-** which wraps update and get. */
-void uu_driver_open(lua_State *L)
+/* Runs the driver on the methods table on top (its primitives already
+** in it): it wraps update and get in the Lua call loop. */
+void uu_driver_wrap(lua_State *L)
 {
-  uu_setfuncs(L, primitives, 0);
   if (luaL_loadbuffer(L, driver_lua, sizeof driver_lua - 1,
                       "=userupd/driver.lua") != 0)
     lua_error(L);

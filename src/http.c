@@ -1,6 +1,7 @@
 /*
-** http.c: libcurl easy handles ("slots"), the clocks and the login call.
-** Pacing and retries are policy.c's; waiting is the call loops'.  No Lua
+** http.c: libcurl easy handles ("slots") and the clocks.  No Lua here:
+** pacing and retries are policy.c's, waiting and logging in the call
+** loops' (slot.c, login.c).  No Lua
 ** is called from a libcurl callback: the write callback only fills a
 ** capped buffer, the header callback only notes a few values.
 */
@@ -180,85 +181,6 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
   if (cc == CURLE_OK)
     uu_pool_note(s->client, s->easy);
-}
-
-/* ---- session login (Blackbaud ON API) -------------------------------- */
-
-/* Reads the token out of a login answer; 0 if found. */
-static int take_token(uu_client *c, lua_State *L, const uu_slot *s)
-{
-  char msg[128];
-  const char *tok;
-  size_t n;
-  int ok = 0;
-  if (uu_json_decode(L, s->resp.p ? s->resp.p : "", s->resp.n, 16, msg,
-                     sizeof msg) != 0)
-    return -1;
-  if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, c->v->login->token_key);
-    if ((tok = lua_tolstring(L, -1, &n)) != NULL && n > 0 &&
-        lua_type(L, -1) == LUA_TSTRING) {
-      free(c->token);
-      if ((c->token = (char *)malloc(n + 1)) != NULL) {
-        memcpy(c->token, tok, n + 1);
-        ok = 1;
-      }
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return ok ? 0 : -1;
-}
-
-int uu_login_build(uu_client *c, uu_slot *s)
-{
-  const uu_loginspec *lg = c->v->login;
-  s->url.n = s->body.n = 0;
-  return uu_buf_add(&s->url, c->base.p, c->base.n) ||
-         uu_buf_add(&s->url, lg->path, strlen(lg->path)) ||
-         uu_buf_addc(&s->body, '{') ||
-         uu_json_string(&s->body, lg->user_opt, strlen(lg->user_opt)) ||
-         uu_buf_addc(&s->body, ':') ||
-         uu_json_string(&s->body, c->login_user, strlen(c->login_user)) ||
-         uu_buf_addc(&s->body, ',') ||
-         uu_json_string(&s->body, lg->pass_opt, strlen(lg->pass_opt)) ||
-         uu_buf_addc(&s->body, ':') ||
-         uu_json_string(&s->body, c->login_pass, strlen(c->login_pass)) ||
-         uu_buf_addc(&s->body, '}');
-}
-
-/* After a login answer in s: keep the token (C memory only) and rebuild
-** the URLs around it; the client is at stack index cidx.  0 on success;
-** -1 when the answer holds no token (then a 200 counts as a 401). */
-int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
-                    uu_answer *a)
-{
-  if (a->cc != CURLE_OK || s->overflow || a->status != 200 ||
-      take_token(c, L, s) != 0) {
-    if (a->cc == CURLE_OK && a->status == 200)
-      a->status = 401;
-    return -1;
-  }
-  c->token_gen++;
-  uu_getuservalue(L, cidx);
-  lua_getfield(L, -1, "opts");
-  uu_build_urls(c, L, lua_gettop(L));
-  lua_pop(L, 2);
-  return 0;
-}
-
-/* POST the credentials as JSON to the login path over libcurl (the
-** client at stack index cidx).  On failure *a holds the login's answer. */
-int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a)
-{
-  uu_slot *s = &c->login;
-  if (s->easy == NULL && uu_slot_init(c, s) != 0)
-    return luaL_error(L, "userupd: cannot create a curl handle");
-  if (uu_login_build(c, s) != 0)
-    return luaL_error(L, "userupd: out of memory");
-  uu_slot_prepare(s, "POST", 1);
-  uu_slot_answer(s, UU_OP_LOGIN, curl_easy_perform(s->easy), a);
-  return uu_login_finish(c, L, cidx, s, a);
 }
 
 /* Points the handle's callbacks back at s (after the pool was moved). */

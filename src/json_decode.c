@@ -160,6 +160,39 @@ static const char *dec_escape(dec_ctx *d, const char *p, luaL_Buffer *B)
   return p + 2;
 }
 
+/* One run of dec_string_esc from *pp: plain bytes and valid UTF-8 up to
+** an escape, the closing quote or the end, added to B from *run.  1 at the
+** closing quote (*pp on it), 0 after an escape (*pp and *run past it), -1
+** on an error (reported). */
+static int dec_esc_run(dec_ctx *d, const char **pp, const char **run,
+                       luaL_Buffer *B)
+{
+  const char *p = *pp;
+  const unsigned char *u = (const unsigned char *)p;
+  size_t len;
+  for (;;) {
+    while (p < d->end && uu_json_plain[*u])
+      u = (const unsigned char *)++p;
+    if (p >= d->end || *u < 0x80)
+      break;
+    if ((len = uu_utf8_seq(u, (size_t)(d->end - p))) == 0)
+      return dec_error(d, p, "invalid UTF-8 in string");
+    p += len;
+    u = (const unsigned char *)p;
+  }
+  luaL_addlstring(B, *run, (size_t)(p - *run));
+  *pp = p;
+  if (p >= d->end)
+    return dec_error(d, d->p, "unterminated string");
+  if (*p == '"')
+    return 1;
+  if (*u < 0x20)
+    return dec_error(d, p, "control character in string");
+  if ((*run = *pp = dec_escape(d, p, B)) == NULL)
+    return -1;
+  return 0;
+}
+
 /*
 ** Slow path for strings with escapes: copy runs into a luaL_Buffer.  Nothing
 ** else touches the stack until luaL_pushresult; an error abandons the buffer
@@ -167,48 +200,20 @@ static const char *dec_escape(dec_ctx *d, const char *p, luaL_Buffer *B)
 */
 static int dec_string_esc(dec_ctx *d, const char *p)
 {
-  const unsigned char *u;
   const char *run = d->p + 1;
-  size_t len;
-  int failed = 0;
+  int rc;
   luaL_Buffer B;
   if (!lua_checkstack(d->L, LUA_MINSTACK))  /* 5.1's buffer does not check */
     return dec_error(d, p, "Lua stack exhausted");
   luaL_buffinit(d->L, &B);
-  for (;;) {
-    u = (const unsigned char *)p;
-    while (p < d->end && uu_json_plain[*u])
-      u = (const unsigned char *)++p;
-    if (p < d->end && *u >= 0x80) {
-      if ((len = uu_utf8_seq(u, (size_t)(d->end - p))) == 0) {
-        failed = dec_error(d, p, "invalid UTF-8 in string");
-        break;
-      }
-      p += len;
-      continue;
-    }
-    luaL_addlstring(&B, run, (size_t)(p - run));
-    if (p >= d->end) {
-      failed = dec_error(d, d->p, "unterminated string");
-      break;
-    }
-    if (*p == '"')
-      break;
-    if (*u < 0x20) {
-      failed = dec_error(d, p, "control character in string");
-      break;
-    }
-    if ((run = p = dec_escape(d, p, &B)) == NULL) {
-      failed = -1;
-      break;
-    }
-  }
+  while ((rc = dec_esc_run(d, &p, &run, &B)) == 0)
+    ;
   /* Close the buffer on every path.  Abandoning it is not harmless: past
   ** its inline space it is a to-be-closed box on 5.4, and 5.4.0-5.4.4's
   ** lua_settop can leave the stack top in the freed old stack when the
   ** box's __close grows the stack (a vendor answer could trigger it). */
   luaL_pushresult(&B);
-  if (failed) {
+  if (rc < 0) {
     lua_pop(d->L, 1);
     return -1;
   }

@@ -1056,3 +1056,8 @@ int uu_update_many(lua_State *L)
   push_summary(&r, 5);
   return 1;
 }
+
+/* update_many, for the client methods (lua_userupd.c). */
+const luaL_Reg uu_many_methods[] = {
+  {"update_many", uu_update_many},
+  {NULL, NULL}};

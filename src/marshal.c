@@ -546,13 +546,55 @@ static int push_names(lua_State *L, uu_client *c)
   return lua_gettop(L);
 }
 
+/* A key (under its value) that names no field: the first in byte order
+** is kept for the error; a key that is no string is an error now.  Pops
+** the value. */
+static int note_unknown(walk *w, const char **unknown, size_t *ul)
+{
+  const char *k, *t;
+  size_t kl;
+  if (lua_type(w->L, -2) != LUA_TSTRING) {
+    t = luaL_typename(w->L, -2);
+    lua_pop(w->L, 2);
+    return bad_at(w->bad, "?", "field names must be strings, got a %s "
+                  "key (is fields a list instead of a table of names?)", t);
+  }
+  k = lua_tolstring(w->L, -2, &kl);
+  if (*unknown == NULL || strcmp(k, *unknown) < 0)
+    *unknown = k, *ul = kl;                        /* the table holds it */
+  lua_pop(w->L, 1);
+  return 0;
+}
+
+/* The value on top for the field at index at of the names table (< 0:
+** given by its cross-vendor name) goes to that field's stack slot. */
+static int keep_field(walk *w, int at, int base)
+{
+  const uu_field *f;
+  int i = (at < 0 ? -at : at) - 1;
+  if (i < 0 || i >= w->nfields) {                  /* the table is ours */
+    lua_pop(w->L, 2);
+    return bad_at(w->bad, "?", "internal: bad field index");
+  }
+  f = &w->c->v->fields[i];
+  if (w->given[i] != GIVEN_NO) {
+    lua_pop(w->L, 2);
+    return bad_at(w->bad, f->name, "%s: given twice, as '%s' and '%s'",
+                  f->name, f->name, f->canon);
+  }
+  w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
+  w->slot[i] = base + 1 + i;
+  lua_replace(w->L, w->slot[i]);                   /* the value, kept */
+  return 0;
+}
+
+/* Every key of the fields table to its field's slot (a slot per field
+** above the names table); an unknown name fails with the closest one. */
 static int scan_keys(walk *w)
 {
-  const uu_vendor *v = w->c->v;
-  const uu_field *f;
-  const char *k, *unknown = NULL;
-  size_t kl, ul = 0;
-  int names = push_names(w->L, w->c), base = names, i, at;
+  const char *unknown = NULL;
+  size_t ul = 0;
+  int names = push_names(w->L, w->c), base = names, at, rc;
   luaL_checkstack(w->L, w->nfields + 4, "fields");
   lua_settop(w->L, base + w->nfields);             /* a slot per field */
   lua_pushnil(w->L);
@@ -561,37 +603,12 @@ static int scan_keys(walk *w)
     lua_rawget(w->L, names);                       /* ..., key, value, at */
     at = (int)lua_tointeger(w->L, -1);
     lua_pop(w->L, 1);
-    if (at == 0) {
-      if (lua_type(w->L, -2) != LUA_TSTRING) {
-        const char *t = luaL_typename(w->L, -2);
-        lua_pop(w->L, 2);
-        return bad_at(w->bad, "?", "field names must be strings, got a %s "
-                      "key (is fields a list instead of a table of names?)",
-                      t);
-      }
-      k = lua_tolstring(w->L, -2, &kl);
-      if (unknown == NULL || strcmp(k, unknown) < 0)
-        unknown = k, ul = kl;                      /* the table holds it */
-      lua_pop(w->L, 1);
-      continue;
-    }
-    i = (at < 0 ? -at : at) - 1;
-    if (i < 0 || i >= w->nfields) {              /* the table is ours */
-      lua_pop(w->L, 2);
-      return bad_at(w->bad, "?", "internal: bad field index");
-    }
-    f = &v->fields[i];
-    if (w->given[i] != GIVEN_NO) {
-      lua_pop(w->L, 2);
-      return bad_at(w->bad, f->name, "%s: given twice, as '%s' and '%s'",
-                    f->name, f->name, f->canon);
-    }
-    w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
-    w->slot[i] = base + 1 + i;
-    lua_replace(w->L, w->slot[i]);                 /* the value, kept */
+    rc = at == 0 ? note_unknown(w, &unknown, &ul) : keep_field(w, at, base);
+    if (rc != 0)
+      return rc;
   }
   if (unknown != NULL)
-    return unknown_field(v, unknown, ul, w->bad);
+    return unknown_field(w->c->v, unknown, ul, w->bad);
   return 0;
 }
 

@@ -1,9 +1,117 @@
 /*
-** request.c: the request a call sends, as bytes (for libcurl) and as a Lua
-** table (prepare's dry run, a Lua transport), and its redacted rendering.
+** request.c: the request a call sends: its URL from the vendor's templates
+** (at construction and after each login), as bytes (for libcurl) and as a
+** Lua table (prepare's dry run, a Lua transport), the login request, and
+** the redacted rendering of any of them.
 */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
+
+/* ---- URL templates ------------------------------------------------------ */
+
+/* "{name}" -> the option's value (the login token for the token option).
+** Host parts go in raw (options there are checked labels or hosts);
+** path and query parts are %-encoded.  Stops at "{id}": *rest says where
+** the template goes on after it. */
+static void expand(uu_client *c, lua_State *L, int opts, const char *t,
+                   int encode, uu_buf *out, const char **rest)
+{
+  const char *close, *val;
+  char name[32];
+  size_t n;
+  *rest = NULL;
+  while (*t) {
+    if (*t != '{' || (close = strchr(t, '}')) == NULL) {
+      uu_buf_addc(out, *t++);
+      continue;
+    }
+    n = (size_t)(close - t - 1);
+    snprintf(name, sizeof name, "%.*s", (int)n, t + 1);
+    t = close + 1;
+    if (strcmp(name, "id") == 0) {
+      *rest = t;
+      return;
+    }
+    if (c->v->login && strcmp(name, c->v->login->token_opt) == 0 &&
+        c->token != NULL) {
+      uu_percent_encode(out, c->token, strlen(c->token));
+      continue;
+    }
+    lua_getfield(L, opts, name);
+    if (lua_isnil(L, -1) && c->token == NULL && c->login_user != NULL) {
+      lua_pop(L, 1);                     /* not logged in yet: no token */
+      continue;
+    }
+    if ((val = lua_tolstring(L, -1, &n)) == NULL)
+      luaL_error(L, "bad argument #1 to '%s' (option '%s' is required (or "
+                 "give base_url))", c->v->name, name);
+    if (encode)
+      uu_percent_encode(out, val, n);
+    else
+      uu_buf_add(out, val, n);
+    lua_pop(L, 1);
+  }
+}
+
+/* The login token in the forms it takes (raw, %-encoded as the URL has
+** it, JSON-escaped), kept when the token is dropped for a re-login: an old
+** token may still work, so it stays hidden until the next one replaces it.
+** Built with plain mallocs: a failure leaves a form out, never a leak. */
+static void token_forms(uu_client *c)
+{
+  uu_buf r = {NULL, 0, 0}, u = {NULL, 0, 0}, j = {NULL, 0, 0};
+  size_t n;
+  int i;
+  if (c->token == NULL || (c->token_forms[0] != NULL &&
+                           strcmp(c->token_forms[0], c->token) == 0))
+    return;
+  for (i = 0; i < UU_TOKEN_FORMS; i++)
+    free(c->token_forms[i]), c->token_forms[i] = NULL;
+  n = strlen(c->token);
+  if (uu_buf_add(&r, c->token, n) == 0)
+    c->token_forms[0] = r.p, r.p = NULL;
+  if (uu_percent_encode(&u, c->token, n) == 0 && u.p != NULL)
+    c->token_forms[1] = u.p, u.p = NULL;
+  if (uu_json_string(&j, c->token, n) == UU_JOK && j.n >= 2) {
+    memmove(j.p, j.p + 1, j.n - 2);
+    j.p[j.n - 2] = '\0';
+    c->token_forms[2] = j.p, j.p = NULL;
+  }
+  uu_buf_free(&r), uu_buf_free(&u), uu_buf_free(&j);
+}
+
+/* url_pre/url_post (and the read call's) from the templates and options.
+** Called at construction and again when a login brings a new token. */
+void uu_build_urls(uu_client *c, lua_State *L, int opts)
+{
+  const char *rest;
+  int given;
+  token_forms(c);
+  c->base.n = c->url_pre.n = c->url_post.n = 0;
+  c->get_pre.n = c->get_post.n = 0;
+  lua_getfield(L, opts, "base_url");
+  given = lua_isstring(L, -1);
+  if (given)
+    uu_buf_add(&c->base, lua_tostring(L, -1), uu_rawlen(L, -1));
+  else
+    expand(c, L, opts, c->setup.base, 0, &c->base, &rest);
+  lua_pop(L, 1);
+  while (c->base.n > 0 && c->base.p[c->base.n - 1] == '/')
+    c->base.p[--c->base.n] = '\0';
+  if (c->base.p == NULL)
+    luaL_error(L, "userupd: out of memory");
+  uu_buf_add(&c->url_pre, c->base.p, c->base.n);
+  uu_buf_add(&c->get_pre, c->base.p, c->base.n);
+  expand(c, L, opts, c->setup.path, 1, &c->url_pre, &rest);
+  if ((c->id_in_url = rest != NULL))
+    expand(c, L, opts, rest, 1, &c->url_post, &rest);
+  expand(c, L, opts, c->setup.get_path, 1, &c->get_pre, &rest);
+  if ((c->id_in_get = rest != NULL))
+    expand(c, L, opts, rest, 1, &c->get_post, &rest);
+}
+
 
 /* url = pre + %-encoded id + post; the parts were fixed at construction. */
 int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
@@ -18,6 +126,24 @@ int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
       (post->n > 0 && uu_buf_add(url, post->p, post->n) != 0))
     return -1;
   return 0;
+}
+
+/* The login call's URL and JSON body (Blackbaud ON API) in s. */
+int uu_login_build(uu_client *c, uu_slot *s)
+{
+  const uu_loginspec *lg = c->v->login;
+  s->url.n = s->body.n = 0;
+  return uu_buf_add(&s->url, c->base.p, c->base.n) ||
+         uu_buf_add(&s->url, lg->path, strlen(lg->path)) ||
+         uu_buf_addc(&s->body, '{') ||
+         uu_json_string(&s->body, lg->user_opt, strlen(lg->user_opt)) ||
+         uu_buf_addc(&s->body, ':') ||
+         uu_json_string(&s->body, c->login_user, strlen(c->login_user)) ||
+         uu_buf_addc(&s->body, ',') ||
+         uu_json_string(&s->body, lg->pass_opt, strlen(lg->pass_opt)) ||
+         uu_buf_addc(&s->body, ':') ||
+         uu_json_string(&s->body, c->login_pass, strlen(c->login_pass)) ||
+         uu_buf_addc(&s->body, '}');
 }
 
 /* ---- redaction -------------------------------------------------------- */

@@ -273,6 +273,28 @@ typedef struct uu_client {
   char *token_forms[UU_TOKEN_FORMS]; /* the login token: raw, %, JSON */
 } uu_client;
 
+/* A client, open or closed, under either of the two metatables; raises
+** for anything else.  Inline, so every room can check its argument
+** without a door back up to the binding. */
+static inline uu_client *uu_to_client(lua_State *L, int idx)
+{
+  uu_client *c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_MT);
+  if (c == NULL)
+    c = (uu_client *)uu_testudata(L, idx, UU_CLIENT_LUA_MT);
+  if (c == NULL)
+    uu_typeerror(L, idx, "userupd.client");
+  return c;
+}
+
+/* An open client (methods on a closed one raise, as liolib's tofile). */
+static inline uu_client *uu_check_client(lua_State *L, int idx)
+{
+  uu_client *c = uu_to_client(L, idx);
+  if (c->closed)
+    luaL_error(L, "attempt to use a closed client");
+  return c;
+}
+
 /* ---- suggest.c: "did you mean" for fields and options ---------------- */
 
 typedef struct uu_suggest {
@@ -310,6 +332,7 @@ int uu_in_set(const char *set, const char *s, size_t n);
 /* ---- request.c ------------------------------------------------------ */
 
 void uu_build_urls(uu_client *c, lua_State *L, int opts);
+int uu_login_build(uu_client *c, uu_slot *s);
 int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
                  uu_buf *url);
 void uu_push_request(lua_State *L, uu_client *c, const char *method,
@@ -319,7 +342,6 @@ void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
                    size_t max, int cut);
 
 /* ---- reply.c -------------------------------------------------------- */
-
 
 int uu_retryable(const uu_answer *a);
 void uu_header_note(uu_heard *h, const char *name, size_t nlen,
@@ -344,10 +366,6 @@ const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
 double uu_now(void);
 double uu_wall(void);
-int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a);
-int uu_login_build(uu_client *c, uu_slot *s);
-int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
-                    uu_answer *a);
 
 /* ---- optcheck.c ----------------------------------------------------- */
 
@@ -368,10 +386,8 @@ void uu_pool_close(uu_client *c);
 /* ---- client.c ------------------------------------------------------- */
 
 int uu_client_new(lua_State *L, const uu_vendor *v, int opts);
-uu_client *uu_check_client(lua_State *L, int idx);
-uu_client *uu_to_client(lua_State *L, int idx); /* open or closed */
 void uu_client_release(lua_State *L, uu_client *c);
-void uu_client_open(lua_State *L);
+extern const luaL_Reg uu_client_methods[], uu_client_meta[];
 void uu_push_common_options(lua_State *L);
 
 /* ---- slot.c: one request's life cycle, for every call loop ---------- */
@@ -387,17 +403,24 @@ int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
 int uu_slot_settle(uu_client *c, uu_slot *s, double *wait);
 int uu_slot_harvest(lua_State *L, CURLM *multi);
 
-/* ---- engine.c ------------------------------------------------------- */
+/* ---- login.c: the session login (Blackbaud ON API) -------------------- */
 
-int uu_update(lua_State *L, uu_client *c, uu_op op);
+int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a);
+int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
+                    uu_answer *a);
+
+/* ---- the call loops: engine.c, many.c, async.c, driver.c -------------- */
+
+int uu_update(lua_State *L, uu_client *c, uu_op op);          /* engine.c */
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
              int fields, int extra, uu_bad *bad);
-void uu_driver_open(lua_State *L);
-int uu_update_many(lua_State *L);
+int uu_update_many(lua_State *L);                             /* many.c */
 void uu_many_release(uu_client *c);
-void uu_async_cancel(lua_State *L, uu_client *c);
-void uu_async_open(lua_State *L);
-void uu_async_module(lua_State *L);
+extern const luaL_Reg uu_many_methods[];
+void uu_async_cancel(lua_State *L, uu_client *c);             /* async.c */
+extern const luaL_Reg uu_async_methods[], uu_async_funcs[];
+extern const luaL_Reg uu_driver_methods[];                    /* driver.c */
+void uu_driver_wrap(lua_State *L);
 
 /* ---- verify.c ------------------------------------------------------- */
 void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
