@@ -286,9 +286,9 @@ describe("userupd in nginx (examples/openresty)", function()
         assert.are.equal("Par" .. i, user.firstName)
         assert.are.equal(first + i - 1, user.userID)
       end
-      -- a blocking worker would need 20 x 0.3 = 6 s; overlapped it is about
-      -- 0.4 s, and up to 3 s on a machine loaded 5x its cores
-      assert.is_true(total < 4, ("took %.2f s: not overlapped"):format(total))
+      -- a blocking worker would need at least 20 x 0.3 = 6 s; overlapped it
+      -- is about 0.4 s, and 2.8 - 4.1 s was seen on 2 cores at load 11
+      assert.is_true(total < 5, ("took %.2f s: not overlapped"):format(total))
       local puts = sandbox.puts("questionpro")
       for i = 1, N do
         local id = first + i - 1
