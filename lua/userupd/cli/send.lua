@@ -67,8 +67,6 @@ local function explain_stop(s, ctx, counts)
   elseif s.stopped == "max_failures" then
     err_line(("stopped: %d failures in a row (--max-failures); the journal " ..
       "keeps what was done"):format(ctx.args.max_failures))
-  elseif s.stopped == "daily_quota" then
-    err_line("stopped: " .. s.message)
   elseif s.stopped == "interrupted" then
     err_line(ctx.args.journal and
       ("interrupted: %d done and journaled; run the same command again " ..
