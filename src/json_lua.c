@@ -1,6 +1,6 @@
 /*
 ** json_lua.c: userupd.json_encode and userupd.json_decode, the Lua face of
-** json.c for scripts (free-form fields, vendor replies) and the specs.
+** json.h for scripts (free-form fields, vendor replies) and the specs.
 ** Bad data never raises: both return nil and a message.  Wrong arguments
 ** (no value, a non-string to decode) raise like any library function.
 */

@@ -425,7 +425,7 @@ void uu_driver_wrap(lua_State *L);
 /* ---- verify.c ------------------------------------------------------- */
 void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
 
-/* ---- hash ----------------------------------------------------------- */
+/* ---- hashes: many.c (FNV-1a), keyed_hash.c (SipHash) ----------------- */
 uint64_t uu_hash(const char *s, size_t n);
 uint64_t uu_siphash(const unsigned char key[16], const void *data, size_t n);
 
