@@ -179,8 +179,7 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->body = s->resp.p ? s->resp.p : "";
   a->len = s->resp.n;
   a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
-  if (cc == CURLE_OK)
-    uu_pool_note(s->client, s->easy);
+  uu_pool_note(s->client, s->easy, cc);
 }
 
 /* Points the handle's callbacks back at s (after the pool was moved). */

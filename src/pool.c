@@ -83,18 +83,21 @@ void uu_pool_multi(uu_client *c, CURLM *m, int inflight)
   curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, cap);
 }
 
-/* After a transfer with an answer: the pool is warm (a TLS session is in
-** it), and whether the server multiplexes (h2) is known. */
-void uu_pool_note(uu_client *c, CURL *e)
+/* After any finished transfer: the pool is warm (with an answer, a TLS
+** session is in it; without one, such as a host that is down, holding
+** the others back would only make the run fail one record at a time),
+** and with an answer, whether the server multiplexes (h2) is known. */
+void uu_pool_note(uu_client *c, CURL *e, CURLcode cc)
 {
   long v = 0;
   c->pool_warm = 1;
-  if (!c->pool_h2 && curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v) ==
-      CURLE_OK && v == CURL_HTTP_VERSION_2_0)
+  if (cc == CURLE_OK && !c->pool_h2 &&
+      curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v) == CURLE_OK &&
+      v == CURL_HTTP_VERSION_2_0)
     c->pool_h2 = 1;
 }
 
-/* True while a client talking TLS has had no answer yet: update_many
+/* True while a client talking TLS has had no transfer finish: update_many
 ** then runs one transfer alone, so the TLS session it brings home (a
 ** TLS 1.3 ticket arrives with the first answer) is resumed by every
 ** connection opened after it, and an h2 server is known to multiplex

@@ -379,7 +379,7 @@ long uu_http_version(const char *s);
 int uu_pool_open(uu_client *c);
 void uu_pool_easy(uu_client *c, CURL *e);
 void uu_pool_multi(uu_client *c, CURLM *m, int inflight);
-void uu_pool_note(uu_client *c, CURL *e);
+void uu_pool_note(uu_client *c, CURL *e, CURLcode cc);
 int uu_pool_cold(const uu_client *c);
 void uu_pool_close(uu_client *c);
 
