@@ -277,6 +277,32 @@ describe("userupd apply, the second run", function()
   end)
 end)
 
+describe("userupd apply, Ctrl-C outside the sending loop", function()
+  it("ends a long dry run with exit 130, not as a bad row", function()
+    -- a slow map: Lua's own Ctrl-C error lands inside the map's pcall,
+    -- which must pass it on rather than count the row invalid
+    local err = tmp(".err")
+    local csv = write(tmp(".csv"), roster(2000))
+    local slow = write(tmp(".lua"), [[return function(row)
+      local x = 0
+      for i = 1, 300000 do x = x + i end
+      return tonumber(row.id), { firstName = row.first } end]])
+    local argv = { "apply", "questionpro", "--input", csv, "--map", slow,
+                   "--dry-run" }
+    local p = assert(io.popen("echo $$; " .. command(argv) .. " >/dev/null 2>" ..
+                              err, "r"))
+    local pid = assert(tonumber(p:read("*l")))
+    sleep(1.0)
+    os.execute("kill -INT " .. pid)
+    local ok, how, code = p:close()
+    if how == "exit" then assert.are.equal(130, code) end
+    local msg = slurp(err)
+    assert.matches("interrupted: nothing more was sent", msg, 1, true)
+    assert.not_matches("invalid", msg, 1, true)
+    assert.is_nil(ok)
+  end)
+end)
+
 describe("userupd apply, messages for people", function()
   it("says no such file once, and knows a spreadsheet", function()
     local r = run({ "apply", "questionpro", "--input", "/nonexistent/students.cvs",

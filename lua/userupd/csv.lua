@@ -234,12 +234,21 @@ function Reader:keyed(fields)
   return row
 end
 
+-- Ctrl-C in the standalone interpreter raises "interrupted!" from a hook,
+-- wherever Lua code runs: it must end the program, not become a bad row.
+local function pass_interrupt(ok, e)
+  if not ok and type(e) == "string" and find(e, "interrupted!$") then
+    error(e, 0)
+  end
+end
+
 -- Parses the next record after any blank lines.  Returns fields, start
--- line; nil at the end; or false, start line, reason.  Never raises: an
--- I/O or memory error becomes a reason and ends the input.
+-- line; nil at the end; or false, start line, reason.  Never raises (but
+-- for Ctrl-C): an I/O or memory error becomes a reason and ends the input.
 function Reader:parse_next()
   if self.done then return nil end
   local ok, more = pcall(self.skip_blank, self)
+  pass_interrupt(ok, more)
   if not ok then
     self.done = true
     return false, self.line, tostring(more)
@@ -249,6 +258,7 @@ function Reader:parse_next()
   local fields, why
   self.stray = false
   ok, fields, why = pcall(self.record, self)
+  pass_interrupt(ok, fields)
   if self.stray then self:note_stray(start) end
   if not ok then
     self.done = true

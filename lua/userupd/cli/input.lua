@@ -120,6 +120,7 @@ local function jsonl_rows(path, opts, seen, userupd)
       line = line:gsub("\r$", "")
       if line:find("%S") then
         local ok, value, err = pcall(userupd.json_decode, line)
+        util.pass_interrupt(ok, value)
         if not ok or type(value) ~= "table" then
           err = ok and (value ~= nil and "expected a JSON object" or err) or value
           return false, lineno, "bad JSON: " .. tostring(err)

@@ -26,6 +26,15 @@ function util.err_line(...)
   if around then around(true) end
 end
 
+-- Ctrl-C in the standalone interpreter raises "interrupted!" from a hook
+-- wherever Lua code runs, possibly inside a pcall that guards one row:
+-- re-raised here, it ends the command (exit 130) instead of a row.
+function util.pass_interrupt(ok, e)
+  if not ok and type(e) == "string" and e:find("interrupted!$") then
+    error(e, 0)
+  end
+end
+
 -- 2000 -> "2,000"
 function util.thousands(n)
   local s = tostring(math.floor(n))
