@@ -299,7 +299,7 @@ describe("userupd apply, Ctrl-C outside the sending loop", function()
     local msg = slurp(err)
     assert.matches("interrupted: nothing more was sent", msg, 1, true)
     assert.not_matches("invalid", msg, 1, true)
-    assert.is_nil(ok)
+    if how == "exit" then assert.is_nil(ok) end     -- 5.1/LuaJIT: no status
   end)
 end)
 
