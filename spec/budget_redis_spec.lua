@@ -146,7 +146,7 @@ describe("userupd.budget.redis", function()
       assert.is_nil(k:find(secret, 1, true))
       assert.is_nil(tostring(rc:get(k)):find(secret, 1, true))
     end
-    assert.equals("1", rc:get(keys[1]))        -- update() is not counted
+    assert.equals("2", rc:get(keys[1]))        -- update and update_many count
   end)
 
   it("counts the daily quota in Redis, across clients", function()

@@ -363,6 +363,27 @@ describe("daily_quota", function()
     assert.matches("^daily quota reached: 3 sent today, 3 left", s.message)
   end)
 
+  it("refuses update and get past the quota, unsent, as rate_limited",
+     function()
+    local c = ff{ daily_quota = 3 }
+    assert.truthy(c:update(GUIDS[1], { FirstName = "S1" }))
+    assert.truthy(c:get(GUIDS[1]))
+    assert.truthy(c:update(GUIDS[2], { FirstName = "S2" }))
+    local user, err, info = c:update(GUIDS[3], { FirstName = "S3" })
+    assert.is_nil(user)
+    assert.equals("rate_limited", err.kind)
+    assert.equals("daily quota reached: 3 sent today; run again after " ..
+                  "00:00 UTC", err.message)
+    assert.is_false(err.retryable)
+    assert.equals(0, info.attempts)
+    user, err = c:get(GUIDS[1])
+    assert.is_nil(user)
+    assert.equals("rate_limited", err.kind)
+    local _, total = puts()
+    assert.equals(2, total)
+    assert.equals(3, sandbox.stats().requests)
+  end)
+
   it("the command line says so and leaves the rest for the next run",
      function()
     local dir = tmpfile("cli")

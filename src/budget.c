@@ -44,6 +44,7 @@ struct uu_budget {
   char key[33];                        /* hex, 128 bits of SHA-256 */
   long quota;                          /* 0: none */
   long day, sent, unsaved;             /* the count without a store */
+  char msg[112];                       /* a refusal's message */
 };
 
 /* One record of the file: the key, the bucket, today's count. */
@@ -445,4 +446,18 @@ void uu_quota_flush(uu_client *c, lua_State *L, uu_journal *j)
   if (uu_journal_quota(j, b->key, b->day, b->unsaved, &n) != 0)
     luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(j));
   b->unsaved = 0;
+}
+
+int uu_quota_refuse(uu_client *c, lua_State *L, uu_answer *a, uu_op op)
+{
+  long sent;
+  if (uu_quota_spend(c, L, &sent) == 0)
+    return 0;
+  snprintf(c->budget->msg, sizeof c->budget->msg, "daily quota reached: "
+           "%ld sent today; run again after 00:00 UTC", sent);
+  memset(a, 0, sizeof *a);
+  a->op = op;
+  a->body = "";
+  a->refused = c->budget->msg;
+  return 1;
 }

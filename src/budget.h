@@ -43,4 +43,8 @@ int uu_quota_spend(uu_client *c, lua_State *L, long *sent);
 void uu_quota_flush(uu_client *c, lua_State *L, struct uu_journal *j);
 long uu_quota_limit(const uu_client *c);
 
+/* For one call of update or get: counts it, or, when the quota is spent,
+** fills *a with a refusal (kind rate_limited, never sent) and returns 1. */
+int uu_quota_refuse(uu_client *c, lua_State *L, uu_answer *a, uu_op op);
+
 #endif

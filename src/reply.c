@@ -393,6 +393,8 @@ int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
   char code[64], msg[512], rid[96], hrid[96];
   int decoded = 0;
   header_request_id(L, c, &a, hrid, sizeof hrid);
+  if (a.refused != NULL)                   /* never sent: nothing to retry */
+    return push_failure(L, c, &a, "rate_limited", NULL, a.refused, 0);
   if (a.cc != CURLE_OK || a.overflow)
     return transport_failure(L, c, &a);
   if (a.len > 0) {

@@ -179,6 +179,8 @@ typedef struct uu_answer {
   size_t len;
   int overflow;
   int header_overflow;       /* the header section was too large */
+  const char *refused;       /* not sent, the daily quota is spent: this
+                                message, kind rate_limited (budget.c) */
   const char *request_id;
   int attempts;
   double elapsed;
