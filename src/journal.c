@@ -13,7 +13,7 @@
 ** WAL also never tears the database: a half-written transaction at the
 ** end of the WAL has no commit frame and is ignored.
 **
-** Speed: every statement the engine uses is prepared once at open.  The
+** Speed: every statement update_many uses is prepared once at open.  The
 ** per-state totals live in a small table kept by triggers, so each upsert
 ** and its counter updates are one statement, atomic on its own.
 */

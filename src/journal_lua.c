@@ -1,7 +1,7 @@
 /*
 ** journal_lua.c: userupd.journal(path [, vendor]), a read-mostly view of a
 ** run journal for people and scripts: look an id up, list or stream the
-** failures, count outcomes.  The engine itself uses journal.h directly.
+** failures, count outcomes.  update_many (many.c) uses journal.h directly.
 **
 ** Errors: bad arguments and use of a closed journal raise; open and
 ** database errors return nil, message (the each_failure iterator raises,
