@@ -120,6 +120,10 @@ describe("submit and poll", function()
     local worst = tonumber(out:match("longest busy frame ([%d.]+) ms"))
     print("\n# " .. out:gsub("\n$", ""))
     assert.matches("24 ok, 0 failed", out, 1, true)
-    assert.is_true(worst ~= nil and worst < 5, out)
+    -- A poll that waited on the network would take a whole 300 ms answer;
+    -- a busy frame is a few tenths of a ms when quiet.  The bound sits far
+    -- from both, so a loaded machine's scheduler cannot fail it (the
+    -- frame-time figure itself belongs to the benchmark, not to a test).
+    assert.is_true(worst ~= nil and worst < 100, out)
   end)
 end)
