@@ -186,7 +186,7 @@ describe("one connection pool per client", function()
       c:submit(1002, { firstName = "Q" }, function() end)
       userupd.poll(0)                       -- under way, then dropped
       if i % 3 == 0 then c:close(); c:close() end
-      c = nil
+      c = nil                               -- luacheck: ignore
       collectgarbage()
     end
     drain()                                 -- the jobs of open clients

@@ -787,7 +787,8 @@ describe("vendor sandbox", function()
       local res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping", { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       assert.are.equal(0, res.rc)
-      res = sandbox.http("GET", "https://localhost:" .. (SELFTEST_PORT + 354) .. "/_sandbox/ping", { cacert = sandbox.ca() })
+      res = sandbox.http("GET", "https://localhost:" .. (SELFTEST_PORT + 354) .. "/_sandbox/ping",
+                         { cacert = sandbox.ca() })
       assert.are.equal(200, res.status)
       res = sandbox.http("GET", sandbox.tls_url() .. "/_sandbox/ping")
       assert.are.equal(60, res.rc)                      -- curl: untrusted certificate

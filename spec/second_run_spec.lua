@@ -52,7 +52,7 @@ describe("the second run", function()
     s = qp():update_many(records(20, function(i)
       if i == 7 then return "new7@school.example" end
     end), { journal = db, progress = false,
-            on_skip = function(id, why) skipped[#skipped + 1] = why end })
+            on_skip = function(_, why) skipped[#skipped + 1] = why end })
     assert.are.same({ 1, 19, 0 }, { s.ok, s.unchanged, s.skipped })
     assert.are.equal(before + 1, puts())
     assert.are.equal(19, #skipped)

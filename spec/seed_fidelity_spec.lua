@@ -241,6 +241,7 @@ describe("seed fidelity", function()
       -- invalid extra: nothing sent
       local before = requests()
       user, err = c:update(1574489, {}, { extra = { Unheard = 0 / 0 } })
+      assert.is_nil(user)
       assert.are.equal("invalid", err.kind)
       assert.are.equal(before, requests())
     end)

@@ -7,7 +7,8 @@ local utf8check = {}
 -- Length of the UTF-8 sequence starting at i, or nil if it is broken.
 local function sequence(s, i)
   local c = byte(s, i)
-  local n, lo, hi = 0, 0x80, 0xBF
+  local n
+  local lo, hi = 0x80, 0xBF
   if c < 0x80 then return 1 end
   if c >= 0xC2 and c <= 0xDF then n = 1
   elseif c >= 0xE0 and c <= 0xEF then
