@@ -423,7 +423,9 @@ static int write_items(uu_client *c, lua_State *L, int idx, uu_buf *b,
 {
   size_t i, n = uu_rawlen(L, idx);
   char at[128];
-  luaL_checkstack(L, 4, "fields");
+  /* item, Key, Value, then count_keys' key and value, and room for the
+  ** text writer: the apicheck Lua caught 4 as one short. */
+  luaL_checkstack(L, 8, "fields");
   if (uu_buf_addc(b, '[') != 0)
     return out_of_memory(bad, field);
   for (i = 1; i <= n; i++) {
