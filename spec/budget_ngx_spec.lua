@@ -4,6 +4,7 @@
 -- bucket.  Each worker runs its own send loop in a timer; the spec starts
 -- them together and reads their counts.  nginx is stopped by its PID.
 local cjson = require "cjson"
+local util = require "support.util"
 local sandbox = require "support.sandbox"
 
 local ROOT = sandbox.root
@@ -13,7 +14,7 @@ local PORT = tonumber(os.getenv("USERUPD_BUDGET_NGX_PORT") or
 local PREFIX = ROOT .. "/build/budget-ngx-spec"
 local RATE, BURST, SECS = 5, 5, 6
 
-local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+local q = util.q
 
 local function sh(cmd)
   local p = assert(io.popen(cmd .. " 2>&1; printf '\\n%d' $?", "r"))
@@ -23,24 +24,11 @@ local function sh(cmd)
   return text or out, tonumber(rc or -1)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = util.read_if
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local write = util.write
 
-local function alive(pid)
-  local r = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
-  return r == true or r == 0
-end
+local alive = util.alive
 
 -- Each worker: wait (up to 60 s) for /go, then send for SECS seconds, one
 -- update at a time, through the shared budget.

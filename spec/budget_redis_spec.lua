@@ -20,7 +20,7 @@ local PORT = tonumber(os.getenv("USERUPD_BUDGET_REDIS_PORT") or
 local DIR = ("%s/build/budget-redis-spec"):format(sandbox.root)
 local PIDFILE = DIR .. "/redis.pid"
 
-local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+local q = util.q
 
 local function sh(cmd)
   local p = assert(io.popen(cmd))
@@ -29,18 +29,9 @@ local function sh(cmd)
   return out
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = util.read_if
 
-local function alive(pid)
-  local r = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
-  return r == true or r == 0
-end
+local alive = util.alive
 
 local function stop_redis()
   local pid = tonumber(read(PIDFILE) or "")

@@ -9,7 +9,7 @@ local util = require "support.util"
 
 local TMP = os.getenv("TMPDIR") or "/tmp"
 
-local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+local q = util.q
 
 local function sh(cmd)
   local p = assert(io.popen(cmd))
@@ -25,13 +25,7 @@ local function tmpfile(tag)
   return path
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = util.read_if
 
 local function now()
   return tonumber(sh("date +%s.%N"))

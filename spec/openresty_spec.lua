@@ -13,6 +13,7 @@
 -- port and CA.  Each nginx is stopped with QUIT at the end, also when a
 -- test fails.
 local cjson = require "cjson"
+local util = require "support.util"
 local sandbox = require "support.sandbox"
 
 local ROOT = sandbox.root
@@ -29,7 +30,7 @@ local NOCA_PORT = PORT + 1
 local KEY = ("qp-Secret-%d-Zq7"):format(os.time())   -- must never come back
 local SM_PASSWORD = "sm-Secret-Pw9"
 
-local function q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+local q = util.q
 
 local function sh(cmd)
   local p = assert(io.popen(cmd .. " 2>&1; printf '\\n%d' $?", "r"))
@@ -39,27 +40,14 @@ local function sh(cmd)
   return text or out, tonumber(rc or -1)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = util.read_if
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local write = util.write
 
 local function sleep(secs) os.execute("sleep " .. secs) end
 
 -- os.execute gives true (5.2+) or 0 (5.1, LuaJIT) on success
-local function alive(pid)
-  local r = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
-  return r == true or r == 0
-end
+local alive = util.alive
 
 ---------------------------------------------------------------------------
 -- nginx instances

@@ -12,6 +12,30 @@ function M.read(path)
   return s
 end
 
+-- A file's bytes, or nil when it does not exist (pid files, logs).
+function M.read_if(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function M.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- A shell word: s in single quotes.
+function M.q(s) return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'" end
+
+-- Whether process pid still runs.
+function M.alive(pid)
+  local r = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
+  return r == true or r == 0
+end
+
 function M.fixture(name)
   return M.read(M.spec_dir .. "/fixtures/" .. name)
 end
