@@ -17,12 +17,12 @@ WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
         -Wstrict-prototypes -Wdeclaration-after-statement -Wc++-compat
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c99 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
-              $(shell pkg-config --cflags $(LUA_PC) libcurl) $(EXTRA_CFLAGS)
+              -Isrc $(shell pkg-config --cflags $(LUA_PC) libcurl) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libcurl sqlite3) -lm
 
-SRC := lua_userupd.c $(wildcard src/*.c) $(wildcard src/vendors/*.c)
+SRC := lua_userupd.c $(wildcard src/*/*.c)
 OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SRC))
-HDR := $(wildcard src/*.h)
+HDR := $(wildcard src/*.h src/*/*.h)
 
 # Copies are renamed into place: overwriting a loaded .so crashes whoever
 # has it mapped.
@@ -40,10 +40,10 @@ $(MODULE): $(OBJ)
 
 # The module carries its Lua parts as C strings (tools/embed.lua); the
 # generated header is committed so LuaRocks builds need no Lua step.
-src/driver_lua.h: src/driver.lua tools/embed.lua
-	lua5.4 tools/embed.lua driver_lua src/driver.lua > $@
+src/loops/driver_lua.h: src/loops/driver.lua tools/embed.lua
+	lua5.4 tools/embed.lua driver_lua src/loops/driver.lua > $@
 
-$(BUILD)/src/driver.o: src/driver_lua.h
+$(BUILD)/src/loops/driver.o: src/loops/driver_lua.h
 
 $(BUILD)/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)

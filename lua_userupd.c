@@ -5,8 +5,8 @@
 ** every vendor for tools such as bin/userupd.
 */
 #include <string.h>
-#include "src/userupd.h"
-#include "src/journal.h"
+#include "userupd.h"
+#include "journal/journal.h"
 
 void uu_journal_open_lua(lua_State *L);
 
@@ -87,7 +87,7 @@ static void add_vendors(lua_State *L)
 }
 
 /* One client metatable with the C methods, and one for clients given a
-** transport, whose update and get run the Lua loop (src/driver.lua).
+** transport, whose update and get run the Lua loop (src/loops/driver.lua).
 ** Both serve every vendor.  Each file lists its own methods; this is the
 ** one place that knows them all (as luv's luv.c). */
 static void new_client_mt(lua_State *L, const char *name, int lua_loop)

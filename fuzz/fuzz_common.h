@@ -53,7 +53,7 @@ static int fz_known(const char *tag)
 
 /*
 ** Whether credential sec shows in s as a whole token.  The module redacts
-** whole tokens only (src/request.c: a secret inside a longer word is left,
+** whole tokens only (src/wire/request.c: a secret inside a longer word is left,
 ** so a password "p" does not garble "application"), so an occurrence
 ** glued to letters or digits on the side where the secret has one is not
 ** counted.

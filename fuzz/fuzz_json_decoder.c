@@ -14,7 +14,7 @@
 **     the same bytes.
 */
 #include "fuzz_common.h"
-#include "../src/json.h"
+#include "../src/json/json.h"
 
 static const int depths[] = {16, 256, 512};
 

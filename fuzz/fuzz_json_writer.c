@@ -23,7 +23,7 @@
 */
 #include <math.h>
 #include "fuzz_common.h"
-#include "../src/json.h"
+#include "../src/json/json.h"
 
 #define MAX_ITEMS 64
 

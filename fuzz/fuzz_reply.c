@@ -23,7 +23,7 @@
 **     works; neither message nor tostring shows a credential;
 **   - nothing raises (uu_push_answer runs under lua_pcall).
 */
-#include "../src/http.c"   /* first: its feature macros; gives on_header */
+#include "../src/transport/http.c"   /* first: its feature macros; gives on_header */
 #include <math.h>
 #include "fuzz_common.h"
 

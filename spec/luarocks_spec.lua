@@ -115,8 +115,7 @@ describe("luarocks", function()
     for _, f in ipairs(spec.build.modules.userupd.sources) do
       listed[f] = true
     end
-    local _, out = sh("cd " .. q(ROOT) .. " && ls lua_userupd.c src/*.c "
-                      .. "src/vendors/*.c")
+    local _, out = sh("cd " .. q(ROOT) .. " && ls lua_userupd.c src/*/*.c")
     for f in out:gmatch("[^\n]+%.c") do
       assert.is_true(listed[f], f .. " is missing from " .. ROCKSPEC)
       listed[f] = nil

@@ -1,4 +1,4 @@
--- The retry and pacing policy (src/policy.c) on plain numbers: built with
+-- The retry and pacing policy (src/policy/policy.c) on plain numbers: built with
 -- nothing but policy.c and a small driver (spec/fixtures/policy_driver.c),
 -- so this also proves the policy needs no Lua and no libcurl.
 local util = require "support.util"
@@ -28,7 +28,7 @@ describe("policy", function()
   setup(function()
     local cmd = "cc -std=c99 -Wall -Wextra -Werror -I" .. util.root ..
       "/src -o " .. exe .. " " .. util.spec_dir .. "/fixtures/policy_driver.c "
-      .. util.root .. "/src/policy.c -lm"
+      .. util.root .. "/src/policy/policy.c -lm"
     local ok = os.execute(cmd)
     assert.is_true(ok == true or ok == 0, "cannot build: " .. cmd)
   end)

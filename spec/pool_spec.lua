@@ -1,4 +1,4 @@
--- One connection pool per client (src/pool.c): a libcurl share handle for
+-- One connection pool per client (src/transport/pool.c): a libcurl share handle for
 -- every handle the client owns, HTTP/2 by ALPN with PIPEWAIT, the
 -- http_version option, max_connections as connections at once.  Counted
 -- at the server: the sandbox's stats give distinct connections ($connection),

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <curl/curl.h>
-#include "compat.h"
-#include "json.h"
-#include "policy.h"
+#include "base/compat.h"
+#include "json/json.h"
+#include "policy/policy.h"
 
 #define UU_VERSION "0.1.0"
 #define UU_CLIENT_MT "userupd.client"
@@ -429,6 +429,5 @@ void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
 
 /* ---- hashes: many.c (FNV-1a), keyed_hash.c (SipHash) ----------------- */
 uint64_t uu_hash(const char *s, size_t n);
-uint64_t uu_siphash(const unsigned char key[16], const void *data, size_t n);
 
 #endif

@@ -1,6 +1,6 @@
 /* Blackbaud ON API: PUT /api/user/{id}?t={token}&format=json (seed 002). */
 #include <string.h>
-#include "../userupd.h"
+#include "userupd.h"
 
 static const uu_option options[] = {
   {"school", UU_OPT_LABEL, 0, NULL},

@@ -1,7 +1,7 @@
 /* Forms On Fire: PUT /api/v2/user?format=json, credentials in the body
 ** (seed 003). */
 #include <string.h>
-#include "../userupd.h"
+#include "userupd.h"
 
 static const uu_option options[] = {
   {"company_id", UU_OPT_INT, UU_OPT_REQUIRED, NULL},

@@ -1,6 +1,6 @@
 /* QuestionPro: PUT /a/api/v2/users/{id}?apiKey=... (seed 004). */
 #include <string.h>
-#include "../userupd.h"
+#include "userupd.h"
 
 static const uu_option options[] = {
   {"api_key", UU_OPT_STRING, UU_OPT_REQUIRED | UU_OPT_SECRET, NULL},

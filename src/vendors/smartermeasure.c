@@ -1,5 +1,5 @@
 /* SmarterMeasure: PUT /v3/users/{userid}, HTTP Basic (seed 000). */
-#include "../userupd.h"
+#include "userupd.h"
 
 static const uu_option options[] = {
   {"username", UU_OPT_STRING, UU_OPT_REQUIRED | UU_OPT_SECRET, NULL}, /* access key */

@@ -1,5 +1,5 @@
 /* Thought Industries: PUT /incoming/v2/users/:id, Bearer key (seed 001). */
-#include "../userupd.h"
+#include "userupd.h"
 
 static const uu_option options[] = {
   {"subdomain", UU_OPT_LABEL, 0, NULL},

@@ -1,5 +1,5 @@
 -- Constructor options cast from doubles without a range check (UB in C):
--- src/client.c type_ok (long long), read_limits (long, int, size_t).
+-- src/binding/client.c type_ok (long long), read_limits (long, int, size_t).
 -- Run with tools/asan's build (UBSan stops at the first one):
 --   LD_PRELOAD="$(clang -print-file-name=libclang_rt.asan-x86_64.so) build/asan/libshim.so" \
 --   LUA_CPATH='build/asan/?.so;;' lua5.4 fuzz/repro/lua/options_ub.lua

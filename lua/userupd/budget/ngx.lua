@@ -15,7 +15,7 @@
 -- called from C, so neither may yield: they use dict operations only,
 -- never a lock that waits.
 --
--- The bucket is one number per key, tat (see src/budget.c): a take moves
+-- The bucket is one number per key, tat (see src/loops/budget.c): a take moves
 -- it to max(tat + 1/rate, now - (burst - 1)/rate) and waits tat - now.
 -- incr is atomic across workers; the max is done as a second incr when
 -- the first left tat behind its floor (the bucket was full).  Two workers

@@ -16,7 +16,7 @@
 --
 -- Keys: <prefix>tat:<key> (the bucket, expires once full again) and
 -- <prefix>day:<key>:<day> (the quota count, two days).  <key> is a hash
--- of the vendor and the credential (src/budget.c), never the secret.
+-- of the vendor and the credential (src/loops/budget.c), never the secret.
 -- The quota script builds its key from the day it reads, so it is not
 -- declared up front: fine on one Redis, not on a Redis Cluster.
 

@@ -4,7 +4,7 @@
 -- Lua 5.1 and LuaJIT.  All the decisions stay in C: this loop only moves
 -- requests to the transport and answers back, and waits where C says to.
 -- A transport answers status, body, headers, or fails with nil, message,
--- kind (kind from a fixed list, src/driver.c): either way the three values
+-- kind (kind from a fixed list, src/loops/driver.c): either way the three values
 -- go to C as they came.
 local methods = ...
 

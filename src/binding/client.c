@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
-#include "budget.h"
+#include "loops/budget.h"
 
 /* Options every client takes; a vendor adds its own in its descriptor. */
 typedef enum { O_END = 0, O_NUM, O_INT, O_STR, O_BOOL, O_FUNC,
@@ -187,7 +187,7 @@ static void check_options(lua_State *L, const uu_vendor *v, int opts)
                  "got %s)", v->name, k, type_name(co->type),
                  luaL_typename(L, -1));
     else
-      uu_check_option_value(L, v->name, k);  /* src/optcheck.c */
+      uu_check_option_value(L, v->name, k);  /* src/binding/optcheck.c */
     lua_pop(L, 1);
   }
   for (vo = v->options; vo->name != NULL; vo++) {

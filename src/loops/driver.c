@@ -1,5 +1,5 @@
 /*
-** driver.c: the C side of clients with a Lua transport.  src/driver.lua
+** driver.c: the C side of clients with a Lua transport.  src/loops/driver.lua
 ** runs their call loop (it may yield); these primitives keep every
 ** decision here: what to send, how long to wait, what an answer means.
 ** They are methods with a leading underscore, internal to the module.
@@ -13,8 +13,8 @@
 #include <strings.h>
 #include <stdlib.h>
 #include "userupd.h"
-#include "budget.h"
-#include "driver_lua.h"
+#include "loops/budget.h"
+#include "loops/driver_lua.h"
 
 static uu_op check_op(lua_State *L, int idx)
 {

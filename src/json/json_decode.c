@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "json.h"
+#include "base/compat.h"
+#include "json/json.h"
 
 /* Write code point cp (<= 0x10FFFF, not a surrogate) to out; its length. */
 static size_t utf8_put(char *out, unsigned long cp)

@@ -1,5 +1,5 @@
 /* compat.c: bodies of the shims compat.h declares for older Luas. */
-#include "compat.h"
+#include "base/compat.h"
 
 #if LUA_VERSION_NUM < 502
 /* luaL_setfuncs from 5.2: register l into the table below nup upvalues. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "userupd.h"
-#include "budget.h"
+#include "loops/budget.h"
 
 /* Blocks for secs, or hands the wait to the client's sleep function (which
 ** may close the client: callers look at c->closed afterwards). */

@@ -9,16 +9,7 @@
 #define UU_BUDGET_H
 
 #include "userupd.h"
-
-typedef struct uu_sha256 {
-  uint32_t h[8];
-  uint64_t len;
-  unsigned char buf[64];
-} uu_sha256;
-
-void uu_sha256_init(uu_sha256 *c);
-void uu_sha256_add(uu_sha256 *c, const void *data, size_t n);
-void uu_sha256_end(uu_sha256 *c, unsigned char out[32]);
+#include "base/hash.h"
 
 struct uu_journal;
 

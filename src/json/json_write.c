@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "json.h"
+#include "base/compat.h"
+#include "json/json.h"
 
 /* ----------------------------------------------------------------- writer */
 

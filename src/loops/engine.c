@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
-#include "budget.h"
+#include "loops/budget.h"
 
 /* Validates id and fields into the slot; 0, or -1 with bad filled. */
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,

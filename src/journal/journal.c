@@ -28,7 +28,7 @@
 
 #include <sqlite3.h>
 
-#include "journal.h"
+#include "journal/journal.h"
 
 #define J_SCHEMA 2          /* meta 'schema': bump on incompatible change */
 #define J_KEYLEN 16         /* meta 'hash_key': keys secret-record hashes */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "policy.h"
+#include "policy/policy.h"
 
 /* A full bucket; the rest of *p (options) is the caller's. */
 void uu_policy_init(uu_policy *p, double now, uint64_t seed)

@@ -21,8 +21,8 @@
 #include <unistd.h>
 #include <signal.h>
 #include "userupd.h"
-#include "budget.h"
-#include "journal.h"
+#include "loops/budget.h"
+#include "journal/journal.h"
 
 typedef struct run {
   lua_State *L;

@@ -3,7 +3,7 @@
 ** is named by a hash of the vendor and the credential, never the secret.
 */
 #include <string.h>
-#include "budget.h"
+#include "base/hash.h"
 
 static const uint32_t K[64] = {
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userupd.h"
-#include "budget.h"
+#include "loops/budget.h"
 
 #define QUEUE_KEY "userupd.async"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "json.h"
+#include "base/compat.h"
+#include "json/json.h"
 
 /* ---------------------------------------------------------------- buffer */
 

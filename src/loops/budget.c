@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "budget.h"
-#include "journal.h"
+#include "loops/budget.h"
+#include "journal/journal.h"
 
 #define FILE_MAGIC "userupd shared budget 1\n"
 #define REC_SIZE 64

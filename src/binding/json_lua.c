@@ -6,8 +6,8 @@
 */
 #include <string.h>
 
-#include "compat.h"
-#include "json.h"
+#include "base/compat.h"
+#include "json/json.h"
 
 #define ENC_MAXDEPTH 64
 #define ENC_MAXSTR ((size_t)16 << 20)

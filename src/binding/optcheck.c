@@ -107,7 +107,7 @@ void uu_check_option_value(lua_State *L, const char *vendor, const char *k)
   else if (strcmp(k, "ca_file") == 0)
     why = ca_file_problem(s, buf, sizeof buf);
   else if (strcmp(k, "shared_budget") == 0 && n == 0)
-    why = "is an empty path";              /* opened in src/budget.c */
+    why = "is an empty path";              /* opened in src/loops/budget.c */
   if (why != NULL)
     opt_raise(L, vendor, k, why);
 }

@@ -1,4 +1,4 @@
-/* Generated from src/driver.lua by tools/embed.lua: do not edit. */
+/* Generated from src/loops/driver.lua by tools/embed.lua: do not edit. */
 static const char driver_lua[] =
   "-- The call loop for clients with a Lua `transport` (OpenResty cosockets, a\n"
   "-- host's own event loop): their metatable's update and get.  It runs in Lua\n"
@@ -6,7 +6,7 @@ static const char driver_lua[] =
   "-- Lua 5.1 and LuaJIT.  All the decisions stay in C: this loop only moves\n"
   "-- requests to the transport and answers back, and waits where C says to.\n"
   "-- A transport answers status, body, headers, or fails with nil, message,\n"
-  "-- kind (kind from a fixed list, src/driver.c): either way the three values\n"
+  "-- kind (kind from a fixed list, src/loops/driver.c): either way the three values\n"
   "-- go to C as they came.\n"
   "local methods = ...\n"
   "\n"

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "journal.h"
+#include "base/compat.h"
+#include "journal/journal.h"
 
 #define J_MT "userupd.journal"
 #define J_IDLEN 32          /* a decimal 64-bit integer and its NUL */

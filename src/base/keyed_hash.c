@@ -11,7 +11,7 @@
 */
 #include <stdint.h>
 #include <string.h>
-#include "userupd.h"
+#include "base/hash.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
