@@ -26,6 +26,7 @@ local progress = require "userupd.cli.progress"
 local run = require "userupd.cli.run"
 local send = require "userupd.cli.send"
 local failures = require "userupd.cli.failures"
+local summary = require "userupd.cli.summary"
 
 local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
@@ -176,10 +177,8 @@ end
 ---------------------------------------------------------------------------
 -- apply
 
-local function new_counts(vendor)
-  return { vendor = vendor, ok = 0, failed = 0, invalid = 0, skipped = 0,
-           unchanged = 0, duplicate = 0, elapsed = 0, by_kind = {},
-           invalid_lines = {}, duplicates = {} }
+local function new_counts(vendor, args)
+  return summary.new(vendor, { dry_run = args.dry_run })
 end
 
 -- The progress line: on when stderr is a terminal, unless told.
@@ -236,7 +235,7 @@ local function cmd_apply(args)
   local client
   client, ctx.opts = setup.make_client(ctx.userupd, ctx.vendor, args)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
-  local counts = new_counts(ctx.vendor)
+  local counts = new_counts(ctx.vendor, args)
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
                               row_reporter(args))
   if args.dry_run then
