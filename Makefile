@@ -50,10 +50,23 @@ $(BUILD)/%.o: %.c $(HDR)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Specs, one file at a time, under this LUA_VERSION; the sandbox is started
-# by the specs that need it (spec/support/sandbox.lua).
+# by the specs that need it (spec/support/sandbox.lua).  The specs live in
+# tiers, one folder each (HACKING.md, "How to test"):
+#   spec/unit/       the module and the Lua modules in this process: no
+#                    sandbox, no nginx, no network, no CLI subprocess
+#   spec/net/        against the sandbox or a hostile server on 127.0.0.1
+#   spec/cli/        bin/userupd in a subprocess
+#   spec/openresty/  the module inside OpenResty
+#   spec/build/      builds and installs (make targets, LuaRocks)
+# `make test` runs them all; `make test-unit` (seconds) and the other
+# test-<tier> targets run one.
 SPECS ?=
+TIERS := unit net cli openresty build
 test: all
 	tools/runspecs $(LUA) $(BUILD) $(SPECS)
+
+$(addprefix test-,$(TIERS)): test-%: all
+	tools/runspecs $(LUA) $(BUILD) $$(find spec/$* -name '*_spec.lua' | sort)
 
 # The README's first command: a 300-user roster into all five vendors of
 # the local sandbox, through one mapping file, with progress and a summary.
@@ -95,7 +108,7 @@ sandbox:
 sandbox-stop:
 	spec/sandbox/ctl stop
 
-# The module plus a test-only sixth vendor (spec/extra_vendor_spec.lua):
+# The module plus a test-only sixth vendor (spec/build/extra_vendor_spec.lua):
 # one descriptor file and a define, nothing else.
 EXTRA := build/extra/$(LUA_VERSION)/userupd.so
 extra-vendor: $(EXTRA)
@@ -119,7 +132,7 @@ $(EMBED): examples/embed/host.c $(STATIC)
 	  $(shell pkg-config --libs $(LUA_PC)) $(LIBS) -ldl
 
 # One version: src/userupd.h's UU_VERSION names the rockspec, the module's
-# _VERSION and `userupd --version` (spec/luarocks_spec.lua checks).
+# _VERSION and `userupd --version` (spec/build/luarocks_spec.lua checks).
 VERSION := $(shell sed -n 's/^\#define UU_VERSION "\(.*\)"/\1/p' src/userupd.h)
 ROCKSPEC := userupd-$(VERSION)-1.rockspec
 
@@ -160,5 +173,6 @@ uninstall:
 clean:
 	rm -rf build userupd.so
 
-.PHONY: rock install uninstall all clean static embed extra-vendor demo test check valgrind asan fuzz bench lint sandbox \
+.PHONY: rock install uninstall all clean static embed extra-vendor demo test \
+        $(addprefix test-,$(TIERS)) check valgrind asan fuzz bench lint sandbox \
         sandbox-stop

@@ -3,7 +3,7 @@
 -- Elsewhere: CURL_DIR=... (or CURL_INCDIR/CURL_LIBDIR), SQLITE_DIR=...
 --
 -- The version is src/userupd.h's UU_VERSION (userupd._VERSION, `userupd
--- --version`); spec/luarocks_spec.lua checks that they agree.
+-- --version`); spec/build/luarocks_spec.lua checks that they agree.
 rockspec_format = "3.0"
 package = "userupd"
 version = "0.1.0-1"
@@ -48,7 +48,7 @@ build = {
   modules = {
     userupd = {
       sources = {
-        -- every C file the Makefile builds (spec/luarocks_spec.lua checks)
+        -- every C file the Makefile builds (spec/build/luarocks_spec.lua checks)
         "lua_userupd.c",
         "src/base/compat.c",
         "src/base/keyed_hash.c",

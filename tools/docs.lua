@@ -7,7 +7,7 @@
 --                                   (README.md, examples/openresty/nginx.conf)
 --
 -- Needs the module on package.cpath (make; LUA_CPATH='./?.so;;').
--- spec/docs_spec.lua fails when a generated block is out of date.
+-- spec/unit/docs_spec.lua fails when a generated block is out of date.
 local userupd = require "userupd"
 
 local M = {}

@@ -2,7 +2,7 @@
 ** policy.h: when to send and whether to send again.  The token bucket, the
 ** vendor's own limits (Retry-After, X-RateLimit-*), the retry decision and
 ** the jitter, as plain C on plain numbers: no Lua, no libcurl, no clock
-** (every function is told the time), so spec/policy_spec.lua drives it
+** (every function is told the time), so spec/unit/policy_spec.lua drives it
 ** through a small C program with numbers alone.
 */
 #ifndef UU_POLICY_H

@@ -1,4 +1,4 @@
--- spec/cli_spec.lua: bin/userupd as a user runs it, in a subprocess.
+-- spec/cli/cli_spec.lua: bin/userupd as a user runs it, in a subprocess.
 --
 -- Runs from the repository root (as tools/runspecs does).  Tests that need
 -- the C module (./userupd.so, built for Lua 5.4 by `make`) are pending

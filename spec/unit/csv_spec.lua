@@ -1,6 +1,6 @@
--- spec/csv_spec.lua: the streaming CSV reader and writer (userupd.csv).
+-- spec/unit/csv_spec.lua: the streaming CSV reader and writer (userupd.csv).
 -- Run: lua5.4 /usr/bin/busted --lpath='./lua/?.lua;./lua/?/init.lua;;' \
---        spec/csv_spec.lua
+--        spec/unit/csv_spec.lua
 local csv = require "userupd.csv"
 
 -- An open handle holding `text`, read from the start.

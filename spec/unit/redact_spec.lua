@@ -1,6 +1,6 @@
 -- Secret scrubbing, one case per form (issue 12, item 5 a-f), each with a
 -- scripted answer from a Lua transport, so the exact bytes and offsets are
--- known.  spec/secrets_spec.lua runs the same channels against a hostile
+-- known.  spec/net/secrets_spec.lua runs the same channels against a hostile
 -- echo server over libcurl.
 local userupd = require "userupd"
 
