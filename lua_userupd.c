@@ -9,6 +9,7 @@
 #include "journal/journal.h"
 
 void uu_journal_open_lua(lua_State *L);
+void uu_term_open(lua_State *L);
 
 /* userupd.<vendor>(opts): the descriptor is the closure's upvalue. */
 static int l_vendor_new(lua_State *L)
@@ -108,8 +109,33 @@ static void new_client_mt(lua_State *L, const char *name, int lua_loop)
   lua_pop(L, 1);
 }
 
+/* userupd.is_blank(v): nil, userupd.null, or a string of nothing but
+** spaces, tabs and line breaks.  A map's test for "this cell says
+** nothing", whatever --blank made of it (docs/cli.md). */
+static int l_is_blank(lua_State *L)
+{
+  size_t n, i;
+  const char *s;
+  int t = lua_type(L, 1);
+  if (t == LUA_TNONE || t == LUA_TNIL ||
+      (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, 1) == NULL)) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (t != LUA_TSTRING) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  s = lua_tolstring(L, 1, &n);
+  for (i = 0; i < n && s[i] != '\0' && strchr(" \t\r\n\f\v", s[i]); i++)
+    ;
+  lua_pushboolean(L, i == n);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"new", l_new},
+  {"is_blank", l_is_blank},
   {NULL, NULL}};
 
 /* curl_global_init is not thread-safe before 7.84 and must run once per
@@ -147,6 +173,7 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   lua_pushliteral(L, UU_VERSION);
   lua_setfield(L, -2, "version");
   uu_json_open(L);
+  uu_term_open(L);                                 /* isatty, term_width */
   uu_journal_open_lua(L);
   lua_getfield(L, -1, "journal");                  /* for client:failures */
   lua_setfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");

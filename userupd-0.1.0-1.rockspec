@@ -57,6 +57,7 @@ build = {
         "src/binding/journal_lua.c",
         "src/binding/json_lua.c",
         "src/binding/optcheck.c",
+        "src/binding/term.c",
         "src/journal/journal.c",
         "src/json/json_buf.c",
         "src/json/json_decode.c",

@@ -193,18 +193,35 @@ int uu_in_set(const char *set, const char *s, size_t n)
   }
 }
 
-/* Short, safe echo of a bad value: never for secret fields, never long. */
+/* A value echoed in a message is cut after UU_SHOWN_MAX characters, with
+** "..." to say so (docs/cli.md states the length); SHOWN_BUF holds the
+** quotes, the cut text, the ellipsis and the terminator. */
+#define UU_SHOWN_MAX 40
+#define SHOWN_BUF (UU_SHOWN_MAX + 8)
+
+/* The first max bytes of s, printable ASCII only (others as '?'), and
+** "..." when s is longer: never a silent cut. */
+static const char *cut(const char *s, size_t n, char *out, size_t outlen,
+                       size_t max)
+{
+  size_t i, k = n > max ? max : n;
+  for (i = 0; i < k && i + 4 < outlen; i++)
+    out[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+  out[i] = '\0';
+  if (i < n)
+    strcat(out, "...");
+  return out;
+}
+
+/* Short, safe echo of a bad value, quoted: never for secret fields. */
 static const char *shown(const uu_field *f, const char *s, size_t n,
                          char *out, size_t outlen)
 {
-  size_t i;
   if (f->flags & UU_SECRET)
     return "(hidden)";
-  if (n > 24)
-    n = 24;
-  for (i = 0; i < n && i + 1 < outlen; i++)
-    out[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
-  out[i] = '\0';
+  out[0] = '"';
+  cut(s, n, out + 1, outlen - 2, UU_SHOWN_MAX);
+  strcat(out, "\"");
   return out;
 }
 
@@ -274,29 +291,44 @@ static int type_error(lua_State *L, int idx, const char *field,
                 luaL_typename(L, idx));
 }
 
+/* A scalar of the wrong type, a string shown quoted and cut (hidden for a
+** secret field): `departmentID: expected integer, got string "12a"`. */
+static int value_error(lua_State *L, int idx, const uu_field *f,
+                       const char *field, const char *want, uu_bad *bad)
+{
+  char tmp[SHOWN_BUF];
+  size_t n;
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return type_error(L, idx, field, want, bad);
+  s = lua_tolstring(L, idx, &n);
+  return bad_at(bad, field, "%s: expected %s, got string %s", field, want,
+                shown(f, s, n, tmp, sizeof tmp));
+}
+
 /* A string-shaped scalar: plain, enum, date or UUID. */
 static int write_text(uu_client *c, lua_State *L, int idx, uu_buf *b,
                       const char *field, const uu_field *f, uu_bad *bad)
 {
   size_t n;
   const char *s;
-  char tmp[32];
+  char tmp[SHOWN_BUF];
   if (lua_type(L, idx) != LUA_TSTRING)
     return type_error(L, idx, field, "string", bad);
   s = lua_tolstring(L, idx, &n);
   if (f->kind == UU_ENUM && !uu_in_set(f->arg, s, n))
-    return bad_at(bad, field, "%s: '%s' is not one of %s", field,
+    return bad_at(bad, field, "%s: %s is not one of %s", field,
                   shown(f, s, n, tmp, sizeof tmp), f->arg);
   if (f->kind == UU_DATE && !is_date(s, n))
-    return bad_at(bad, field, "%s: '%s' is not a date (YYYY-MM-DD or "
+    return bad_at(bad, field, "%s: %s is not a date (YYYY-MM-DD or "
                   "ISO 8601 date-time)", field,
                   shown(f, s, n, tmp, sizeof tmp));
   if (f->kind == UU_SFID && !is_uuid(s, n) && !is_sfid(s, n))
-    return bad_at(bad, field, "%s: '%s' is neither a UUID nor a Salesforce "
+    return bad_at(bad, field, "%s: %s is neither a UUID nor a Salesforce "
                   "id (15 or 18 letters and digits)", field,
                   shown(f, s, n, tmp, sizeof tmp));
   if (f->kind == UU_UUID && !is_uuid(s, n))
-    return bad_at(bad, field, "%s: '%s' is not a UUID "
+    return bad_at(bad, field, "%s: %s is not a UUID "
                   "(8-4-4-4-12 hex digits)", field,
                   shown(f, s, n, tmp, sizeof tmp));
   return write_string(c, b, field, f, s, n, bad);
@@ -680,13 +712,13 @@ static int write_value(walk *w, const uu_field *f, const char *field)
   case UU_INT:
   case UU_NUMBER:
     if (t != LUA_TNUMBER)
-      return type_error(L, -1, field, f->kind == UU_INT ? "integer"
-                        : "number", w->bad);
+      return value_error(L, -1, f, field, f->kind == UU_INT ? "integer"
+                         : "number", w->bad);
     return f->kind == UU_INT ? write_int(L, -1, w->b, field, w->bad)
                              : write_number(L, -1, w->b, field, w->bad);
   case UU_BOOL:
     if (t != LUA_TBOOLEAN)
-      return type_error(L, -1, field, "boolean", w->bad);
+      return value_error(L, -1, f, field, "boolean", w->bad);
     return uu_buf_add(w->b, lua_toboolean(L, -1) ? "true" : "false",
                       lua_toboolean(L, -1) ? 4 : 5) == 0
                ? 0 : out_of_memory(w->bad, field);
@@ -854,9 +886,7 @@ static int write_extra_member(walk *w, int value, const char *k, size_t kl)
   const char *taken;
   uu_jerr je;
   int rc;
-  uu_field plain = {"", UU_STRING, 0, NULL, NULL, NULL};
-  snprintf(at, sizeof at, "extra.%s%s", shown(&plain, k, kl, where, 65),
-           kl > 24 ? "..." : "");
+  snprintf(at, sizeof at, "extra.%s", cut(k, kl, where, sizeof where, 24));
   if (kl == 0)
     return bad_at(w->bad, "extra", "extra: a member name must not be empty");
   if ((taken = extra_name_taken(w->c, k, kl)) != NULL)
@@ -1000,7 +1030,7 @@ int uu_marshal(uu_client *c, lua_State *L, int idx, const char *id,
 
 static int id_posint(lua_State *L, int idx, uu_buf *out, uu_bad *bad)
 {
-  char tmp[32];
+  char tmp[SHOWN_BUF];
   size_t n;
   const char *s;
   if (lua_type(L, idx) == LUA_TNUMBER) {
@@ -1017,7 +1047,7 @@ static int id_posint(lua_State *L, int idx, uu_buf *out, uu_bad *bad)
   ** no arithmetic can overflow on the way */
   if (n == 0 || n > 19 || strspn(s, "0123456789") != n || s[0] == '0' ||
       (n == 19 && strcmp(s, "9223372036854775807") > 0))
-    return bad_at(bad, "id", "id: expected a positive integer, got '%s'",
+    return bad_at(bad, "id", "id: expected a positive integer, got %s",
                   shown(&(uu_field){"id", UU_STRING, 0, NULL, NULL, NULL},
                         s, n, tmp, sizeof tmp));
   out->n = 0;
@@ -1042,7 +1072,7 @@ static int is_guid(const char *s, size_t n)
 int uu_check_id(const uu_vendor *v, lua_State *L, int idx, uu_buf *out,
                 uu_bad *bad)
 {
-  char tmp[32];
+  char tmp[SHOWN_BUF];
   size_t n;
   const char *s;
   uu_field idf = {"id", UU_STRING, 0, NULL, NULL, NULL};
@@ -1059,7 +1089,7 @@ int uu_check_id(const uu_vendor *v, lua_State *L, int idx, uu_buf *out,
                   v->id == UU_ID_UUID ? "UUID" : "GUID");
   s = lua_tolstring(L, idx, &n);
   if (v->id == UU_ID_UUID ? !is_uuid(s, n) : !is_guid(s, n))
-    return bad_at(bad, "id", "id: '%s' is not a %s", shown(&idf, s, n, tmp,
+    return bad_at(bad, "id", "id: %s is not a %s", shown(&idf, s, n, tmp,
                   sizeof tmp), v->id == UU_ID_UUID
                   ? "UUID (8-4-4-4-12 hex digits)"
                   : "GUID (32 hex digits, dashes optional)");
