@@ -82,6 +82,21 @@ local rows = {
   { "a Salesforce id of the wrong length", "ti", UUID,
     { sfAccountId = "001D000000IqhSLIA" }, "sfAccountId",
     "neither a UUID nor a Salesforce id" },
+  { "the offending string is shown, quoted", "qp", 1,
+    { departmentID = "12a" }, "departmentID",
+    'departmentID: expected integer, got string "12a"' },
+  { "a boolean given a string shows it", "ti", UUID, { dualRole = "yes" },
+    "dualRole", 'expected boolean, got string "yes"' },
+  { "a long id is cut with an ellipsis, never silently", "ti",
+    "1f48dfa2-5b7c-4027-a49a-" .. ("x"):rep(30), {}, "id",
+    'id: "1f48dfa2-5b7c-4027-a49a-xxxxxxxxxxxxxxxx..." is not a UUID' },
+  { "an id under 40 characters is shown whole", "ti",
+    "1f48dfa2-5b7c-4027-a49a-00000000000", {}, "id",
+    'id: "1f48dfa2-5b7c-4027-a49a-00000000000" is not a UUID' },
+  { "an enum value is quoted", "ff", GUID, { Type = "Gold" },
+    "Type", 'Type: "Gold" is not one of' },
+  { "a secret field's value is never shown", "qp", 1,
+    { password = { "p4ss" } }, "password", "expected string, got table" },
   { "a Metadata item without a Key", "ff", GUID,
     { Metadata = { { Value = "v" } } }, "Metadata[1]", "Key must be a string" },
 }
@@ -99,6 +114,13 @@ describe("bad input", function()
       assert.truthy(tostring(err):find("^userupd: %a+: invalid: "))
     end)
   end
+
+  it("never echoes a secret field's string value", function()
+    local ff = clients.ff
+    local _, err = ff:prepare(GUID, { Password = "S3cr3t-value" },
+                              { extra = { Password = 1 } })
+    assert.is_nil(tostring(err):find("S3cr3t", 1, true), tostring(err))
+  end)
 
   it("update refuses the same rows without sending (attempts = 0)",
      function()
