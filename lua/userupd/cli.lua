@@ -266,7 +266,7 @@ local function guarded(fn, args)
   if ok then return code, counts end
   util.around_err = nil
   if getmetatable(code) == util.Usage then
-    err_line("userupd: ", code.message)
+    err_line("userupd: ", util.one_line(code.message)) -- text from outside
     return 2
   end
   if tostring(code):find("interrupted!$") then
@@ -288,7 +288,7 @@ function cli.run(argv)
   end
   local command = state.commands[argv[1]] or parser
   if not ok then
-    err_line(command:get_usage(), "\n\nError: ", args)
+    err_line(command:get_usage(), "\n\nError: ", util.one_line(args))
     return 2
   end
   if state.version then return guarded(cmd_version) end

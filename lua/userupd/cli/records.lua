@@ -17,12 +17,13 @@ function records.load_map(path)
     if tostring(why):find("No such file", 1, true) then
       fail("no such file: %s (the --map)", path)
     end
-    fail("cannot load --map: %s", why)
+    fail("%s", util.load_error("--map", path, why))
   end
   local ok, fn, opts = pcall(chunk)
-  if not ok then fail("--map %s raised an error: %s", path, tostring(fn)) end
+  if not ok then fail("%s", util.load_error("--map", path, fn, true, true)) end
   if type(fn) ~= "function" then
-    fail("--map %s must return a function(row, vendor), got %s", path, type(fn))
+    fail("--map %s must return a function(row, vendor), got %s",
+         util.one_line(path), type(fn))
   end
   return fn, type(opts) == "table" and opts or {}
 end

@@ -73,12 +73,14 @@ end
 local function load_config(path)
   if not path then return {} end
   local chunk, why = loadfile(path)
-  if not chunk then fail("cannot load --config: %s", why) end
+  if not chunk then fail("%s", util.load_error("--config", path, why)) end
   local ok, t = pcall(chunk)
-  if not ok then fail("--config %s raised an error: %s", path, tostring(t)) end
+  if not ok then
+    fail("%s", util.load_error("--config", path, t, true))
+  end
   if type(t) ~= "table" then
-    fail("--config %s must return a table of client options, got %s", path,
-         type(t))
+    fail("--config %s must return a table of client options, got %s",
+         util.one_line(path), type(t))
   end
   return t
 end

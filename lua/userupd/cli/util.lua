@@ -76,6 +76,48 @@ function util.one_line(s)
   end))
 end
 
+-- Words Lua's own messages quote that are never text from the file.
+local GRAMMAR = {}
+for w in ([[and break do else elseif end false for function goto if in
+  local nil not or repeat return then true until while <eof> <name>
+  <string> <number> <integer> ... .. :: == ~= <= >= << >> //]]):gmatch("%S+")
+do GRAMMAR[w] = true end
+
+-- A loader's message with the file's text taken out: Lua quotes the token
+-- it stopped at ("unfinished string near '"qp-LIVE-...'"), and that token
+-- may be a credential.  Keeps the grammar words and one-character symbols
+-- Lua quotes ("'=' expected"), drops the rest.
+local function without_text(msg)
+  msg = msg:gsub("%s+near%s.*$", "")
+  return (msg:gsub("'([^']*)'", function(q)
+    if GRAMMAR[q] or q:match("^%p$") then return nil end
+    return "'...'"
+  end))
+end
+
+-- A --config or --map file that Lua could not load (raised false), or
+-- that raised while it ran (raised true): "<option> <file>: line <n>:
+-- <what is wrong>", never the file's text.  A message the file raised
+-- itself is shown only with keep_raised (the map's author wrote it; a
+-- --config file holds credentials, so its own messages are not shown).
+function util.load_error(option, path, why, raised, keep_raised)
+  why = tostring(why)
+  local line, msg = why:match("^.-:(%d+): (.*)$")
+  local where = ("%s %s: "):format(option, path)
+  if line then where = where .. ("line %s: "):format(line) end
+  msg = msg or why
+  if raised and not (msg:find("^attempt to ") or msg:find("^bad argument "))
+  then
+    if not keep_raised then
+      msg = "raised an error (its text is not shown: the file may hold " ..
+            "credentials)"
+    end
+  else
+    msg = without_text(msg)
+  end
+  return util.one_line(where .. msg)
+end
+
 -- A module error as "field: message"; the field is named once, and
 -- module messages often name it already.  One printable line: a vendor's
 -- message may hold anything.
