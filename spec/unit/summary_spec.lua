@@ -1,4 +1,4 @@
--- spec/summary_spec.lua: userupd.cli.summary, the run's one summary table
+-- spec/unit/summary_spec.lua: userupd.cli.summary, the run's one summary table
 -- (the summary line, --summary-json and the metrics file read it).
 local summary = require "userupd.cli.summary"
 local userupd = require "userupd"
