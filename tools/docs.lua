@@ -1,10 +1,10 @@
 -- tools/docs.lua: the parts of the documentation that are generated from
 -- the module itself, so they list every option the constructors accept.
 --
---   lua5.4 tools/docs.lua options   the README's options tables (Markdown)
+--   lua5.4 tools/docs.lua options   docs/reference.md's options tables (Markdown)
 --   lua5.4 tools/docs.lua env       nginx `env` lines, one per USERUPD_* variable
 --   lua5.4 tools/docs.lua --write   rewrites both generated blocks in place
---                                   (README.md, examples/openresty/nginx.conf)
+--                                   (docs/reference.md, examples/openresty/nginx.conf)
 --
 -- Needs the module on package.cpath (make; LUA_CPATH='./?.so;;').
 -- spec/unit/docs_spec.lua fails when a generated block is out of date.
@@ -155,7 +155,7 @@ local function main(what)
   if what == "options" then io.write(M.options())
   elseif what == "env" then io.write(M.env())
   elseif what == "--write" then
-    rewrite("README.md", "options", M.options())
+    rewrite("docs/reference.md", "options", M.options())
     rewrite("examples/openresty/nginx.conf", "env", M.env())
   else
     io.stderr:write("usage: tools/docs.lua options|env|--write\n")

@@ -1,6 +1,6 @@
 -- The fault matrix: every fault the sandbox injects, through update and
 -- through update_many, with the kind, the attempts and a time bound.
--- README's fault table is this file.
+-- docs/reference.md's fault table is this file.
 local userupd = require "userupd"
 local sandbox = require "support.sandbox"
 local clock = require("system").gettime

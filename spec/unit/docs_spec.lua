@@ -1,4 +1,4 @@
--- The generated parts of the documentation are current: the README's
+-- The generated parts of the documentation are current: docs/reference.md's
 -- table of every vendor's constructor options and USERUPD_* variables, and
 -- the OpenResty example's `env` list (tools/docs.lua builds both from the
 -- module's own option lists).  When this fails after adding an option:
@@ -18,10 +18,10 @@ end
 local HINT = "; run: make && LUA_CPATH='./?.so;;' lua5.4 tools/docs.lua --write"
 
 describe("generated documentation", function()
-  it("README lists every option of every vendor with its variable", function()
-    local readme = util.read(util.root .. "/README.md")
+  it("docs/reference.md lists every option of every vendor with its variable", function()
+    local readme = util.read(util.root .. "/docs/reference.md")
     assert.are.equal(docs.options(), between(readme, "options"),
-                     "README.md's options table is out of date" .. HINT)
+                     "docs/reference.md's options table is out of date" .. HINT)
     for vendor, spec in pairs(userupd.vendors) do
       for name in pairs(spec.options) do
         assert.truthy(readme:find("`" .. name .. "`", 1, true), name)

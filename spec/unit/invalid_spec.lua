@@ -1,5 +1,5 @@
 -- The bad-input catalogue: every row is refused before anything is built,
--- as nil, err with kind "invalid" and the field named.  README's table of
+-- as nil, err with kind "invalid" and the field named.  docs/reference.md's table of
 -- bad inputs is this file.
 local userupd = require "userupd"
 

@@ -8,7 +8,7 @@
 --   local c = userupd.thoughtindustries(ngxt.options{ api_key = key,
 --                                        shared_budget = budget })
 --
--- The store protocol (README, "Shared budgets"): take(key, rate, burst)
+-- The store protocol (docs/guide.md, "Shared budgets and daily quotas"): take(key, rate, burst)
 -- takes one token and returns the seconds to wait before using it;
 -- spend(key, quota) counts one call against today's (UTC) count unless it
 -- reached quota, and returns the count and whether it counted.  Both are
