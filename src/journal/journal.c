@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ struct uu_journal {
   char *vendor;             /* read from meta */
   unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
   int batch;                /* between begin and commit */
+  int ro;                   /* opened read-only: a dry run's plan */
   char err[J_ERRLEN];
 };
 
@@ -167,11 +169,58 @@ static int exec_sql(uu_journal *j, const char *sql)
          ? 0 : db_fail(j);
 }
 
+/* "file:" URI of the path, with what a URI reserves escaped. */
+static char *ro_uri(const char *path, int immutable)
+{
+  size_t n = strlen(path), i, k = 5;
+  char *u = (char *)malloc(3 * n + 32);
+  if (u == NULL)
+    return NULL;
+  memcpy(u, "file:", 5);
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)path[i];
+    if (ch == '%' || ch == '?' || ch == '#' || ch < 32 || ch >= 127)
+      k += (size_t)sprintf(u + k, "%%%02X", ch);
+    else
+      u[k++] = (char)ch;
+  }
+  strcpy(u + k, immutable ? "?immutable=1" : "?mode=ro");
+  return u;
+}
+
+/* Read-only, for a dry run's plan: nothing is written, not even the -wal
+   and -shm files.  A journal with a -wal left by a killed run is read
+   through it (those files are there already); otherwise the file alone
+   holds every committed outcome and is opened immutable. */
+static int connect_ro(uu_journal *j)
+{
+  struct stat st;
+  char *wal, *uri;
+  int wal_there, rc;
+  wal = (char *)malloc(strlen(j->path) + 5);
+  if (wal == NULL)
+    return set_err(j, "out of memory");
+  sprintf(wal, "%s-wal", j->path);
+  wal_there = stat(wal, &st) == 0 && st.st_size > 0;
+  free(wal);
+  if ((uri = ro_uri(j->path, !wal_there)) == NULL)
+    return set_err(j, "out of memory");
+  rc = sqlite3_open_v2(uri, &j->db, SQLITE_OPEN_READONLY |
+                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+  free(uri);
+  if (rc != SQLITE_OK)
+    return db_fail(j);
+  sqlite3_busy_timeout(j->db, J_BUSY_MS);
+  return 0;
+}
+
 /* Opens the connection and sets the pragmas.  Without a vendor nothing may
    be created, so a missing file gets its own message. */
 static int connect_db(uu_journal *j, const char *vendor)
 {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (j->ro)
+    return connect_ro(j);
   if (vendor != NULL)
     flags |= SQLITE_OPEN_CREATE;
   else if (access(j->path, F_OK) != 0) {
@@ -318,10 +367,11 @@ static int read_meta(uu_journal *j)
 static int open_schema(uu_journal *j, const char *vendor)
 {
   int meta;
-  if (exec_sql(j, vendor != NULL ? "BEGIN IMMEDIATE" : "BEGIN") != 0)
+  if (exec_sql(j, vendor != NULL && !j->ro ? "BEGIN IMMEDIATE" : "BEGIN")
+      != 0)
     return -1;
   meta = has_meta(j);
-  if (meta == 0 && vendor == NULL)
+  if (meta == 0 && (vendor == NULL || j->ro))
     meta = set_err(j, "not a userupd journal");
   else if (meta == 0)
     meta = create_schema(j, vendor) == 0 ? 1 : -1;
@@ -345,8 +395,9 @@ static int prepare_all(uu_journal *j)
   return 0;
 }
 
-int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
-                    char *err, size_t errlen)
+/* Both opens; ro: read-only (uu_journal_open_ro). */
+static int open_as(const char *path, const char *vendor, int ro,
+                   uu_journal **out, char *err, size_t errlen)
 {
   uu_journal *j = (uu_journal *)calloc(1, sizeof *j);
   *out = NULL;
@@ -355,6 +406,7 @@ int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
     free(j);
     return -1;
   }
+  j->ro = ro;
   if (connect_db(j, vendor) != 0 || open_schema(j, vendor) != 0
       || prepare_all(j) != 0) {
     snprintf(err, errlen, "%s", j->err);
@@ -363,6 +415,21 @@ int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
   }
   *out = j;
   return 0;
+}
+
+int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
+                    char *err, size_t errlen)
+{
+  return open_as(path, vendor, 0, out, err, errlen);
+}
+
+int uu_journal_open_ro(const char *path, const char *vendor,
+                       uu_journal **out, char *err, size_t errlen)
+{
+  *out = NULL;
+  if (access(path, F_OK) != 0)
+    return 1;
+  return open_as(path, vendor, 1, out, err, errlen);
 }
 
 void uu_journal_close(uu_journal *j)
@@ -657,6 +724,27 @@ int uu_journal_check(uu_journal *j, char *err, size_t errlen)
 
 /* ---- daily quota (budget.c) ---- */
 
+/* The count of key on day, read only: a journal with no quota table has
+   sent nothing under a quota. */
+static int quota_ro(uu_journal *j, const char *key, int64_t day,
+                    int64_t *sent)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_prepare_v2(j->db, "SELECT sent FROM quota WHERE key = ?1 AND "
+                         "day = ?2", -1, &st, NULL) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return 0;                          /* no such table */
+  }
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, day);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *sent = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(j);
+}
+
 /* Adds add (0: none) to the count of key on day and reads it back. */
 int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
                      int64_t add, int64_t *sent)
@@ -667,6 +755,8 @@ int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
   sqlite3_stmt *st = NULL;
   int rc;
   *sent = 0;
+  if (j->ro)
+    return quota_ro(j, key, day, sent);
   if (exec_sql(j, "CREATE TABLE IF NOT EXISTS quota (key TEXT NOT NULL, "
                "day INTEGER NOT NULL, sent INTEGER NOT NULL, "
                "PRIMARY KEY (key, day)) WITHOUT ROWID") != 0)

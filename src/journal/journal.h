@@ -52,6 +52,12 @@ typedef struct uu_jentry {
 int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
                     char *err, size_t errlen);
 
+/* Read-only, for a dry run: nothing is written, no -wal or -shm file is
+   made, and a journal of another vendor is refused.  1 when there is no
+   file at path (*out NULL: a plan with no journal), else as above. */
+int uu_journal_open_ro(const char *path, const char *vendor,
+                       uu_journal **out, char *err, size_t errlen);
+
 /* 0 ok (state UU_J_NONE if the id is unknown), -1 sqlite error. */
 int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
                       uu_jentry *e);

@@ -402,6 +402,18 @@ long uu_quota_limit(const uu_client *c)
   return c->budget != NULL ? c->budget->quota : 0;
 }
 
+/* The calls today's quota has left, as far as this client knows (its own
+** count, or the journal's after uu_quota_begin). */
+long uu_quota_left(const uu_client *c)
+{
+  const uu_budget *b = c->budget;
+  if (b == NULL || b->quota <= 0)
+    return 0;
+  if (b->day != utc_day())
+    return b->quota;
+  return b->sent < b->quota ? b->quota - b->sent : 0;
+}
+
 void uu_quota_begin(uu_client *c, uu_journal *j)
 {
   uu_budget *b = c->budget;

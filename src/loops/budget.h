@@ -30,6 +30,7 @@ double uu_budget_retry(uu_client *c, lua_State *L, double wait);
 ** returns 1 without counting when the quota is reached (*sent: today's
 ** count); flush writes the run's count into the journal. */
 void uu_quota_begin(uu_client *c, struct uu_journal *j);
+long uu_quota_left(const uu_client *c);
 int uu_quota_spend(uu_client *c, lua_State *L, long *sent);
 void uu_quota_flush(uu_client *c, lua_State *L, struct uu_journal *j);
 long uu_quota_limit(const uu_client *c);

@@ -34,6 +34,10 @@ typedef struct run {
   int h2_seen;                         /* the multi's cap knows h2 */
   int changed_fields;                  /* send only what differs */
   int on_skip;                         /* stack index of on_skip, or 0 */
+  int dry;                             /* dry_run: plan, send nothing */
+  int on_plan;                         /* stack index of on_plan, or 0 */
+  const char *why;                     /* the journal's reason to send */
+  long ready;                          /* a dry run's records to send */
   const char *stop;                    /* why the run stopped early */
   long max_auth, max_failures;         /* in a row; 0: never stop */
   long auth_row, fail_row;             /* the current streaks */
@@ -162,7 +166,7 @@ static void journal_outcome(run *r, uu_slot *s, int base, int state)
 {
   uu_jrecord jr;
   int err = base + 2;
-  if (r->j == NULL)
+  if (r->j == NULL || r->dry)            /* a plan writes nothing */
     return;
   memset(&jr, 0, sizeof jr);
   jr.id = s->id.p, jr.idlen = s->id.n, jr.state = state;
@@ -468,6 +472,7 @@ static int already_done(run *r, uu_slot *s, int fields, int whole)
 {
   uu_jentry e;
   int have_prev;
+  r->why = "new";
   if (r->j == NULL)
     return 0;
   memset(&e, 0, sizeof e);
@@ -477,6 +482,8 @@ static int already_done(run *r, uu_slot *s, int fields, int whole)
   have_prev = e.payload != NULL &&
               uu_buf_add(&s->prev, e.payload, e.payload_len) == 0;
   free(e.payload);
+  r->why = e.state == UU_J_OK ? "changed" : e.state == UU_J_NONE ? "new"
+                                                                 : "failed";
   if (!r->skip_unchanged)
     return 0;
   if (e.hash != 0 && e.hash == s->hash)
@@ -571,6 +578,32 @@ static int load(run *r, uu_slot *s)
   return 0;
 }
 
+/* A dry run's record that the real run would send: counted and handed
+** to on_plan(id, why, fields, line, last), never queued.  why: "new",
+** "changed" or "failed" (before); fields: the JSON of the fields it would
+** send (no credentials); last: the JSON of the last payload that
+** succeeded, or nil.  Returns 1. */
+static int plan(run *r, uu_slot *s)
+{
+  lua_State *L = r->L;
+  r->ready++;
+  if (r->on_plan == 0)
+    return 1;
+  lua_pushvalue(L, r->on_plan);
+  lua_rawgeti(L, r->ids, s->index + 1);
+  lua_pushstring(L, r->why);
+  if (fields_json(r->c, s) != 0)
+    luaL_error(L, "userupd: out of memory");
+  lua_pushlstring(L, r->c->scratch.p, r->c->scratch.n);
+  lua_pushinteger(L, (lua_Integer)s->line);
+  if (r->j != NULL && s->prev.n > 0)
+    lua_pushlstring(L, s->prev.p, s->prev.n);
+  else
+    lua_pushnil(L);
+  lua_call(L, 5, 0);
+  return 1;
+}
+
 /* Pulls records into idle slots until none is idle or the source ends.
 ** Each queued record takes its place in the client's pace now. */
 static void fill(run *r)
@@ -586,7 +619,7 @@ static void fill(run *r)
         break;
       s->line = r->line;
       r->pulled++;
-      if (!load(r, s)) {
+      if (!load(r, s) || (r->dry && plan(r, s))) {
         check_open(r);                 /* on_result saw an invalid one */
         continue;
       }
@@ -835,6 +868,7 @@ static int loop(lua_State *L)
   r->src = 3, r->ids = 4, r->kinds = 6;
   r->on_result = lua_isnil(L, 5) ? 0 : 5;
   r->on_skip = lua_isnil(L, 7) ? 0 : 7;
+  r->on_plan = lua_isnil(L, 8) ? 0 : 8;
   for (;;) {
     check_stop(r);
     fill(r);
@@ -880,6 +914,16 @@ static void push_quota_stop(run *r)
   set_count(L, "daily_quota", uu_quota_limit(r->c));
 }
 
+/* A dry run's summary: .ready, and with a daily quota .quota_left, the
+** calls today's quota has left (what the plan can send today). */
+static void push_plan(run *r)
+{
+  long limit = uu_quota_limit(r->c);
+  set_count(r->L, "ready", r->ready);
+  if (limit > 0)
+    set_count(r->L, "quota_left", uu_quota_left(r->c));
+}
+
 static void push_summary(run *r, int kinds)
 {
   lua_State *L = r->L;
@@ -905,6 +949,8 @@ static void push_summary(run *r, int kinds)
   lua_setfield(L, -2, "by_kind");
   if (r->stop != NULL && strcmp(r->stop, "daily_quota") == 0)
     push_quota_stop(r);
+  if (r->dry)
+    push_plan(r);
 }
 
 /* Options: concurrency, on_result, journal, progress, skip_unchanged,
@@ -928,7 +974,9 @@ static void read_opts(lua_State *L, run *r, int opts)
   r->total = lua_isnil(L, -1) ? -1 : luaL_checkinteger(L, -1);
   lua_getfield(L, opts, "changed_fields");
   r->changed_fields = lua_toboolean(L, -1);
-  lua_pop(L, 5);
+  lua_getfield(L, opts, "dry_run");
+  r->dry = lua_toboolean(L, -1);
+  lua_pop(L, 6);
   if (r->changed_fields)
     r->skip_unchanged = 1;               /* a record with no change: skip */
   if (!r->iter && r->total < 0)
@@ -966,7 +1014,14 @@ static void open_journal(lua_State *L, run *r, int opts)
   char err[256];
   const char *path;
   lua_getfield(L, opts, "journal");
-  if ((path = lua_tostring(L, -1)) != NULL) {
+  if ((path = lua_tostring(L, -1)) != NULL && r->dry) {
+    if (uu_journal_open_ro(path, r->c->v->name, &r->c->journal, err,
+                           sizeof err) < 0)
+      luaL_error(L, "userupd: %s", err);
+    r->j = r->c->journal;              /* NULL: no journal yet, all new */
+    if (r->j != NULL)
+      secret_key(r);
+  } else if (path != NULL) {
     if (uu_journal_open(path, r->c->v->name, &r->c->journal, err,
                         sizeof err) != 0)
       luaL_error(L, "userupd: %s", err);
@@ -977,7 +1032,8 @@ static void open_journal(lua_State *L, run *r, int opts)
 }
 
 /* Runs the loop under lua_pcall with what it reads at 4 (on_result),
-** 5 (by_kind) and 6 (on_skip), SIGINT caught when asked.  The status. */
+** 5 (by_kind), 6 (on_skip) and 7 (on_plan), SIGINT caught when asked.
+** The status. */
 static int run_loop(lua_State *L, run *r)
 {
   struct sigaction old;
@@ -990,10 +1046,11 @@ static int run_loop(lua_State *L, run *r)
   lua_pushvalue(L, 4);
   lua_pushvalue(L, 5);
   lua_pushvalue(L, 6);
+  lua_pushvalue(L, 7);
   if (r->interruptible)
     catch_sigint(r, &old);
   r->c->many_running = 1;
-  status = lua_pcall(L, 7, 0, 0);
+  status = lua_pcall(L, 8, 0, 0);
   r->c->many_running = 0;
   if (r->interruptible) {
     sigaction(SIGINT, &old, NULL);
@@ -1015,6 +1072,9 @@ static void read_hooks(lua_State *L, run *r)
   lua_getfield(L, 3, "on_skip");                   /* 6 */
   if (!lua_isnil(L, 6))
     luaL_checktype(L, 6, LUA_TFUNCTION);
+  lua_getfield(L, 3, "on_plan");                   /* 7 */
+  if (!lua_isnil(L, 7))
+    luaL_checktype(L, 7, LUA_TFUNCTION);
 }
 
 /* client:update_many(source, opts) -> summary */
