@@ -136,19 +136,42 @@ $(EMBED): examples/embed/host.c $(STATIC)
 VERSION := $(shell sed -n 's/^\#define UU_VERSION "\(.*\)"/\1/p' src/userupd.h)
 ROCKSPEC := userupd-$(VERSION)-1.rockspec
 
-# The release source rock, from the committed tree (git archive HEAD): the
-# rockspec and the tarball its source.url names, zipped as `luarocks pack`
-# would (which cannot fetch a relative url).  `luarocks install
-# ./userupd-$(VERSION)-1.src.rock` needs no network.
-rock:
-	@rm -rf build/rock && mkdir -p build/rock
+# The release: dist/userupd-$(VERSION).tar.gz is the committed tree (git
+# archive HEAD: tracked files only, nothing built, no local edits), and
+# dist/$(ROCKSPEC) the release rockspec with that tarball's md5 and url
+# (DIST_URL, the directory it is published in; file:///abs/dir for a local
+# one).  `luarocks pack dist/$(ROCKSPEC)` fetches and checks it; `make rock`
+# does that with a local url.  A tree with uncommitted edits is refused:
+# the tarball would not be what the checkout builds.
+DIST_URL ?= https://github.com/userupd/userupd/releases/download/v$(VERSION)
+dist:
+	@if [ -n "$$(git status --porcelain --untracked-files=no)" ]; then \
+	  echo "make dist: commit or stash your edits first"; exit 1; fi
+	@rm -rf dist && mkdir -p dist
 	git archive --format=tar.gz --prefix=userupd-$(VERSION)/ \
-	  -o build/rock/userupd-$(VERSION).tar.gz HEAD
-	cp $(ROCKSPEC) build/rock/
-	cd build/rock && rm -f ../../userupd-$(VERSION)-1.src.rock && \
-	  zip -q ../../userupd-$(VERSION)-1.src.rock $(ROCKSPEC) \
-	  userupd-$(VERSION).tar.gz
+	  -o dist/userupd-$(VERSION).tar.gz HEAD
+	@md5=$$(md5sum dist/userupd-$(VERSION).tar.gz | cut -d' ' -f1) && \
+	sed -e 's|^  url = ".*",$$|  url = "$(DIST_URL)/userupd-$(VERSION).tar.gz",|' \
+	  -e "s|^\(  url = .*\)$$|\1\n  md5 = \"$$md5\",|" \
+	  $(ROCKSPEC) > dist/$(ROCKSPEC)
+	@grep -q '^  md5 = "[0-9a-f]\{32\}",$$' dist/$(ROCKSPEC)
+	@echo "wrote dist/userupd-$(VERSION).tar.gz dist/$(ROCKSPEC)"
+
+# The source rock LuaRocks users install (`luarocks install
+# ./userupd-$(VERSION)-1.src.rock`, no network), packed by luarocks itself.
+rock:
+	$(MAKE) -s dist DIST_URL=file://$(CURDIR)/dist
+	rm -f userupd-$(VERSION)-1.src.rock
+	luarocks pack dist/$(ROCKSPEC) >/dev/null
 	@echo "wrote userupd-$(VERSION)-1.src.rock"
+
+# userupd-dev-1.rockspec is the release rockspec with its own version and
+# source (a git url): this rewrites its build part from $(ROCKSPEC), after a
+# new C file or Lua module went there (spec/luarocks_spec.lua checks).
+dev-rockspec:
+	{ sed '/^description = {/,$$d' userupd-dev-1.rockspec; \
+	  sed -n '/^description = {/,$$p' $(ROCKSPEC); } > userupd-dev-1.rockspec.tmp
+	mv -f userupd-dev-1.rockspec.tmp userupd-dev-1.rockspec
 
 # Without LuaRocks: the module, the Lua modules and the command where this
 # LUA_VERSION looks for them under PREFIX (LuaJIT uses the 5.1 paths).
@@ -171,8 +194,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd
 
 clean:
-	rm -rf build userupd.so
+	rm -rf build dist userupd.so
 
-.PHONY: rock install uninstall all clean static embed extra-vendor demo test \
+.PHONY: dist rock dev-rockspec install uninstall all clean static embed extra-vendor demo test \
         $(addprefix test-,$(TIERS)) check valgrind asan fuzz bench lint sandbox \
         sandbox-stop

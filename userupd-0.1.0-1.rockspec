@@ -7,13 +7,15 @@
 rockspec_format = "3.0"
 package = "userupd"
 version = "0.1.0-1"
--- userupd has no public download site yet.  The release source is the
--- tarball `make rock` cuts from the git tree (git archive) and packs into
--- userupd-0.1.0-1.src.rock next to this file, which is what users install:
---   luarocks install ./userupd-0.1.0-1.src.rock
--- `luarocks make` builds from the checkout and does not fetch this url.
+-- The release source: `make dist` cuts dist/userupd-0.1.0.tar.gz from the
+-- committed tree (git archive) and writes dist/userupd-0.1.0-1.rockspec,
+-- this file with the tarball's md5 and DIST_URL (default: the releases
+-- page below; `make dist DIST_URL=file:///abs/dir` for a local one).
+-- `luarocks pack` and `luarocks upload` take that rockspec.  The url here
+-- is where the tarball is published; `luarocks make` builds from the
+-- checkout and does not fetch it.
 source = {
-  url = "userupd-0.1.0.tar.gz",
+  url = "https://github.com/userupd/userupd/releases/download/v0.1.0/userupd-0.1.0.tar.gz",
   dir = "userupd-0.1.0",
 }
 description = {
@@ -25,6 +27,10 @@ vendor's "update user" request exactly as documented, over libcurl, with
 retries, pacing, a crash-proof journal for bulk runs, and a command line.
 ]],
   license = "MIT",
+  homepage = "https://github.com/userupd/userupd",
+  issues_url = "https://github.com/userupd/userupd/issues",
+  maintainer = "userupd maintainers <maintainers@userupd.invalid>",
+  labels = { "http", "libcurl", "saas", "migration", "openresty" },
 }
 dependencies = {
   "lua >= 5.1, < 5.5",

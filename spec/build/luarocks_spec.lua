@@ -1,8 +1,10 @@
 -- Installed the way Lua people install: the release rockspec lints, names
 -- the one version the module and the command report, and installs from a
 -- fresh clone into a private tree with no flags but the tree (and
--- --deps-mode=none: no network here; Debian's lua-argparse is used).  The
--- same from the .src.rock `make rock` packs, and with `make install`.
+-- --deps-mode=none: no network here; Debian's lua-argparse is used), from
+-- the -dev-1 rockspec; the release is `make dist`'s tarball and rockspec,
+-- packed by `luarocks pack` and installed from the packed rock; and
+-- `make install`.
 -- Everything installed is run from another directory with LUA_PATH and
 -- LUA_CPATH unset, so nothing can come from the checkout.
 local util = require "support.util"
@@ -38,9 +40,9 @@ end
 local VERSION = version()
 local ROCKSPEC = ("userupd-%s-1.rockspec"):format(VERSION)
 
-local function rockspec_table()
+local function rockspec_table(file)
   local env = {}
-  local chunk = assert(loadfile(ROOT .. "/" .. ROCKSPEC, "t", env))
+  local chunk = assert(loadfile(file or ROOT .. "/" .. ROCKSPEC, "t", env))
   if setfenv then setfenv(chunk, env) end
   chunk()
   return env
@@ -101,10 +103,42 @@ describe("luarocks", function()
   it("has one version: rockspec, _VERSION, the module's version", function()
     local spec = rockspec_table()
     assert.are.equal(VERSION .. "-1", spec.version)
-    assert.are.equal("userupd-" .. VERSION .. ".tar.gz", spec.source.url)
+    -- published by url (make dist adds the md5), in a directory of the
+    -- version's own
+    assert.matches("^https://[%w.-]+/.*/v" .. VERSION:gsub("%.", "%%.")
+                   .. "/userupd%-" .. VERSION:gsub("%.", "%%.") .. "%.tar%.gz$",
+                   spec.source.url)
+    assert.are.equal("userupd-" .. VERSION, spec.source.dir)
     local userupd = require "userupd"
     assert.are.equal(VERSION, userupd._VERSION)
     assert.are.equal(VERSION, userupd.version)
+  end)
+
+  it("names a homepage, a maintainer and the license its LICENSE holds",
+     function()
+    local spec = rockspec_table()
+    assert.matches("^https://", spec.description.homepage)
+    assert.matches("<[^@>]+@[^>]+>$", spec.description.maintainer)
+    assert.are.equal("MIT", spec.description.license)
+    assert.matches("^MIT License\n", util.read(ROOT .. "/LICENSE"))
+    local changes = util.read(ROOT .. "/CHANGELOG.md")
+    for _, part in ipairs{ "Lua API", "CLI", "Exit codes", "Journal schema",
+                           "migrates forward", "## " .. VERSION } do
+      assert.matches(part, changes, 1, true)
+    end
+  end)
+
+  it("the -dev-1 rockspec lints and builds what the release one does",
+     function()
+    local rc, out = sh("luarocks lint " .. q(ROOT .. "/userupd-dev-1.rockspec"))
+    assert.are.equal(0, rc, out)
+    local dev = rockspec_table(ROOT .. "/userupd-dev-1.rockspec")
+    assert.are.equal("dev-1", dev.version)
+    assert.matches("^git%+https://", dev.source.url)
+    local body = "\ndescription = {.*$"
+    assert.are.equal(util.read(ROOT .. "/" .. ROCKSPEC):match(body),
+      util.read(ROOT .. "/userupd-dev-1.rockspec"):match(body),
+      "userupd-dev-1.rockspec is behind " .. ROCKSPEC .. ": make dev-rockspec")
   end)
 
   it("declares argparse and every C file the Makefile builds", function()
@@ -138,8 +172,8 @@ describe("luarocks", function()
   it("luarocks make from a fresh clone with no flags but the tree (Lua "
      .. LV .. ")", function()
     local rc, out = sh(("cd %s/src && %sluarocks --lua-version %s make "
-      .. "--deps-mode=none --tree %s/tree %s"):format(q(dir), CLEAN, LV, q(dir),
-      ROCKSPEC))
+      .. "--deps-mode=none --tree %s/tree userupd-dev-1.rockspec"):format(
+      q(dir), CLEAN, LV, q(dir)))
     assert.are.equal(0, rc, out)
     check_tree(dir .. "/tree", work)
   end)
@@ -148,13 +182,32 @@ describe("luarocks", function()
   -- check the luarocks make install above for themselves).
   local it54 = PRIMARY and it or pending
 
-  it54("make rock packs a .src.rock that installs with no network", function()
-    local rc, out = sh(("cd %s/src && make -s rock"):format(q(dir)))
+  it54("make dist, luarocks pack, install the packed rock offline",
+     function()
+    local url = "file://" .. dir .. "/src/dist"
+    local rc, out = sh(("cd %s/src && make -s dist DIST_URL=%s"):format(
+      q(dir), q(url)))
     assert.are.equal(0, rc, out)
-    local rock = ("%s/src/userupd-%s-1.src.rock"):format(dir, VERSION)
-    rc, out = sh(("cp %s %s/ && cd %s && %sluarocks --lua-version 5.4 "
-      .. "install --deps-mode=none --tree %s/rocktree ./userupd-%s-1.src.rock")
-      :format(q(rock), q(work), q(work), CLEAN, q(dir), VERSION))
+    local tarball = ("%s/src/dist/userupd-%s.tar.gz"):format(dir, VERSION)
+    local release = dir .. "/src/dist/" .. ROCKSPEC
+    local spec = rockspec_table(release)
+    assert.are.equal(url .. "/userupd-" .. VERSION .. ".tar.gz",
+                     spec.source.url)
+    local _, sum = sh("md5sum " .. q(tarball))
+    assert.are.equal(sum:match("^(%x+)"), spec.source.md5)
+    -- the tarball holds the tracked files, nothing built
+    _, out = sh("tar tzf " .. q(tarball))
+    assert.matches("userupd-" .. VERSION .. "/LICENSE\n", out, 1, true)
+    assert.matches("userupd-" .. VERSION .. "/src/base/keyed_hash.c\n", out,
+                   1, true)
+    assert.not_matches("%.so\n", out)
+    -- luarocks pack fetches the url, checks the md5, writes the rock
+    rc, out = sh(("cd %s && %sluarocks --lua-version 5.4 pack %s"):format(
+      q(work), CLEAN, q(release)))
+    assert.are.equal(0, rc, out)
+    rc, out = sh(("cd %s && %sluarocks --lua-version 5.4 install "
+      .. "--deps-mode=none --tree %s/rocktree ./userupd-%s-1.src.rock")
+      :format(q(work), CLEAN, q(dir), VERSION))
     assert.are.equal(0, rc, out)
     check_tree(dir .. "/rocktree", work)
   end)

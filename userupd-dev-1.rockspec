@@ -1,0 +1,111 @@
+-- LuaRocks, for a checkout of the main branch (the release rockspec is
+-- userupd-<version>-1.rockspec, cut by `make dist`):
+--   luarocks --lua-version 5.4 make userupd-dev-1.rockspec
+-- builds the working tree as it is; `luarocks install` of this rockspec
+-- clones the repository first.  Everything but version and source is the
+-- release rockspec's (spec/luarocks_spec.lua checks that they agree).
+rockspec_format = "3.0"
+package = "userupd"
+version = "dev-1"
+source = {
+  url = "git+https://github.com/userupd/userupd.git",
+  branch = "main",
+}
+description = {
+  summary = "Exact, resumable user updates for five SaaS vendors",
+  detailed = [[
+One client per vendor (SmarterMeasure, Thought Industries, Blackbaud ON
+API, Forms On Fire, QuestionPro) whose update(id, fields) sends the
+vendor's "update user" request exactly as documented, over libcurl, with
+retries, pacing, a crash-proof journal for bulk runs, and a command line.
+]],
+  license = "MIT",
+  homepage = "https://github.com/userupd/userupd",
+  issues_url = "https://github.com/userupd/userupd/issues",
+  maintainer = "userupd maintainers <maintainers@userupd.invalid>",
+  labels = { "http", "libcurl", "saas", "migration", "openresty" },
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "argparse >= 0.6",          -- the userupd command (userupd.cli)
+}
+test_dependencies = {
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  -- No header: LuaRocks 3.8 does not search the multiarch include
+  -- directory (/usr/include/x86_64-linux-gnu) where Debian and Ubuntu keep
+  -- curl/curl.h, so it would stop with "Could not find header file for
+  -- CURL".  The compiler finds it there on its own; the library check
+  -- does search multiarch lib directories.  CURL_DIR/CURL_INCDIR still go
+  -- on the command line (incdirs below) for Homebrew and custom prefixes.
+  CURL = { library = "curl" },
+  SQLITE = { header = "sqlite3.h" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    userupd = {
+      sources = {
+        -- every C file the Makefile builds (spec/luarocks_spec.lua checks)
+        "lua_userupd.c",
+        "src/base/compat.c",
+        "src/base/keyed_hash.c",
+        "src/base/sha256.c",
+        "src/binding/client.c",
+        "src/binding/journal_lua.c",
+        "src/binding/json_lua.c",
+        "src/binding/optcheck.c",
+        "src/journal/journal.c",
+        "src/json/json_buf.c",
+        "src/json/json_decode.c",
+        "src/json/json_write.c",
+        "src/loops/async.c",
+        "src/loops/budget.c",
+        "src/loops/driver.c",
+        "src/loops/engine.c",
+        "src/loops/login.c",
+        "src/loops/many.c",
+        "src/loops/slot.c",
+        "src/policy/policy.c",
+        "src/transport/http.c",
+        "src/transport/pool.c",
+        "src/vendors/blackbaud.c",
+        "src/vendors/formsonfire.c",
+        "src/vendors/questionpro.c",
+        "src/vendors/smartermeasure.c",
+        "src/vendors/thoughtindustries.c",
+        "src/vendors/vendors.c",
+        "src/wire/marshal.c",
+        "src/wire/reply.c",
+        "src/wire/request.c",
+        "src/wire/suggest.c",
+        "src/wire/verify.c",
+      },
+      libraries = { "curl", "sqlite3" },
+      incdirs = { "$(CURL_INCDIR)", "$(SQLITE_INCDIR)", "src" },
+      libdirs = { "$(CURL_LIBDIR)", "$(SQLITE_LIBDIR)" },
+    },
+    ["userupd.csv"] = "lua/userupd/csv.lua",
+    ["userupd.cli"] = "lua/userupd/cli.lua",
+    ["userupd.cli.util"] = "lua/userupd/cli/util.lua",
+    ["userupd.cli.setup"] = "lua/userupd/cli/setup.lua",
+    ["userupd.cli.input"] = "lua/userupd/cli/input.lua",
+    ["userupd.cli.utf8check"] = "lua/userupd/cli/utf8check.lua",
+    ["userupd.cli.records"] = "lua/userupd/cli/records.lua",
+    ["userupd.cli.progress"] = "lua/userupd/cli/progress.lua",
+    ["userupd.cli.run"] = "lua/userupd/cli/run.lua",
+    ["userupd.cli.send"] = "lua/userupd/cli/send.lua",
+    ["userupd.cli.failures"] = "lua/userupd/cli/failures.lua",
+    ["userupd.cli.summary"] = "lua/userupd/cli/summary.lua",
+    ["userupd.transport.ngx"] = "lua/userupd/transport/ngx.lua",
+    ["userupd.budget.ngx"] = "lua/userupd/budget/ngx.lua",
+    ["userupd.budget.redis"] = "lua/userupd/budget/redis.lua",
+  },
+  install = {
+    bin = { userupd = "bin/userupd" },
+  },
+}
+test = {
+  type = "busted",
+}
