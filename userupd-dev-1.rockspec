@@ -47,7 +47,7 @@ build = {
   modules = {
     userupd = {
       sources = {
-        -- every C file the Makefile builds (spec/luarocks_spec.lua checks)
+        -- every C file the Makefile builds (spec/build/luarocks_spec.lua checks)
         "lua_userupd.c",
         "src/base/compat.c",
         "src/base/keyed_hash.c",
@@ -56,6 +56,7 @@ build = {
         "src/binding/journal_lua.c",
         "src/binding/json_lua.c",
         "src/binding/optcheck.c",
+        "src/binding/term.c",
         "src/journal/journal.c",
         "src/json/json_buf.c",
         "src/json/json_decode.c",
