@@ -27,6 +27,7 @@ local run = require "userupd.cli.run"
 local send = require "userupd.cli.send"
 local failures = require "userupd.cli.failures"
 local summary = require "userupd.cli.summary"
+local term = require "userupd.cli.term"
 
 local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
@@ -115,9 +116,18 @@ local function add_input_options(apply)
   apply:flag("--dry-run", "Validate every row and print a summary; " ..
     "send nothing.")
   apply:flag("--show-requests", "With --dry-run: print every request too.")
-  apply:flag("--no-progress", "Do not show the progress line.")
-  apply:flag("--progress", "Show the progress line even when stderr is " ..
-    "not a terminal.")
+  apply:flag("--no-progress", "Do not show progress at all.")
+  apply:flag("--progress", "Show progress even when stderr is not a " ..
+    "terminal, and a last progress line even for a short run (a file " ..
+    "gets plain lines, never terminal control codes).")
+  apply:option("--progress-every", "Without a terminal (or with " ..
+    "TERM=dumb): a plain progress line every S seconds (rows done, rate, " ..
+    "ETA); 0 for none.")
+    :argname "S":convert(whole_number(0)):default(tostring(term.EVERY))
+  apply:option("--log-format", "stderr lines: text starts each with an " ..
+    "ISO time and the vendor (2026-12-07T12:00:00Z questionpro: ...), " ..
+    "json writes one JSON object a line, plain the message alone.")
+    :choices({ "text", "json", "plain" }):default("text")
 end
 
 local function add_apply(parser, vendors)
@@ -182,12 +192,6 @@ local function new_counts(vendor, args)
 end
 
 -- The progress line: on when stderr is a terminal, unless told.
-local function progress_wanted(args)
-  if args.no_progress then return false end
-  if args.progress then return true end
-  local ok, how, code = os.execute("test -t 2")
-  return ok == true or ok == 0 or (how == "exit" and code == 0)
-end
 
 -- Counts the rows first, says how long the run will take, and makes the
 -- progress line.
@@ -199,8 +203,11 @@ local function make_progress(ctx, format)
   local note = progress.estimate(total, pace, setup.TITLES[ctx.vendor] or
                                  ctx.vendor, journal ~= nil)
   if note then err_line(note) end
+  local args, userupd = ctx.args, ctx.userupd
   return progress.new{ total = total, approx = approx, pace = pace,
-                       enabled = progress_wanted(ctx.args) }
+    mode = term.mode(args, os.getenv, userupd), forced = args.progress,
+    width = term.width(os.getenv, userupd),
+    every = args.progress_every or term.EVERY }
 end
 
 local function row_reporter(args)
@@ -223,6 +230,8 @@ local function prepare_apply(args)
   local userupd = setup.load_module()
   local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
   setup.check_vendor(userupd, vendor)
+  util.log.vendor, util.log.format = vendor, args.log_format
+  util.log.encode = userupd.json_encode
   local format = input.format(args.input, args.format)
   local map, map_opts = records.load_map(args.map)
   if map_opts.blank == "clear" then args.blank = "clear" end
@@ -266,6 +275,7 @@ local function guarded(fn, args)
   if ok then return code, counts end
   util.around_err = nil
   if getmetatable(code) == util.Usage then
+    util.log.format = "plain"       -- one plain line, before any row is read
     err_line("userupd: ", util.one_line(code.message)) -- text from outside
     return 2
   end

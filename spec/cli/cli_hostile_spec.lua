@@ -103,7 +103,7 @@ describe("the CLI and a hostile vendor", function()
     assert.matches("\\tTAB first", apply.err, 1, true)
     local lines = 0
     for line in apply.err:gmatch("[^\n]+") do
-      if line:find("^line %d+: id 10%d+: rejected: ") then
+      if line:find("^[%dT:Z-]+ %a+: line %d+: id 10%d+: rejected: ") then
         lines = lines + 1
       end
     end

@@ -7,6 +7,7 @@
 -- go above it (util.err_line clears and redraws it), and the last line
 -- drawn uses the same counts as the summary.
 local util = require "userupd.cli.util"
+local term = require "userupd.cli.term"
 
 local Progress = {}
 Progress.__index = Progress
@@ -14,12 +15,19 @@ Progress.__index = Progress
 local progress = {}
 
 -- opts: total (or nil), approx, pace (requests per second, 0 for none),
--- enabled.
+-- mode ("redraw", "lines" or "off": userupd.cli.term.mode), width (the
+-- terminal's columns, for redraw), every (seconds between plain lines).
+-- forced (--progress): a plain last line even for a short run.  enabled =
+-- true is the old name of mode "redraw".
 function progress.new(opts)
+  local mode = opts.mode or (opts.enabled and "redraw" or "off")
   local self = setmetatable({ total = opts.total, approx = opts.approx,
-    pace = opts.pace or 0, enabled = opts.enabled, t0 = util.now(),
-    shown = false, last = -1, events = 0 }, Progress)
-  if self.enabled then
+    pace = opts.pace or 0, mode = mode, enabled = mode ~= "off",
+    width = opts.width or 80, every = opts.every or 30, t0 = util.now(),
+    shown = false, last = -1, events = 0, wait = nil,
+    forced = opts.forced }, Progress)
+  self.next_line = self.t0 + self.every
+  if mode == "redraw" then
     util.around_err = function(after) self:around(after) end
   end
   return self
@@ -54,39 +62,87 @@ function Progress:rates(c, now)
   return rate, pace
 end
 
--- The text of the line for counts c.
-function Progress:line(c, now)
+-- A wait longer than a second shows with its reason until it is over:
+-- set_wait(seconds, "Retry-After from QuestionPro"), set_wait(nil).
+function Progress:set_wait(secs, why)
+  if secs and secs > 1 then
+    self.wait = { till = util.now() + secs, why = why }
+  else
+    self.wait = nil
+  end
+  if self.counts then self:draw(self.counts, false, true) end
+end
+
+-- The parts of the line, each { text, keep }: on a narrow terminal the
+-- lowest keep goes first (userupd.cli.term.fit).  The row count and a
+-- wait stay longest, then the ETA, the failures, the rate, ok, the rest
+-- of the counts, and the bar goes first.
+function Progress:parts(c, now)
   local seen, total = seen_of(c), self.total
   local rate, pace = self:rates(c, now)
   local parts = {}
   if total and total > 0 then
-    parts[1] = ("%s %s/%s%s %3d%%"):format(bar(seen / total),
-      util.thousands(seen), self.approx and "~" or "", util.thousands(total),
-      math.floor(100 * math.min(seen / total, 1)))
+    parts[1] = { bar(seen / total), 1 }
+    parts[2] = { ("%s/%s%s %3d%%"):format(util.thousands(seen),
+      self.approx and "~" or "", util.thousands(total),
+      math.floor(100 * math.min(seen / total, 1))), 9 }
   else
-    parts[1] = util.thousands(seen) .. " rows"
+    parts[1] = { util.thousands(seen) .. " rows", 9 }
   end
-  parts[2] = rate and ("%.1f/s"):format(rate) or "-.-/s"
+  parts[#parts + 1] = { rate and ("%.1f/s"):format(rate) or "-.-/s", 4 }
   local left = total and total - seen
-  parts[3] = (left and pace > 0) and ("ETA " .. clock(math.max(left, 0) / pace))
-             or "ETA --:--"
-  parts[4] = ("ok %d"):format(c.ok)
+  parts[#parts + 1] = { (left and pace > 0) and
+    ("ETA " .. clock(math.max(left, 0) / pace)) or "ETA --:--", 6 }
+  parts[#parts + 1] = { ("ok %s"):format(util.thousands(c.ok)), 3 }
   for _, k in ipairs({ "failed", "invalid", "unchanged", "skipped",
                        "duplicate" }) do
-    if c[k] > 0 then parts[#parts + 1] = ("%s %d"):format(k, c[k]) end
+    if c[k] > 0 then
+      parts[#parts + 1] = { ("%s %s"):format(k, util.thousands(c[k])),
+                            k == "failed" and 5 or 2 }
+    end
   end
-  return table.concat(parts, "  ")
+  local w = self.wait
+  if w and w.till > now then
+    parts[#parts + 1] = { ("waiting %d s: %s"):format(
+      math.ceil(w.till - now), w.why), 8 }
+  end
+  return parts
 end
 
-function Progress:draw(c, final)
-  if not self.enabled then return end
+-- The text of the line for counts c (every part, whatever the width).
+function Progress:line(c, now)
+  local t = {}
+  for i, p in ipairs(self:parts(c, now)) do t[i] = p[1] end
+  return table.concat(t, "  ")
+end
+
+-- The plain line of a run without a terminal, every `every` seconds:
+-- rows done, rate and ETA, for a log file (no control codes).
+function Progress:plain(c, now)
+  util.log_event("progress", "progress: " .. self:line(c, now):gsub(
+    "^%[[=> ]*%]%s*", ""), { done = seen_of(c), total = self.total,
+    ok = c.ok, failed = c.failed, invalid = c.invalid })
+end
+
+function Progress:draw(c, final, force)
+  if self.mode == "off" then return end
   local now = util.now()
-  self.events = self.events + 1
-  if not final and math.floor(now * 5) == self.last and self.events % 64 ~= 0
-  then return end
-  self.last = math.floor(now * 5)
   self.counts = c
-  io.stderr:write("\r\027[K", self:line(c, now), final and "\n" or "")
+  if self.mode == "lines" then
+    if final or now >= self.next_line then
+      self.next_line = now + self.every
+      self:plain(c, now)
+    end
+    return
+  end
+  self.events = self.events + 1
+  if not (final or force) and math.floor(now * 5) == self.last and
+     self.events % 64 ~= 0 then
+    return
+  end
+  self.last = math.floor(now * 5)
+  io.stderr:write("\r\027[K", term.fit(self:parts(c, now), self.width),
+                  final and "\n" or "")
   io.stderr:flush()
   self.shown = not final
 end
@@ -96,14 +152,19 @@ function Progress:around(after)
   if not after then
     if self.shown then io.stderr:write("\r\027[K") end
   elseif self.shown and self.counts then
-    io.stderr:write(self:line(self.counts, util.now()))
+    io.stderr:write(term.fit(self:parts(self.counts, util.now()),
+                             self.width))
     io.stderr:flush()
   end
 end
 
 -- The last line (the same counts as the summary); stops the hook.
 function Progress:finish(c)
-  if self.enabled then
+  if self.mode == "lines" and not self.forced and
+     self.t0 + self.every > util.now() then
+    self.mode = "off"                    -- a short run: the summary says it
+  end
+  if self.mode ~= "off" then
     if self.total and self.approx then self.total = seen_of(c) end
     self:draw(c, true)
   end
@@ -115,8 +176,8 @@ function progress.estimate(total, pace, title, journal)
   if not total or not pace or pace <= 0 then return nil end
   local secs = total / pace
   if secs < 20 then return nil end
-  return ("%s rows at %s's %s/s: about %s%s"):format(util.thousands(total),
-    title, (("%g"):format(pace)), util.duration(secs),
+  return ("%s rows at %s %s/s: about %s%s"):format(util.thousands(total),
+    util.possessive(title), (("%g"):format(pace)), util.duration(secs),
     journal and ", less for rows the journal shows unchanged"
     or "")
 end

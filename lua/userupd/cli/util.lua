@@ -18,11 +18,59 @@ end
 -- error line and is redrawn after, so errors never land inside it.
 util.around_err = nil
 
+-- How stderr lines look (--log-format, docs/cli.md):
+--   text   2026-12-07T12:00:00Z questionpro: line 3: ... (each line)
+--   json   {"time":"...","vendor":"questionpro","event":"log","msg":"..."}
+--   plain  the text alone (and every line before the vendor is known)
+-- encode is userupd.json_encode, set with the format.
+util.log = { format = "plain", vendor = nil, encode = nil }
+
+local function stamp()
+  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+end
+
+-- One JSON object, keys in a fixed order: time, vendor, event, msg, then
+-- the members of extra (sorted), for a log shipper to parse.
+local function json_record(text, event, extra)
+  local enc = util.log.encode
+  local parts = { '"time":' .. enc(stamp()),
+                  '"vendor":' .. enc(util.log.vendor or ""),
+                  '"event":' .. enc(event or "log"),
+                  '"msg":' .. enc(text) }
+  local keys = {}
+  for k in pairs(extra or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    parts[#parts + 1] = enc(k) .. ":" .. enc(extra[k])
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- text as the log format writes it (without the final line break).
+-- event and extra only show in json ("progress", { done = 12 }).
+function util.log_text(text, event, extra)
+  local lg = util.log
+  if lg.format == "json" and lg.encode then
+    return json_record(text, event, extra)
+  elseif lg.format == "text" and lg.vendor then
+    local prefix = stamp() .. " " .. lg.vendor .. ": "
+    return prefix .. text:gsub("\n", "\n" .. prefix)
+  end
+  return text
+end
+
 function util.err_line(...)
   local around = util.around_err
   if around then around(false) end
-  io.stderr:write(...)
-  io.stderr:write("\n")
+  io.stderr:write(util.log_text(table.concat({ ... })), "\n")
+  if around then around(true) end
+end
+
+-- A line with an event name and members for --log-format json.
+function util.log_event(event, text, extra)
+  local around = util.around_err
+  if around then around(false) end
+  io.stderr:write(util.log_text(text, event, extra), "\n")
   if around then around(true) end
 end
 
@@ -42,6 +90,11 @@ function util.thousands(n)
   if not digits then return s end
   digits = digits:reverse():gsub("(%d%d%d)", "%1,"):reverse()
   return head .. digits:gsub("^,", "")
+end
+
+-- "QuestionPro's", but "Thought Industries'" (a name ending in s).
+function util.possessive(name)
+  return name .. (name:find("s$") and "'" or "'s")
 end
 
 -- A duration for people: "45 s", "7 min", "1 h 05 min".
