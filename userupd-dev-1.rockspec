@@ -99,6 +99,7 @@ build = {
     ["userupd.cli.send"] = "lua/userupd/cli/send.lua",
     ["userupd.cli.failures"] = "lua/userupd/cli/failures.lua",
     ["userupd.cli.summary"] = "lua/userupd/cli/summary.lua",
+    ["userupd.cli.term"] = "lua/userupd/cli/term.lua",
     ["userupd.transport.ngx"] = "lua/userupd/transport/ngx.lua",
     ["userupd.budget.ngx"] = "lua/userupd/budget/ngx.lua",
     ["userupd.budget.redis"] = "lua/userupd/budget/redis.lua",
