@@ -43,7 +43,7 @@ local function one_line(s)
   return (tostring(s or ""):gsub("\n", " "))
 end
 
-return function(options)
+return function()
   local busted = require "busted"
   local handler = require "busted.outputHandlers.base"()
   local allowed = load_list()
