@@ -263,6 +263,8 @@ typedef struct uu_client {
   uu_buf scratch;
   uu_slot *pool;
   int npool, many_running;
+  const char *busy;          /* the call using sync/scratch now, or NULL */
+  int release_due;           /* closed during that call: free after it */
   CURLM *multi;
   CURLSH *share;             /* the connection pool (pool.c) */
   int pool_warm;             /* some transfer got an answer */
@@ -422,6 +424,8 @@ extern const luaL_Reg uu_many_methods[];
 void uu_async_cancel(lua_State *L, uu_client *c);             /* async.c */
 extern const luaL_Reg uu_async_methods[], uu_async_funcs[];
 extern const luaL_Reg uu_driver_methods[];                    /* driver.c */
+int uu_guarded(lua_State *L, const char *what, lua_CFunction f); /* guard.c */
+void uu_not_busy(lua_State *L, const uu_client *c, const char *what);
 void uu_driver_wrap(lua_State *L);
 
 /* ---- verify.c ------------------------------------------------------- */

@@ -450,9 +450,10 @@ static void collect_secrets(uu_client *c, lua_State *L, int opts)
 void uu_client_release(lua_State *L, uu_client *c)
 {
   int i;
-  if (c->closed)
+  if (c->closed && !c->release_due)
     return;
   c->closed = 1;
+  c->release_due = 0;
   uu_async_cancel(L, c);
   uu_many_release(c);
   uu_budget_close(c, L);
@@ -598,10 +599,18 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   return 1;
 }
 
+/* close, __gc, __close.  During a running call (guard.c) the client is
+** marked closed now, and freed when that call returns. */
 static int l_client_close(lua_State *L)
 {
   uu_client *c = uu_to_client(L, 1);
-  uu_client_release(L, c);
+  if (c->busy != NULL && !c->closed) {
+    c->closed = 1;
+    c->release_due = 1;
+    return 0;
+  }
+  if (c->busy == NULL)
+    uu_client_release(L, c);
   return 0;
 }
 
@@ -649,7 +658,7 @@ static int marshal_args(lua_State *L, uu_client *c)
 
 /* client:prepare(id, fields [, opts]): the request update would send; no
 ** I/O.  Extra members are listed in req.extra (tostring marks them). */
-static int l_client_prepare(lua_State *L)
+static int client_prepare(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   int extra;
@@ -667,7 +676,7 @@ static int l_client_prepare(lua_State *L)
 
 /* client:encode(id, fields): the body prepare would build, as a string;
 ** the payload alone, for hashing, diffing or a transport of one's own. */
-static int l_client_encode(lua_State *L)
+static int client_encode(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   if (marshal_args(L, c) != 0)
@@ -676,14 +685,35 @@ static int l_client_encode(lua_State *L)
   return 1;
 }
 
-static int l_client_update(lua_State *L)
+static int client_update(lua_State *L)
 {
   return uu_update(L, uu_check_client(L, 1), UU_OP_UPDATE);
 }
 
-static int l_client_get(lua_State *L)
+static int client_get(lua_State *L)
 {
   return uu_update(L, uu_check_client(L, 1), UU_OP_GET);
+}
+
+/* Each runs as its client's one running call (guard.c). */
+static int l_client_prepare(lua_State *L)
+{
+  return uu_guarded(L, "prepare", client_prepare);
+}
+
+static int l_client_encode(lua_State *L)
+{
+  return uu_guarded(L, "encode", client_encode);
+}
+
+static int l_client_update(lua_State *L)
+{
+  return uu_guarded(L, "update", client_update);
+}
+
+static int l_client_get(lua_State *L)
+{
+  return uu_guarded(L, "get", client_get);
 }
 
 /* client:failures(journal) -> the journal's failed and invalid records,

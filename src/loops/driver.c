@@ -34,7 +34,7 @@ static void add_limits(lua_State *L, const uu_client *c)
 }
 
 /* c:_request(op, id [, fields [, opts]]) -> req, or nil, err, info */
-static int l_request(lua_State *L)
+static int l_request_run(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   uu_op op = check_op(L, 2);
@@ -84,7 +84,7 @@ static int l_login_busy(lua_State *L)
 }
 
 /* c:_login_request() -> req (the password is redacted by tostring) */
-static int l_login_request(lua_State *L)
+static int l_login_request_run(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   if (c->login_user == NULL)
@@ -161,7 +161,7 @@ static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
 }
 
 /* c:_login_answer(status, body, headers) -> true, or nil, err, info */
-static int l_login_answer(lua_State *L)
+static int l_login_answer_run(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   uu_slot *s = &c->login;
@@ -190,7 +190,7 @@ static int l_token_gen(lua_State *L)
 /* c:_verdict(op, attempts, t0, relogged, gen, status, body, headers) ->
 ** "retry", seconds | "relogin" | "done", user, err, info.  gen is the
 ** token generation the request was built with (c:_token_gen()). */
-static int l_verdict(lua_State *L)
+static int l_verdict_run(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
   uu_op op = check_op(L, 2);
@@ -216,6 +216,29 @@ static int l_verdict(lua_State *L)
   s->answer.elapsed = uu_now() - t0;
   lua_pushliteral(L, "done");
   return 1 + uu_push_answer(L, c, &s->answer);
+}
+
+/* The primitives that use the client's call state run as its one
+** running call (guard.c): Lua inside them (__index, a finalizer) cannot
+** start another. */
+static int l_request(lua_State *L)
+{
+  return uu_guarded(L, "_request", l_request_run);
+}
+
+static int l_login_request(lua_State *L)
+{
+  return uu_guarded(L, "_login_request", l_login_request_run);
+}
+
+static int l_login_answer(lua_State *L)
+{
+  return uu_guarded(L, "_login_answer", l_login_answer_run);
+}
+
+static int l_verdict(lua_State *L)
+{
+  return uu_guarded(L, "_verdict", l_verdict_run);
 }
 
 /* c:_closed() -> whether a hook closed the client (never raises) */

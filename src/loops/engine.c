@@ -33,7 +33,7 @@ static void send_retrying(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
   double wait;
   s->attempts = s->relogged = 0;
   for (;;) {
-    if (uu_slot_url(L, c, 1, s, op) != 0 ||
+    if (c->closed || uu_slot_url(L, c, 1, s, op) != 0 ||
         uu_quota_refuse(c, L, &s->answer, op))
       break;
     uu_sleep(c, L, uu_budget_pace(c, L, uu_now()));

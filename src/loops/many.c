@@ -1088,6 +1088,7 @@ int uu_update_many(lua_State *L)
   if (t != LUA_TTABLE && t != LUA_TFUNCTION)
     return uu_typeerror(L, 2, "table or function");
   r.iter = t == LUA_TFUNCTION;
+  uu_not_busy(L, c, "update_many");   /* inside update, get, ... */
   if (c->many_running)                 /* the pool is in use: no nesting */
     return luaL_error(L, "update_many is already running on this client");
   if (c->transport_ref != LUA_NOREF)   /* inside nginx it would block */
