@@ -65,6 +65,7 @@ build = {
         "src/loops/budget.c",
         "src/loops/driver.c",
         "src/loops/engine.c",
+        "src/loops/guard.c",
         "src/loops/login.c",
         "src/loops/many.c",
         "src/loops/slot.c",
