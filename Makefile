@@ -31,6 +31,18 @@ ifeq ($(LUA_VERSION),5.4)
 	@cp $(MODULE) userupd.so.tmp && mv -f userupd.so.tmp userupd.so
 endif
 
+# The man page and the completion scripts are made from the command's own
+# parser (tools/gencli.lua), when the CLI changes, and committed: the rock
+# and `make install` ship them as they are.
+ifeq ($(LUA_VERSION),5.4)
+all: userupd.1
+endif
+CLI_SRC := bin/userupd $(wildcard lua/userupd/cli.lua lua/userupd/cli/*.lua) \
+           docs/cli.md tools/gencli.lua
+userupd.1: $(CLI_SRC) $(MODULE)
+	@if command -v help2man >/dev/null; then lua5.4 tools/gencli.lua $(BUILD); \
+	else echo "help2man missing (tools/deps): userupd.1 not remade"; fi
+
 # A shared object may link with symbols missing; ours must not be.
 $(MODULE): $(OBJ)
 	$(CC) -shared -o $@.tmp $(OBJ) $(LIBS) $(LDFLAGS)
@@ -187,10 +199,18 @@ install: $(MODULE)
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/userupd \
 	  > $(DESTDIR)$(PREFIX)/bin/userupd
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/userupd
+	install -D -m 644 userupd.1 $(DESTDIR)$(PREFIX)/share/man/man1/userupd.1
+	install -D -m 644 completions/userupd.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/userupd
+	install -D -m 644 completions/_userupd \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_userupd
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/userupd.so \
-	  $(DESTDIR)$(PREFIX)/bin/userupd
+	  $(DESTDIR)$(PREFIX)/bin/userupd \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/userupd.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/userupd \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_userupd
 	rm -rf $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/userupd
 
 clean:

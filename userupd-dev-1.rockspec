@@ -107,6 +107,13 @@ build = {
   },
   install = {
     bin = { userupd = "bin/userupd" },
+    -- LuaRocks has no place for these; they land in the rock's conf/
+    -- directory, `luarocks show --rock-dir userupd`/conf (docs/cli.md)
+    conf = {
+      ["man/man1/userupd.1"] = "userupd.1",
+      ["bash-completion/completions/userupd"] = "completions/userupd.bash",
+      ["zsh/site-functions/_userupd"] = "completions/_userupd",
+    },
   },
 }
 test = {

@@ -172,6 +172,11 @@ local function build_parser(state)
   parser:add_help(help_of(parser))
   parser:flag("--version", "Print the version and exit.")
     :action(function() state.version = true end)
+  -- argparse's completion option, with our action instead of its exit
+  parser:add_complete{ "--completion", argname = "SHELL",
+    description = "Print a completion script for SHELL (bash, zsh or " ..
+      "fish) and exit.",
+    action = function(_, _, shell) state.completion = shell end }
   parser:command_target("command")
   parser:require_command(false)
   state.commands = {
@@ -296,6 +301,10 @@ function cli.run(argv)
     out(state.help:get_help())
     return 0
   end
+  if ok and state.completion then
+    io.stdout:write(parser["get_" .. state.completion .. "_complete"](parser))
+    return 0
+  end
   local command = state.commands[argv[1]] or parser
   if not ok then
     err_line(command:get_usage(), "\n\nError: ", util.one_line(args))
@@ -307,6 +316,12 @@ function cli.run(argv)
     return 2
   end
   return guarded(COMMANDS[args.command], args)
+end
+
+-- The whole parser, every command and flag (the man page and the
+-- completion scripts are made from it: tools/gencli).
+function cli.parser()
+  return build_parser({})
 end
 
 function cli.main(argv)

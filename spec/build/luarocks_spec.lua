@@ -79,6 +79,19 @@ local function check_tree(tree, work)
                  out, 1, true)
 end
 
+-- The man page and completion scripts under base (PREFIX/share for make
+-- install, the rock's conf/ directory for LuaRocks): the page renders.
+local function check_docs(base)
+  local rc, out = sh("MANWIDTH=100 man " .. q(base .. "/man/man1/userupd.1")
+                     .. " | col -b")
+  assert.are.equal(0, rc, out)
+  assert.matches("userupd apply", out, 1, true)
+  assert.matches("_userupd()",
+    util.read(base .. "/bash-completion/completions/userupd"), 1, true)
+  assert.matches("#compdef userupd",
+    util.read(base .. "/zsh/site-functions/_userupd"), 1, true)
+end
+
 describe("luarocks", function()
   local dir, work
 
@@ -176,6 +189,8 @@ describe("luarocks", function()
       q(dir), CLEAN, LV, q(dir)))
     assert.are.equal(0, rc, out)
     check_tree(dir .. "/tree", work)
+    check_docs(("%s/tree/lib/luarocks/rocks-%s/userupd/dev-1/conf"):format(
+      dir, LV))
   end)
 
   -- These two build once more each: under Lua 5.4 only (the other Luas
@@ -210,6 +225,8 @@ describe("luarocks", function()
       :format(q(work), CLEAN, q(dir), VERSION))
     assert.are.equal(0, rc, out)
     check_tree(dir .. "/rocktree", work)
+    check_docs(("%s/rocktree/lib/luarocks/rocks-5.4/userupd/%s-1/conf")
+      :format(dir, VERSION))
   end)
 
   it54("make install PREFIX=... LUA_VERSION=5.4 puts it where Lua looks",
@@ -218,5 +235,6 @@ describe("luarocks", function()
       .. "LUA_VERSION=5.4"):format(q(dir), q(dir)))
     assert.are.equal(0, rc, out)
     check_tree(dir .. "/prefix", work)
+    check_docs(dir .. "/prefix/share")
   end)
 end)

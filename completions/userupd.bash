@@ -1,0 +1,105 @@
+_userupd() {
+    local IFS=$' \t\n'
+    local args cur prev cmd opts arg
+    args=("${COMP_WORDS[@]}")
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    opts="-h --help --version --completion"
+
+    case "$prev" in
+        --completion)
+            COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur"))
+            return 0
+            ;;
+    esac
+
+    args=("${args[@]:1}")
+    for arg in "${args[@]}"; do
+        case "$arg" in
+            apply)
+                cmd="apply"
+                opts="$opts --input --map --journal --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --no-progress --progress -h --help"
+                break
+                ;;
+            failures)
+                cmd="failures"
+                opts="$opts --journal --format -h --help"
+                break
+                ;;
+        esac
+    done
+
+    case "$cmd" in
+        '')
+            COMPREPLY=($(compgen -W "apply failures" -- "$cur"))
+            ;;
+        'apply')
+            case "$prev" in
+                --input)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --journal)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --max-failures)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    return 0
+                    ;;
+                --sep)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --blank)
+                    COMPREPLY=($(compgen -W "absent clear" -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'failures')
+            case "$prev" in
+                --journal)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+    esac
+
+    if [[ "$cur" = -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    fi
+}
+
+complete -F _userupd -o bashdefault -o default userupd
