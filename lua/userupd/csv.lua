@@ -31,25 +31,22 @@ local QUOTE = byte('"')
 local Reader = {}
 Reader.__index = Reader
 
--- Pattern that stops an unquoted field: the separator, a line feed, or a
--- quote (taken as text and noted there, or refused in strict mode).  A carriage return is not a stop: a
--- trailing one is stripped at the line feed, so CRLF and LF both work.
+-- Pattern that stops an unquoted field: the separator, a line end (LF,
+-- CRLF, or a lone CR: old "CSV (Macintosh)" exports), or a quote (taken
+-- as text and noted there, or refused in strict mode).
 local function stop_pattern(sep)
-  return "[" .. sep:gsub("%p", "%%%0") .. '\n"]'
+  return "[" .. sep:gsub("%p", "%%%0") .. '\r\n"]'
 end
 
+-- Line ends inside a quoted field: CRLF counts once, LF and CR alone once.
 local function count_newlines(s)
-  local n, at = 0, find(s, "\n", 1, true)
+  local n, at = 0, find(s, "[\r\n]")
   while at do
     n = n + 1
-    at = find(s, "\n", at + 1, true)
+    if byte(s, at) == 13 and byte(s, at + 1) == 10 then at = at + 1 end
+    at = find(s, "[\r\n]", at + 1)
   end
   return n
-end
-
-local function strip_cr(s)
-  if byte(s, -1) == 13 then return sub(s, 1, -2) end
-  return s
 end
 
 -- Reads one more chunk, dropping what has been consumed already.
@@ -95,7 +92,7 @@ function Reader:unquoted()
       if not self:more() then
         local text = sub(self.buf, self.pos)
         self.pos = #self.buf + 1
-        return strip_cr(text)
+        return text
       end
     end
   end
@@ -141,20 +138,27 @@ function Reader:after_field()
     self.pos = self.pos + 1
     self.line = self.line + 1
     return "end"
-  elseif c == "\r" and self:fill(2) and sub(self.buf, self.pos + 1,
-                                             self.pos + 1) == "\n" then
-    self.pos = self.pos + 2
-    self.line = self.line + 1
+  elseif c == "\r" then
+    self:skip_cr()
     return "end"
   end
   return nil
 end
 
+-- Consumes a line end that starts with CR: CRLF, or a lone CR.
+function Reader:skip_cr()
+  local crlf = self:fill(2) and byte(self.buf, self.pos + 1) == 10
+  self.pos = self.pos + (crlf and 2 or 1)
+  self.line = self.line + 1
+end
+
 -- After a malformed record, resume at the next physical line.
 function Reader:skip_line()
   while true do
-    local at = find(self.buf, "\n", self.pos, true)
+    local at = find(self.buf, "[\r\n]", self.pos)
     if at then
+      self.pos = at
+      if byte(self.buf, at) == 13 then return self:skip_cr() end
       self.pos = at + 1
       self.line = self.line + 1
       return
@@ -173,7 +177,6 @@ function Reader:field(index)
       return nil, ("field %d has a quote in the middle of an unquoted field "
         .. "(strict CSV; without it the quote is taken as text)"):format(index)
     end
-    if sub(self.buf, self.pos, self.pos) == "\n" then text = strip_cr(text) end
     return text
   end
   local text = self:quoted()
@@ -191,9 +194,8 @@ function Reader:skip_blank()
     local c = sub(self.buf, self.pos, self.pos)
     if c == "\n" then
       self.pos, self.line = self.pos + 1, self.line + 1
-    elseif c == "\r" and self:fill(2)
-        and sub(self.buf, self.pos + 1, self.pos + 1) == "\n" then
-      self.pos, self.line = self.pos + 2, self.line + 1
+    elseif c == "\r" then
+      self:skip_cr()
     else
       return true
     end

@@ -56,6 +56,32 @@ describe("csv reader", function()
     assert.equal(3, out[2][2])
   end)
 
+  -- issue 21 item 4: an old "CSV (Macintosh)" export ends lines with CR
+  -- alone; it was read as one header line and no rows.
+  each_chunk("reads CR-only line ends as line ends", function(opts)
+    local out = parse("id,name\r1,Ada\r\r2,Grace\r", opts)
+    assert.same({ { { id = "1", name = "Ada" }, 2 },
+                  { { id = "2", name = "Grace" }, 4 } }, out)
+  end)
+
+  each_chunk("counts CR-only line ends inside quotes and after bad rows",
+    function(opts)
+      local out = parse('a,b\r"x\ry",1\r"q"z,2\r3,4\r5,"6\r\n7"\r8,9', opts)
+      assert.same({ { a = "x\ry", b = "1" }, 2 }, out[1])
+      assert.same({ false, 4, "line 4: field 1 has text after its closing quote" },
+                  out[2])
+      assert.same({ { a = "3", b = "4" }, 5 }, out[3])
+      assert.same({ { a = "5", b = "6\r\n7" }, 6 }, out[4])
+      assert.same({ { a = "8", b = "9" }, 8 }, out[5])
+      assert.equal(5, #out)
+    end)
+
+  each_chunk("reads mixed LF, CRLF and CR line ends", function(opts)
+    local out = parse("a\n1\r\n2\r3\n", opts)
+    assert.same({ { { a = "1" }, 2 }, { { a = "2" }, 3 }, { { a = "3" }, 4 } },
+                out)
+  end)
+
   each_chunk("reads a last record without a final newline", function(opts)
     local out = parse("a,b\n1,2\n3,4", opts)
     assert.same({ { a = "3", b = "4" }, 3 }, out[2])

@@ -38,7 +38,11 @@
 
 /* Statements prepared at open, indexes into uu_journal.st. */
 enum { ST_LOOKUP, ST_GET, ST_OK, ST_FAIL, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-       ST_COUNTS, ST_N };
+       ST_COUNTS, ST_READ, ST_N };
+
+/* Lookups share one read transaction, up to this many: a read outside a
+   transaction takes and drops SQLite's file locks (fcntl) every time. */
+#define J_READ_BATCH 4096
 
 struct uu_journal {
   sqlite3 *db;
@@ -47,6 +51,7 @@ struct uu_journal {
   char *vendor;             /* read from meta */
   unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
   int batch;                /* between begin and commit */
+  int reads;                /* lookups in the open read transaction */
   int ro;                   /* opened read-only: a dry run's plan */
   char err[J_ERRLEN];
 };
@@ -86,7 +91,8 @@ static const char *const j_sql[ST_N] = {
   "BEGIN IMMEDIATE",
   "COMMIT",
   "ROLLBACK",
-  "SELECT state, n FROM totals"
+  "SELECT state, n FROM totals",
+  "BEGIN"
 };
 
 /* records is a rowid table on purpose, not WITHOUT ROWID: rows (with
@@ -504,6 +510,13 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
   sqlite3_stmt *st = j->st[ST_LOOKUP];
   int rc;
   memset(e, 0, sizeof *e);
+  if (j->reads >= J_READ_BATCH)
+    uu_journal_end_read(j);
+  if (j->reads == 0 && !j->batch && sqlite3_get_autocommit(j->db) &&
+      run_stmt(j, j->st[ST_READ]) != 0)
+    return -1;
+  if (!j->batch)
+    j->reads++;
   if (bind_str(st, 1, id, idlen) != SQLITE_OK)
     return db_fail(j);
   rc = sqlite3_step(st);
@@ -520,8 +533,19 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
   return rc;
 }
 
+/* Ends the read transaction lookups opened (a write inside it would be
+   committed only with it). */
+void uu_journal_end_read(uu_journal *j)
+{
+  int n = j->reads;
+  j->reads = 0;
+  if (n > 0 && !j->batch && !sqlite3_get_autocommit(j->db))
+    run_stmt(j, j->st[ST_COMMIT]);
+}
+
 int uu_journal_begin(uu_journal *j)
 {
+  uu_journal_end_read(j);
   if (j->batch || !sqlite3_get_autocommit(j->db))
     return set_err(j, "a batch is already open");
   if (run_stmt(j, j->st[ST_BEGIN]) != 0)
@@ -594,6 +618,7 @@ int uu_journal_record(uu_journal *j, const uu_jrecord *r)
      updates land together or not at all. */
   if (j->batch && sqlite3_get_autocommit(j->db))
     return set_err(j, "the batch was rolled back after an error");
+  uu_journal_end_read(j);
   st = j->st[r->state == UU_J_OK ? ST_OK : ST_FAIL];
   if (bind_record(st, r) != SQLITE_OK)
     return db_fail(j);
@@ -755,6 +780,7 @@ int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
   sqlite3_stmt *st = NULL;
   int rc;
   *sent = 0;
+  uu_journal_end_read(j);
   if (j->ro)
     return quota_ro(j, key, day, sent);
   if (exec_sql(j, "CREATE TABLE IF NOT EXISTS quota (key TEXT NOT NULL, "

@@ -62,6 +62,11 @@ int uu_journal_open_ro(const char *path, const char *vendor,
 int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
                       uu_jentry *e);
 
+/* Lookups run inside one read transaction, opened by the first and kept
+   for a few thousand: call this before writing to the database by any
+   other path than uu_journal_begin/record/quota (which call it). */
+void uu_journal_end_read(uu_journal *j);
+
 /* Optional batching: outcomes recorded between begin and commit share one
    transaction.  begin fails if a batch is already open. */
 int uu_journal_begin(uu_journal *j);
