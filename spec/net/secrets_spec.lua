@@ -14,18 +14,25 @@ local M = {
 }
 
 local seen = {}                         -- everything written, as text
+local part = {}                         -- what the running collector wrote
+local parts = {}                        -- collector name -> its part
+
+local function note(text)
+  seen[#seen + 1] = text
+  part[#part + 1] = text
+end
 
 local function keep(...)
   for i = 1, select("#", ...) do
     local v = select(i, ...)
     if type(v) == "table" then
-      seen[#seen + 1] = tostring(v)
+      note(tostring(v))
       for k, x in pairs(v) do
-        seen[#seen + 1] = tostring(k) .. "=" .. tostring(x)
+        note(tostring(k) .. "=" .. tostring(x))
         if type(x) == "table" then keep(x) end
       end
     else
-      seen[#seen + 1] = tostring(v)
+      note(tostring(v))
     end
   end
 end
@@ -34,8 +41,18 @@ local function sh(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("*a")
   p:close()
-  seen[#seen + 1] = out
+  note(out)
   return out
+end
+
+-- The markers found in a list of texts, sorted by name.
+local function markers_in(list)
+  local text, hits = table.concat(list, "\n"), {}
+  for name, marker in pairs(M) do
+    if text:find(marker, 1, true) then hits[#hits + 1] = name end
+  end
+  table.sort(hits)
+  return hits
 end
 
 local function clients(prefix, url)
@@ -64,103 +81,120 @@ local good = { { FirstName = "A" }, { firstName = "A" }, { FirstName = "A" },
                { FirstName = "A" }, { FirstName = "A", Password = M.ff_pw },
                { firstName = "A", password = M.qp_pw } }
 
+-- The collectors drive every path once, in setup (so no test depends on
+-- another having run first); each test then checks what its collector
+-- wrote, and the last one everything.
+local collect = {}
+
+function collect.kinds()
+  for i, c in ipairs(clients()) do
+    keep(tostring(c), tostring(c:prepare(ids[i], good[i])))
+    keep(c:prepare(ids[i], { bogus = M.qp_pw }))       -- invalid
+    keep(c:update(ids[i], good[i], { verify = true }))  -- success
+    keep(c:get(ids[i]))
+    keep(c:update(999999999, good[i]))                   -- not_found etc.
+    sandbox.fault{ fault = "nonjson", count = 1 }
+    keep(c:update(ids[i], good[i]))                      -- decode
+    sandbox.fault{ fault = "429", count = 5 }
+    keep(c:update(ids[i], good[i]))                      -- rate_limited
+    sandbox.clear_faults()
+  end
+  for _, c in ipairs(clients("bad")) do                  -- auth, echoed
+    for i = 1, 6 do keep(c:update(ids[i], good[i])) end
+  end
+  for i, c in ipairs(clients(nil, "http://127.0.0.1:9")) do   -- transport
+    keep(c:update(ids[i], good[i]))
+  end
+  for i, c in ipairs(clients(nil, sandbox.tls_url())) do      -- TLS
+    keep(c:update(ids[i], good[i]))
+  end
+  keep(pcall(userupd.questionpro, { api_key = M.qp_key .. "\n" }))
+  -- a vendor echoing the key in its error code and text
+  local echo = userupd.thoughtindustries{ api_key = M.ti_key, rate = 0,
+    base_url = sandbox.url(),
+    retries = 0, transport = function()
+      return 401, '{"error":"invalid key ' .. M.ti_key ..
+        '","message":"bad key ' .. M.ti_key .. '"}', {}
+    end }
+  keep(echo:update(ids[2], {}))
+  -- a key passed by mistake as the id, or as a field value
+  local ff = clients()[5]
+  keep(ff:prepare(M.ff_key, {}), ff:prepare(ids[5], { Type = M.ff_key }))
+  keep(pcall(userupd.thoughtindustries, { api_key = M.ti_key,
+                                          base_url = "http://x.org" }))
+end
+
+function collect.cli()
+  local db = os.tmpname() .. ".db"
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(([[
+    local userupd = require "userupd"
+    local q = userupd.questionpro{ api_key = %q, base_url = %q, rate = 0 }
+    local t = {}
+    for i = 1, 40 do t[i] = { i, { firstName = "P", password = %q } } end
+    t[41] = { 999999999, { firstName = "ghost" } }
+    t[42] = { 3, { firstName = 7 } }
+    q:update_many(t, { journal = %q, progress = true,
+      on_result = function(id, u, e, info) print(id, e, info.status) end })
+  ]]):format(M.qp_key, sandbox.url(), M.qp_pw, db))
+  f:close()
+  sh(util.lua() .. " " .. script)
+  local j = assert(userupd.journal(db))
+  keep(j:failures(), j:summary(), tostring(j), j:get(1), j:get(999999999))
+  j:close()
+  for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+    local fh = io.open(db .. suffix, "rb")
+    if fh then seen[#seen + 1] = fh:read("*a"); fh:close() end
+  end
+  local env = ("USERUPD_QUESTIONPRO_API_KEY=%s "):format(M.qp_key)
+  local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
+  local csv = os.tmpname() .. ".csv"
+  local mapf = os.tmpname() .. ".lua"
+  f = assert(io.open(csv, "w"))
+  f:write("id,name\n1,Ann\n2,Bo\nx,Bad\n")
+  f:close()
+  f = assert(io.open(mapf, "w"))
+  f:write("return function(r) return tonumber(r.id) or r.id, " ..
+          "{ firstName = r.name, password = '" .. M.qp_pw .. "' } end\n")
+  f:close()
+  sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
+     .. " --dry-run --show-requests")
+  sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
+     .. " --base-url " .. sandbox.url() .. " --journal " .. db)
+  sh(cli .. " failures --journal " .. db .. " --format jsonl")
+  sh(cli .. " failures --journal " .. db .. " --format csv")
+  sh(cli .. " apply questionpro --input " .. csv .. " --map " .. mapf)
+  for _, p in ipairs({ db, db .. "-wal", db .. "-shm", script, csv, mapf }) do
+    os.remove(p)
+  end
+end
+
 describe("secrets audit", function()
-  setup(function() sandbox.start() end)
-  before_each(function() sandbox.reset() end)
+  setup(function()
+    sandbox.start()
+    for _, name in ipairs({ "kinds", "cli" }) do
+      sandbox.reset()
+      part = {}
+      parts[name] = part
+      collect[name]()
+    end
+  end)
 
   it("tostring of clients and requests, prepare and every kind", function()
-    for i, c in ipairs(clients()) do
-      keep(tostring(c), tostring(c:prepare(ids[i], good[i])))
-      keep(c:prepare(ids[i], { bogus = M.qp_pw }))       -- invalid
-      keep(c:update(ids[i], good[i], { verify = true }))  -- success
-      keep(c:get(ids[i]))
-      keep(c:update(999999999, good[i]))                   -- not_found etc.
-      sandbox.fault{ fault = "nonjson", count = 1 }
-      keep(c:update(ids[i], good[i]))                      -- decode
-      sandbox.fault{ fault = "429", count = 5 }
-      keep(c:update(ids[i], good[i]))                      -- rate_limited
-      sandbox.clear_faults()
-    end
-    for _, c in ipairs(clients("bad")) do                  -- auth, echoed
-      for i = 1, 6 do keep(c:update(ids[i], good[i])) end
-    end
-    for i, c in ipairs(clients(nil, "http://127.0.0.1:9")) do   -- transport
-      keep(c:update(ids[i], good[i]))
-    end
-    for i, c in ipairs(clients(nil, sandbox.tls_url())) do      -- TLS
-      keep(c:update(ids[i], good[i]))
-    end
-    keep(pcall(userupd.questionpro, { api_key = M.qp_key .. "\n" }))
-    -- a vendor echoing the key in its error code and text
-    local echo = userupd.thoughtindustries{ api_key = M.ti_key, rate = 0,
-      base_url = sandbox.url(),
-      retries = 0, transport = function()
-        return 401, '{"error":"invalid key ' .. M.ti_key ..
-          '","message":"bad key ' .. M.ti_key .. '"}', {}
-      end }
-    keep(echo:update(ids[2], {}))
-    -- a key passed by mistake as the id, or as a field value
-    local ff = clients()[5]
-    keep(ff:prepare(M.ff_key, {}), ff:prepare(ids[5], { Type = M.ff_key }))
-    keep(pcall(userupd.thoughtindustries, { api_key = M.ti_key,
-                                            base_url = "http://x.org" }))
+    assert.is_true(#parts.kinds > 200, "too little was driven")
+    assert.are.same({}, markers_in(parts.kinds))
   end)
 
   it("progress, journal bytes, failures and the CLI", function()
-    local db = os.tmpname() .. ".db"
-    local script = os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write(([[
-      local userupd = require "userupd"
-      local q = userupd.questionpro{ api_key = %q, base_url = %q, rate = 0 }
-      local t = {}
-      for i = 1, 40 do t[i] = { i, { firstName = "P", password = %q } } end
-      t[41] = { 999999999, { firstName = "ghost" } }
-      t[42] = { 3, { firstName = 7 } }
-      q:update_many(t, { journal = %q, progress = true,
-        on_result = function(id, u, e, info) print(id, e, info.status) end })
-    ]]):format(M.qp_key, sandbox.url(), M.qp_pw, db))
-    f:close()
-    sh(util.lua() .. " " .. script)
-    local j = assert(userupd.journal(db))
-    keep(j:failures(), j:summary(), tostring(j), j:get(1), j:get(999999999))
-    j:close()
-    for _, suffix in ipairs({ "", "-wal", "-shm" }) do
-      local fh = io.open(db .. suffix, "rb")
-      if fh then seen[#seen + 1] = fh:read("*a"); fh:close() end
-    end
-    local env = ("USERUPD_QUESTIONPRO_API_KEY=%s "):format(M.qp_key)
-    local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
-    local csv = os.tmpname() .. ".csv"
-    local mapf = os.tmpname() .. ".lua"
-    f = assert(io.open(csv, "w"))
-    f:write("id,name\n1,Ann\n2,Bo\nx,Bad\n")
-    f:close()
-    f = assert(io.open(mapf, "w"))
-    f:write("return function(r) return tonumber(r.id) or r.id, " ..
-            "{ firstName = r.name, password = '" .. M.qp_pw .. "' } end\n")
-    f:close()
-    sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
-       .. " --dry-run --show-requests")
-    sh(env .. cli .. " apply questionpro --input " .. csv .. " --map " .. mapf
-       .. " --base-url " .. sandbox.url() .. " --journal " .. db)
-    sh(cli .. " failures --journal " .. db .. " --format jsonl")
-    sh(cli .. " failures --journal " .. db .. " --format csv")
-    sh(cli .. " apply questionpro --input " .. csv .. " --map " .. mapf)
-    for _, p in ipairs({ db, db .. "-wal", db .. "-shm", script, csv, mapf }) do
-      os.remove(p)
-    end
+    assert.is_true(#parts.cli >= 9, "too little was driven")
+    assert.are.same({}, markers_in(parts.cli))
   end)
 
   it("finds no marker in anything written", function()
     local text = table.concat(seen, "\n")
     assert.is_true(#seen > 300, "too little was driven: " .. #seen)
-    local hits = {}
-    for name, marker in pairs(M) do
-      if text:find(marker, 1, true) then hits[#hits + 1] = name end
-    end
-    table.sort(hits)
-    assert.are.same({}, hits)
+    assert.are.same({}, markers_in(seen))
     print(("\n# %d secrets checked in %d outputs (%d bytes)"):format(10,
           #seen, #text))
   end)
@@ -240,6 +274,193 @@ local function leaks(text)
   return list
 end
 
+local out = {}                          -- channel -> { text, ... }
+local group = {}                        -- the running collector's channels
+local groups = {}                       -- collector name -> its channels
+local function put(channel, v)
+  if v == nil then return end
+  for _, t in ipairs({ out, group }) do
+    t[channel] = t[channel] or {}
+    table.insert(t[channel], tostring(v))
+  end
+end
+local function keep_err(prefix, u, err, info)
+  if err then
+    put(prefix .. "err.message", err.message)
+    put(prefix .. "err.vendor_code", err.vendor_code)
+    put(prefix .. "err.request_id", err.request_id)
+    put(prefix .. "tostring(err)", tostring(err))
+  end
+  if info then put(prefix .. "info.request_id", info.request_id) end
+  if u then put(prefix .. "user", tostring(u)) end
+end
+
+local function opts(t)
+  t.base_url = t.base_url or sandbox.url()
+  t.rate, t.retries, t.timeout, t.user_agent = 0, 0, 5, CANARY
+  return t
+end
+local function echo_clients()
+  local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
+                                            sandbox.url():match("//(.*)"))
+  return {
+    { userupd.smartermeasure(opts{ username = E.sm_user,
+                                   password = E.sm_pass }), 1, UP },
+    { userupd.thoughtindustries(opts{ api_key = E.ti_key }), ids[2], LOW },
+    { userupd.blackbaud(opts{ token = E.bb_token }), 1574489, UP },
+    { userupd.formsonfire(opts{ company_id = 9,
+                                integration_key = E.ff_key }), ids[5], UP },
+    { userupd.questionpro(opts{ api_key = E.qp_key }), 1234599, LOW },
+    { userupd.questionpro(opts{ api_key = E.qp_key, proxy = px }), 1, LOW },
+    { userupd.questionpro(opts{ api_key = E.qp_key, key_in = "header" }),
+      1, LOW },
+  }
+end
+
+-- Every listed channel of one collector carries the reflection (the audit
+-- has teeth there) and no secret, whole or in part.
+local function check_group(name, channels)
+  local g = assert(groups[name], "collector " .. name .. " did not run")
+  for _, ch in ipairs(channels) do
+    assert.is_truthy(g[ch], "nothing from " .. ch)
+    local text = table.concat(g[ch], "\n")
+    assert.is_truthy(text:find(CANARY, 1, true) or
+                     text:find("PUT /", 1, true) or
+                     text:find("POST /", 1, true), "no reflection in " .. ch)
+  end
+  local bad = {}
+  for ch, list in pairs(g) do
+    local hits = leaks(table.concat(list, "\n"))
+    if #hits > 0 then bad[ch] = table.concat(hits, ",") end
+  end
+  assert.are.same({}, bad)
+end
+
+-- The collectors: each drives one set of paths against the echo fault.
+local echo = {}
+
+function echo.sync()
+  sandbox.fault{ fault = "echo:status=400,step=7" }
+  for _, c in ipairs(echo_clients()) do
+    put("tostring(client)", tostring(c[1]))
+    for _ = 1, 88 do                    -- 88 x 7 > 600: every offset
+      keep_err("", c[1]:update(c[2], c[3]))
+    end
+    keep_err("get.", c[1]:get(c[2]))
+  end
+  sandbox.clear_faults()
+  sandbox.fault{ fault = "echo:status=200,step=7", vendor = "formsonfire" }
+  local ff = echo_clients()[4]
+  for _ = 1, 88 do keep_err("ff200.", ff[1]:update(ff[2], UP)) end
+end
+
+function echo.login()
+  local bb = userupd.blackbaud(opts{ username = E.bb_user,
+                                     password = E.bb_pass })
+  sandbox.fault{ fault = "echo:status=401,step=7" }
+  for _ = 1, 88 do keep_err("login.", bb:update(1574489, UP)) end
+  sandbox.clear_faults()
+  sandbox.fault{ fault = "bb-token:token=" .. E.bb_login,
+                 path = "/api/authentication/login" }
+  sandbox.fault{ fault = "echo:status=400,step=7" }
+  bb = userupd.blackbaud(opts{ username = E.bb_user, password = E.bb_pass })
+  for _ = 1, 88 do
+    keep_err("token.", bb:update(1574489, { FirstName = "A" }))
+  end
+  put("token.tostring(req)", tostring(bb:prepare(1574489, UP)))
+end
+
+function echo.lua()
+  local st = require "support.socket_transport"
+  sandbox.fault{ fault = "echo:status=400,step=7" }
+  local ti = userupd.thoughtindustries(opts{ api_key = E.ti_key,
+                                             transport = st.new() })
+  for _ = 1, 88 do keep_err("lua.", ti:update(ids[2], LOW)) end
+  local qp = userupd.questionpro(opts{ api_key = E.qp_key })
+  for _ = 1, 20 do
+    qp:submit(1234599, { firstName = "A" }, function(...)
+      keep_err("async.", ...)
+    end)
+  end
+  local deadline = os.time() + 20
+  while userupd.poll(0.05) > 0 and os.time() < deadline do end
+end
+
+function echo.many()
+  sandbox.fault{ fault = "echo:status=400,step=7" }
+  local db = os.tmpname() .. ".db"
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(([[
+    local userupd = require "userupd"
+    local q = userupd.questionpro{ api_key = %q, base_url = %q, rate = 0,
+                                   retries = 0, user_agent = %q }
+    local t = {}
+    for i = 1, 88 do t[i] = { i, { firstName = "P" } } end
+    q:update_many(t, { journal = %q, progress = true,
+      on_result = function(id, u, e, info)
+        io.stderr:write(tostring(e), " ", tostring(info.request_id), "\n")
+      end })
+  ]]):format(E.qp_key, sandbox.url(), CANARY, db))
+  f:close()
+  local function run(channel, cmd)
+    local p = assert(io.popen(cmd .. " 2>&1"))
+    put(channel, p:read("*a"))
+    p:close()
+  end
+  run("progress+on_result", util.lua() .. " " .. script)
+  local j = assert(userupd.journal(db))
+  for _, r in ipairs(j:failures()) do
+    put("journal.message", r.message)
+    put("journal.vendor_code", r.vendor_code)
+  end
+  j:close()
+  for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+    local fh = io.open(db .. suffix, "rb")
+    if fh then put("journal.bytes", fh:read("*a")); fh:close() end
+  end
+  local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
+  run("failures.csv", cli .. " failures --journal " .. db .. " --format csv")
+  run("failures.jsonl", cli .. " failures --journal " .. db ..
+     " --format jsonl")
+  local csv = os.tmpname() .. ".csv"
+  local mapf = os.tmpname() .. ".lua"
+  f = assert(io.open(csv, "w"))
+  f:write("id,name\n1,Ann\n2,Bo\n")
+  f:close()
+  f = assert(io.open(mapf, "w"))
+  f:write("return function(r, v) return tonumber(r.id), " ..
+          "v == 'smartermeasure' and { FirstName = r.name } or " ..
+          "{ firstName = r.name } end\n")
+  f:close()
+  local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
+                                            sandbox.url():match("//(.*)"))
+  local env = ("USERUPD_QUESTIONPRO_API_KEY='%s' " ..
+               "USERUPD_QUESTIONPRO_USER_AGENT='%s' "):format(E.qp_key, CANARY)
+  run("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
+     " --map " .. mapf .. " --base-url " .. sandbox.url() ..
+     " --journal " .. db .. "2")
+  run("cli.stderr", env .. "USERUPD_QUESTIONPRO_PROXY='" .. px .. "' " ..
+      cli .. " apply questionpro --input " .. csv .. " --map " .. mapf ..
+      " --base-url " .. sandbox.url())
+  -- Basic credentials (5a) through the CLI, its journal and failures
+  env = ("USERUPD_SMARTERMEASURE_USERNAME='%s' " ..
+         "USERUPD_SMARTERMEASURE_PASSWORD='%s' " ..
+         "USERUPD_SMARTERMEASURE_USER_AGENT='%s' "):format(E.sm_user,
+                                                      E.sm_pass, CANARY)
+  run("cli.stderr", env .. cli .. " apply smartermeasure --input " .. csv ..
+      " --map " .. mapf .. " --base-url " .. sandbox.url() ..
+      " --journal " .. db .. "3")
+  run("failures.csv", cli .. " failures --journal " .. db .. "3 --format csv")
+  run("failures.jsonl", cli .. " failures --journal " .. db ..
+      "3 --format jsonl")
+  for _, p in ipairs({ db, db .. "-wal", db .. "-shm", db .. "2",
+                       db .. "2-wal", db .. "2-shm", db .. "3", db .. "3-wal",
+                       db .. "3-shm", script, csv, mapf }) do
+    os.remove(p)
+  end
+end
+
 describe("secrets audit against a hostile echo server", function()
   it("uses markers that share no 6-byte piece, in any form", function()
     local owner = {}
@@ -257,188 +478,43 @@ describe("secrets audit against a hostile echo server", function()
     end
   end)
 
-  local out = {}                          -- channel -> { text, ... }
-  local function put(channel, v)
-    if v == nil then return end
-    out[channel] = out[channel] or {}
-    table.insert(out[channel], tostring(v))
-  end
-  local function keep_err(prefix, u, err, info)
-    if err then
-      put(prefix .. "err.message", err.message)
-      put(prefix .. "err.vendor_code", err.vendor_code)
-      put(prefix .. "err.request_id", err.request_id)
-      put(prefix .. "tostring(err)", tostring(err))
+  -- Every collector runs once here, each on a freshly reset sandbox, so
+  -- no test depends on another having run before it.
+  setup(function()
+    sandbox.start()
+    for _, name in ipairs({ "sync", "login", "lua", "many" }) do
+      sandbox.reset()
+      group = {}
+      groups[name] = group
+      echo[name]()
     end
-    if info then put(prefix .. "info.request_id", info.request_id) end
-    if u then put(prefix .. "user", tostring(u)) end
-  end
-
-  local function opts(t)
-    t.base_url = t.base_url or sandbox.url()
-    t.rate, t.retries, t.timeout, t.user_agent = 0, 0, 5, CANARY
-    return t
-  end
-  local function echo_clients()
-    local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
-                                              sandbox.url():match("//(.*)"))
-    return {
-      { userupd.smartermeasure(opts{ username = E.sm_user,
-                                     password = E.sm_pass }), 1, UP },
-      { userupd.thoughtindustries(opts{ api_key = E.ti_key }), ids[2], LOW },
-      { userupd.blackbaud(opts{ token = E.bb_token }), 1574489, UP },
-      { userupd.formsonfire(opts{ company_id = 9,
-                                  integration_key = E.ff_key }), ids[5], UP },
-      { userupd.questionpro(opts{ api_key = E.qp_key }), 1234599, LOW },
-      { userupd.questionpro(opts{ api_key = E.qp_key, proxy = px }), 1, LOW },
-      { userupd.questionpro(opts{ api_key = E.qp_key, key_in = "header" }),
-        1, LOW },
-    }
-  end
-
-  setup(function() sandbox.start() end)
-  before_each(function() sandbox.reset() end)
+  end)
 
   it("sync calls: message, vendor_code, request ids at every offset",
      function()
-    sandbox.fault{ fault = "echo:status=400,step=7" }
-    for _, c in ipairs(echo_clients()) do
-      put("tostring(client)", tostring(c[1]))
-      for _ = 1, 88 do                    -- 88 x 7 > 600: every offset
-        keep_err("", c[1]:update(c[2], c[3]))
-      end
-      keep_err("get.", c[1]:get(c[2]))
-    end
-    sandbox.clear_faults()
-    sandbox.fault{ fault = "echo:status=200,step=7", vendor = "formsonfire" }
-    local ff = echo_clients()[4]
-    for _ = 1, 88 do keep_err("ff200.", ff[1]:update(ff[2], UP)) end
+    check_group("sync", { "err.message", "err.vendor_code", "err.request_id",
+      "info.request_id", "tostring(err)", "get.err.message",
+      "ff200.err.message" })
   end)
 
   it("a Blackbaud login echoed, and a session token with + / =", function()
-    local bb = userupd.blackbaud(opts{ username = E.bb_user,
-                                       password = E.bb_pass })
-    sandbox.fault{ fault = "echo:status=401,step=7" }
-    for _ = 1, 88 do keep_err("login.", bb:update(1574489, UP)) end
-    sandbox.clear_faults()
-    sandbox.fault{ fault = "bb-token:token=" .. E.bb_login,
-                   path = "/api/authentication/login" }
-    sandbox.fault{ fault = "echo:status=400,step=7" }
-    bb = userupd.blackbaud(opts{ username = E.bb_user, password = E.bb_pass })
-    for _ = 1, 88 do
-      keep_err("token.", bb:update(1574489, { FirstName = "A" }))
-    end
-    put("token.tostring(req)", tostring(bb:prepare(1574489, UP)))
+    check_group("login", { "login.err.message", "token.err.message",
+      "token.err.request_id" })
   end)
 
   it("the Lua transport and submit/poll paths", function()
-    local st = require "support.socket_transport"
-    sandbox.fault{ fault = "echo:status=400,step=7" }
-    local ti = userupd.thoughtindustries(opts{ api_key = E.ti_key,
-                                               transport = st.new() })
-    for _ = 1, 88 do keep_err("lua.", ti:update(ids[2], LOW)) end
-    local qp = userupd.questionpro(opts{ api_key = E.qp_key })
-    for _ = 1, 20 do
-      qp:submit(1234599, { firstName = "A" }, function(...)
-        keep_err("async.", ...)
-      end)
-    end
-    local deadline = os.time() + 20
-    while userupd.poll(0.05) > 0 and os.time() < deadline do end
+    check_group("lua", { "lua.err.message", "lua.err.request_id",
+      "async.err.message", "async.err.request_id" })
   end)
 
   it("update_many: progress, journal bytes, failures and the CLI",
      function()
-    sandbox.fault{ fault = "echo:status=400,step=7" }
-    local db = os.tmpname() .. ".db"
-    local script = os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write(([[
-      local userupd = require "userupd"
-      local q = userupd.questionpro{ api_key = %q, base_url = %q, rate = 0,
-                                     retries = 0, user_agent = %q }
-      local t = {}
-      for i = 1, 88 do t[i] = { i, { firstName = "P" } } end
-      q:update_many(t, { journal = %q, progress = true,
-        on_result = function(id, u, e, info)
-          io.stderr:write(tostring(e), " ", tostring(info.request_id), "\n")
-        end })
-    ]]):format(E.qp_key, sandbox.url(), CANARY, db))
-    f:close()
-    local function run(channel, cmd)
-      local p = assert(io.popen(cmd .. " 2>&1"))
-      put(channel, p:read("*a"))
-      p:close()
-    end
-    run("progress+on_result", util.lua() .. " " .. script)
-    local j = assert(userupd.journal(db))
-    for _, r in ipairs(j:failures()) do
-      put("journal.message", r.message)
-      put("journal.vendor_code", r.vendor_code)
-    end
-    j:close()
-    for _, suffix in ipairs({ "", "-wal", "-shm" }) do
-      local fh = io.open(db .. suffix, "rb")
-      if fh then put("journal.bytes", fh:read("*a")); fh:close() end
-    end
-    local cli = util.lua() .. " " .. util.root .. "/bin/userupd"
-    run("failures.csv", cli .. " failures --journal " .. db .. " --format csv")
-    run("failures.jsonl", cli .. " failures --journal " .. db ..
-       " --format jsonl")
-    local csv = os.tmpname() .. ".csv"
-    local mapf = os.tmpname() .. ".lua"
-    f = assert(io.open(csv, "w"))
-    f:write("id,name\n1,Ann\n2,Bo\n")
-    f:close()
-    f = assert(io.open(mapf, "w"))
-    f:write("return function(r, v) return tonumber(r.id), " ..
-            "v == 'smartermeasure' and { FirstName = r.name } or " ..
-            "{ firstName = r.name } end\n")
-    f:close()
-    local px = ("http://pxuser99:%s@%s"):format(urlenc(E.px_pass),
-                                              sandbox.url():match("//(.*)"))
-    local env = ("USERUPD_QUESTIONPRO_API_KEY='%s' " ..
-                 "USERUPD_QUESTIONPRO_USER_AGENT='%s' "):format(E.qp_key, CANARY)
-    run("cli.stderr", env .. cli .. " apply questionpro --input " .. csv ..
-       " --map " .. mapf .. " --base-url " .. sandbox.url() ..
-       " --journal " .. db .. "2")
-    run("cli.stderr", env .. "USERUPD_QUESTIONPRO_PROXY='" .. px .. "' " ..
-        cli .. " apply questionpro --input " .. csv .. " --map " .. mapf ..
-        " --base-url " .. sandbox.url())
-    -- Basic credentials (5a) through the CLI, its journal and failures
-    env = ("USERUPD_SMARTERMEASURE_USERNAME='%s' " ..
-           "USERUPD_SMARTERMEASURE_PASSWORD='%s' " ..
-           "USERUPD_SMARTERMEASURE_USER_AGENT='%s' "):format(E.sm_user,
-                                                        E.sm_pass, CANARY)
-    run("cli.stderr", env .. cli .. " apply smartermeasure --input " .. csv ..
-        " --map " .. mapf .. " --base-url " .. sandbox.url() ..
-        " --journal " .. db .. "3")
-    run("failures.csv", cli .. " failures --journal " .. db .. "3 --format csv")
-    run("failures.jsonl", cli .. " failures --journal " .. db ..
-        "3 --format jsonl")
-    for _, p in ipairs({ db, db .. "-wal", db .. "-shm", db .. "2",
-                         db .. "2-wal", db .. "2-shm", db .. "3", db .. "3-wal",
-                         db .. "3-shm", script, csv, mapf }) do
-      os.remove(p)
-    end
+    check_group("many", { "journal.message", "journal.vendor_code",
+      "journal.bytes", "failures.csv", "failures.jsonl", "cli.stderr",
+      "progress+on_result" })
   end)
 
-  it("has teeth: every channel carries the reflection; the request as sent "
-     .. "shows every secret", function()
-    local channels = { "err.message", "err.vendor_code", "err.request_id",
-      "info.request_id", "tostring(err)", "get.err.message",
-      "ff200.err.message", "login.err.message", "token.err.message",
-      "token.err.request_id", "lua.err.message", "lua.err.request_id",
-      "async.err.message", "async.err.request_id", "journal.message",
-      "journal.vendor_code", "journal.bytes", "failures.csv",
-      "failures.jsonl", "cli.stderr", "progress+on_result" }
-    for _, ch in ipairs(channels) do
-      assert.is_truthy(out[ch], "nothing from " .. ch)
-      local text = table.concat(out[ch], "\n")
-      assert.is_truthy(text:find(CANARY, 1, true) or
-                       text:find("PUT /", 1, true) or
-                       text:find("POST /", 1, true), "no reflection in " .. ch)
-    end
+  it("has teeth: the request as sent shows every secret", function()
     -- with redaction off, the client would show what it sends:
     local sent = {}
     for _, c in ipairs(echo_clients()) do
