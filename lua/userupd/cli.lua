@@ -28,6 +28,7 @@ local send = require "userupd.cli.send"
 local failures = require "userupd.cli.failures"
 local summary = require "userupd.cli.summary"
 local term = require "userupd.cli.term"
+local plan = require "userupd.cli.plan"
 
 local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
@@ -115,7 +116,16 @@ local function add_input_options(apply)
     :choices({ "absent", "clear" }):default("absent")
   apply:flag("--dry-run", "Validate every row and print a summary; " ..
     "send nothing.")
-  apply:flag("--show-requests", "With --dry-run: print every request too.")
+  apply:flag("--show-requests", "With --dry-run: print each request the " ..
+    "real run would send (with --journal: only changed, new and failed " ..
+    "rows).")
+  apply:flag("--diff", "With --dry-run: for the first 20 rows it would " ..
+    "send, each field that differs from the last successful payload in " ..
+    "the journal (secret fields redacted).")
+  apply:flag("--diff-all", "With --diff: every row, not only the first 20.")
+  apply:option("--summary-json", "Write the run's summary to FILE as a " ..
+    "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs too.")
+    :argname "FILE"
   apply:flag("--no-progress", "Do not show progress at all.")
   apply:flag("--progress", "Show progress even when stderr is not a " ..
     "terminal, and a last progress line even for a short run (a file " ..
@@ -228,6 +238,11 @@ local function prepare_apply(args)
   if args.show_requests and not args.dry_run then
     fail("--show-requests goes with --dry-run")
   end
+  if (args.diff or args.diff_all) and not args.dry_run then
+    fail("--diff goes with --dry-run (it shows what the real run would " ..
+         "change)")
+  end
+  args.diff = args.diff or args.diff_all
   if args.changed_fields and not args.journal then
     fail("--changed-fields needs --journal FILE (it compares with the " ..
          "last payload sent)")
@@ -244,6 +259,21 @@ local function prepare_apply(args)
            seen = {} }, format
 end
 
+-- --summary-json FILE once the run is over; the status stays the run's.
+local function finish(ctx, counts, code)
+  local path = ctx.args.summary_json
+  if path then
+    if not counts.finished then counts:finish() end
+    local ok, why = counts:write_json(path, ctx.userupd.json_encode,
+                                      ctx.userupd.null)
+    if not ok then
+      err_line(("userupd: cannot write --summary-json %s: %s"):format(
+        util.one_line(path), util.one_line(why)))
+    end
+  end
+  return code, counts
+end
+
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
   local client
@@ -253,14 +283,14 @@ local function cmd_apply(args)
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
                               row_reporter(args))
   if args.dry_run then
-    return run.dry(client, recs, counts, args, ctx.seen), counts
+    return finish(ctx, counts, plan.run(client, recs, counts, ctx))
   end
   local bar = make_progress(ctx, format)
   ctx.seen.on_missing = function(k)
     err_line(("warning: the map read column %q, which the input does not " ..
               "have"):format(k))
   end
-  return send.real(client, recs, counts, ctx, bar), counts
+  return finish(ctx, counts, send.real(client, recs, counts, ctx, bar))
 end
 
 ---------------------------------------------------------------------------

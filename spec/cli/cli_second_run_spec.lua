@@ -184,12 +184,12 @@ describe("userupd apply, the second run", function()
     assert.matches("ok 2, failed 1, invalid 0", r.out, 1, true)
   end)
 
-  it("stops after 5 auth failures, naming the variable, exit 1", function()
+  it("stops after 5 auth failures, naming the variable, exit 75", function()
     local journal = tmp(".journal")
     local before = sandbox.stats().requests
     local r = apply(write(tmp(".csv"), roster(40)), journal,
                     { "--concurrency", "1", key = "bad-key" })
-    assert.are.equal(1, r.rc)
+    assert.are.equal(75, r.rc)              -- stopped early, resumable
     assert.matches("stopped: 5 authentication failures in a row; check " ..
                    "USERUPD_QUESTIONPRO_API_KEY", r.err, 1, true)
     assert.are.equal(before + 5, sandbox.stats().requests)
@@ -231,8 +231,9 @@ describe("userupd apply, the second run", function()
     assert.are.equal(1, r.rc)
     local lines = select(2, r.out:gsub("\n", ""))
     assert.is_true(lines <= 5, r.out)             -- a summary, not requests
-    assert.matches("dry run: 298 ready, 1 invalid, 1 duplicate, 0 skipped " ..
-                   "by the map; nothing was sent", r.out, 1, true)
+    assert.matches("dry run: 298 ready (298 new), 0 unchanged, 1 invalid, " ..
+                   "1 duplicate, 0 skipped by the map; nothing was sent",
+                   r.out, 1, true)
     assert.matches("invalid rows at lines: 251", r.out, 1, true)
     assert.matches("duplicate ids: 7003 (lines 4 and 121)", r.out, 1, true)
     assert.matches("columns the map read that the input does not have: " ..
@@ -346,7 +347,7 @@ describe("userupd apply, messages for people", function()
     local latin = write(tmp(".csv"), "id,first,last,email\n7001,Zo\235,B,a@x.org\n")
     r = run({ "apply", "questionpro", "--input", latin, "--map",
               write(tmp(".lua"), MAP), "--dry-run" })
-    assert.are.equal(1, r.rc)
+    assert.are.equal(3, r.rc)               -- rows read, none to send
     assert.matches('line 2: invalid: column "first" is not valid UTF-8', r.err,
                    1, true)
     assert.matches("looks like Windows-1252", r.err, 1, true)

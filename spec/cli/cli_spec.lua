@@ -281,8 +281,9 @@ describe("apply --dry-run", function()
                      r.out, 1, true)
       assert.matches('"firstName":"Ada"', r.out, 1, true)
       assert.matches("# line 3, id 1234602", r.out, 1, true)
-      assert.matches("dry run: 2 ready, 0 invalid, 0 duplicate, 0 skipped " ..
-                     "by the map; nothing was sent", r.out, 1, true)
+      assert.matches("dry run: 2 ready (2 new), 0 unchanged, 0 invalid, 0 " ..
+                     "duplicate, 0 skipped by the map; nothing was sent",
+                     r.out, 1, true)
       assert.not_matches(SECRET, r.out .. r.err, 1, true)
     end)
 
@@ -298,8 +299,8 @@ describe("apply --dry-run", function()
     assert.matches("line 5: invalid: id: ", r.err, 1, true)
     assert.matches("# line 6, id 1234602", r.out, 1, true)
     assert.matches("line 7: invalid: map: .*no such department", r.err)
-    assert.matches("dry run: 2 ready, 4 invalid, 0 duplicate, 1 skipped",
-                   r.out, 1, true)
+    assert.matches("dry run: 2 ready (2 new), 0 unchanged, 4 invalid, 0 " ..
+                   "duplicate, 1 skipped", r.out, 1, true)
     assert.matches("invalid rows at lines: 3, 4, 5, 7", r.out, 1, true)
     assert.not_matches(SECRET, r.out .. r.err, 1, true)
   end)

@@ -4,6 +4,7 @@
 local util = require "userupd.cli.util"
 local setup = require "userupd.cli.setup"
 local run = require "userupd.cli.run"
+local exit = require "userupd.cli.exit"
 
 local err_line = util.err_line
 local send = {}
@@ -79,6 +80,17 @@ local function explain_stop(s, ctx, counts)
   end
 end
 
+-- The rows a stopped run left for the next one: the library's count at a
+-- quota stop, else the rows counted before the run less those seen.
+local function left_over(s, counts, bar)
+  if s.pending then return s.pending end
+  local total = bar and not bar.approx and bar.total
+  if not total then return 0 end
+  local seen = counts.ok + counts.failed + counts.invalid + counts.unchanged +
+               counts.skipped + counts.duplicate
+  return math.max(total - seen, 0)
+end
+
 -- ctx: userupd, vendor, opts (client options), args.
 function send.real(client, recs, counts, ctx, bar)
   local lines = {}                       -- id -> input line, while in flight
@@ -88,10 +100,11 @@ function send.real(client, recs, counts, ctx, bar)
   bar:finish(counts)
   run.report_missing(ctx.seen)
   explain_stop(s, ctx, counts)
+  counts.signal = s.signal
+  counts:finish(s.stopped)
+  if s.stopped then counts.left = left_over(s, counts, bar) end
   run.print_summary(ctx.vendor, counts)
-  if s.stopped == "interrupted" then return run.INTERRUPTED end
-  local bad = counts.failed + counts.invalid + counts.duplicate
-  return (bad > 0 or s.stopped) and 1 or 0
+  return exit.code(counts)
 end
 
 return send
