@@ -10,6 +10,7 @@
 
 void uu_journal_open_lua(lua_State *L);
 void uu_term_open(lua_State *L);
+void uu_push_field_info(lua_State *L, const uu_vendor *v); /* describe.c */
 
 /* userupd.<vendor>(opts): the descriptor is the closure's upvalue. */
 static int l_vendor_new(lua_State *L)
@@ -118,6 +119,7 @@ static void push_vendor_info(lua_State *L, const uu_vendor *v)
   lua_setfield(L, -2, "id");
   lua_pushnumber(L, v->rate);          /* the default pace, 0: none */
   lua_setfield(L, -2, "rate");
+  uu_push_field_info(L, v);            /* field_info, null_list */
 }
 
 static void add_vendors(lua_State *L)

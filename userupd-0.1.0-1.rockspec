@@ -60,6 +60,7 @@ build = {
         "src/base/keyed_hash.c",
         "src/base/sha256.c",
         "src/binding/client.c",
+        "src/binding/describe.c",
         "src/binding/journal_lua.c",
         "src/binding/json_lua.c",
         "src/binding/optcheck.c",

@@ -1,17 +1,10 @@
 -- SmarterMeasure: PUT /v3/users/{userid}, HTTP Basic, seed 000.
+-- What every vendor shares is tested from its descriptor in
+-- spec/unit/vendors_spec.lua; this file keeps what is this vendor's own.
 local userupd = require "userupd"
-local util = require "support.util"
 
 describe("smartermeasure", function()
   local sm = userupd.smartermeasure{ username = "acct", password = "s3cret" }
-
-  it("reproduces the seed's example request byte for byte", function()
-    local seed = util.fixture("seeds/smartermeasure.json")
-    local fields = userupd.json_decode(seed)
-    local req = assert(sm:prepare(10000001, fields))
-    assert.are.equal(util.minify(seed), req.body)
-    assert.is_true(util.same(fields, userupd.json_decode(req.body)))
-  end)
 
   it("puts the id in the path and Basic auth in a header", function()
     local req = assert(sm:prepare(10000001, { FirstName = "Alice" }))
@@ -37,26 +30,5 @@ describe("smartermeasure", function()
     assert.are.equal("invalid", err.kind)
     assert.are.equal("Gender", err.field)
     assert.matches("one of M|F", err.message, 1, true)
-  end)
-
-  it("refuses userupd.null: the seed documents no way to clear a field",
-     function()
-    local req, err = sm:prepare(7, { AgeRange = userupd.null })
-    assert.is_nil(req)
-    assert.are.equal("invalid", err.kind)
-    assert.are.equal("AgeRange", err.field)
-    assert.matches("documents no way to clear a field", err.message, 1, true)
-    assert.matches("send_null = true", err.message, 1, true)
-  end)
-
-  it("sends JSON null, and says so in a header, with send_null = true",
-     function()
-    local opted = userupd.smartermeasure{ username = "acct",
-                                          password = "s3cret",
-                                          send_null = true }
-    local req = assert(opted:prepare(7, { AgeRange = userupd.null }))
-    assert.are.equal('{"AgeRange":null}', req.body)
-    assert.are.equal("true", req.headers["X-Userupd-Send-Null"])
-    assert.is_nil(sm:prepare(7, {}).headers["X-Userupd-Send-Null"])
   end)
 end)

@@ -1,4 +1,6 @@
 -- Thought Industries: PUT /incoming/v2/users/:id, Bearer key, seed 001.
+-- What every vendor shares is tested from its descriptor in
+-- spec/unit/vendors_spec.lua; this file keeps what is this vendor's own.
 local userupd = require "userupd"
 local util = require "support.util"
 
@@ -52,27 +54,6 @@ describe("thoughtindustries", function()
     assert.matches('"courseSlugs":[]', req.body, 1, true)
   end)
 
-  it("refuses replace*Access = true unless every list it replaces is given",
-     function()
-    local cases = {
-      { replaceLicenseAccess = true, studentLicenseSkus = {},
-        managerLicenseSkus = {}, studentLicenseIds = {} },
-      { replaceCourseAccess = true, courseIds = {} },
-      { replaceLearningPathAccess = true },
-      { replaceBundleAccess = true },
-    }
-    for _, fields in ipairs(cases) do
-      local req, err = ti:prepare(ID, fields)
-      assert.is_nil(req)
-      assert.are.equal("invalid", err.kind)
-      assert.matches("^replace%a+Access$", err.field)
-      assert.matches("would wipe it", err.message, 1, true)
-    end
-    assert.truthy(ti:prepare(ID, { replaceBundleAccess = true,
-                                   bundleSlugs = {} }))
-    assert.truthy(ti:prepare(ID, { replaceBundleAccess = false }))
-  end)
-
   it("checks UUIDs in the id, in uuid fields and in uuid lists", function()
     for _, bad in ipairs({ { clientId = "nope" },
                            { courseIds = { ID, "12345" } },
@@ -104,11 +85,5 @@ describe("thoughtindustries", function()
         assert.matches("Salesforce id", err.message, 1, true)
       end
     end
-  end)
-
-  it("refuses null for a required list", function()
-    local _, err = ti:prepare(ID, { courseIds = userupd.null })
-    assert.are.equal("courseIds", err.field)
-    assert.matches("give {} for an empty list", err.message, 1, true)
   end)
 end)
