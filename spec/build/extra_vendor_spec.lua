@@ -4,7 +4,7 @@
 local util = require "support.util"
 
 describe("a sixth vendor", function()
-  local userupd
+  local userupd, so
 
   setup(function()
     local version = _VERSION:match("5%.%d")
@@ -12,8 +12,8 @@ describe("a sixth vendor", function()
     local ok = os.execute("make -s -C " .. util.root .. " extra-vendor "
                           .. "LUA_VERSION=" .. version .. " >/dev/null")
     assert.is_true(ok == true or ok == 0, "build failed")
-    local loader = assert(package.loadlib(util.root .. "/build/extra/" ..
-      version .. "/userupd.so", "luaopen_userupd"))
+    so = util.root .. "/build/extra/" .. version .. "/userupd.so"
+    local loader = assert(package.loadlib(so, "luaopen_userupd"))
     userupd = loader()
   end)
 
@@ -38,5 +38,22 @@ describe("a sixth vendor", function()
     assert.are.equal("level", err.field)
     _, err = c:prepare(id, { givenNam = "x" })
     assert.matches("did you mean 'givenName'", err.message, 1, true)
+  end)
+
+  it("passes the generated vendor spec from its descriptor and seed alone",
+     function()
+    -- spec/unit/vendors_spec.lua, run on this build: every check it makes
+    -- of the five runs for the sixth (its seed: seeds/example.json)
+    local lua = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
+    local cmd = ("cd %s && LUA_CPATH=%s %s /usr/bin/busted -o TAP " ..
+                 "spec/unit/vendors_spec.lua 2>&1"):format(util.q(util.root),
+      util.q(so:match("^(.*)/userupd%.so$") .. "/?.so;;"), lua)
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    local _, example = out:gsub("\nok %d+ %- example ", "")
+    assert.is_true(example >= 13, out)
+    assert.is_nil(out:find("\nnot ok", 1, true), out)
+    assert.is_nil(out:find("# SKIP", 1, true), out)
   end)
 end)

@@ -272,13 +272,21 @@ for _, vendor in ipairs(sorted(userupd.vendors)) do
       assert.is_nil(c:prepare(id, {}).headers["X-Userupd-Send-Null"])
     end)
 
-    it("sends each required list as [] when absent, never null", function()
+    it("sends each required list as [] when absent; refuses null where "
+       .. "the descriptor says never", function()
       local body = assert(c:prepare(id, {})).body
       for _, name in ipairs(d.fields) do
-        if d.field_info[name].required_list then
+        local info = d.field_info[name]
+        if info.required_list then
           assert.matches('"' .. name .. '":[]', body, 1, true)
+        end
+        if info.no_null then
           local _, err = c:prepare(id, { [name] = userupd.null })
-          refused(err, name, "give {} for an empty list")
+          refused(err, name)
+          if info.type:find("list") then
+            assert.matches("cannot be cleared with userupd.null; give {} " ..
+                           "for an empty list", err.message, 1, true)
+          end
         end
       end
     end)
