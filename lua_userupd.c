@@ -7,6 +7,7 @@
 #include <string.h>
 #include "userupd.h"
 #include "journal/journal.h"
+#include "base/hash.h"
 
 void uu_journal_open_lua(lua_State *L);
 void uu_term_open(lua_State *L);
@@ -182,9 +183,32 @@ static int l_is_blank(lua_State *L)
   return 1;
 }
 
+/* userupd.sha256(s): the SHA-256 of s as 64 lower-case hex digits (the
+** CLI's account fingerprint is the start of one, docs/cli.md). */
+static int l_sha256(lua_State *L)
+{
+  static const char hex[] = "0123456789abcdef";
+  uu_sha256 c;
+  unsigned char d[32];
+  char out[64];
+  size_t n;
+  int i;
+  const char *s = luaL_checklstring(L, 1, &n);
+  uu_sha256_init(&c);
+  uu_sha256_add(&c, s, n);
+  uu_sha256_end(&c, d);
+  for (i = 0; i < 32; i++) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 15];
+  }
+  lua_pushlstring(L, out, sizeof out);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"new", l_new},
   {"is_blank", l_is_blank},
+  {"sha256", l_sha256},
   {NULL, NULL}};
 
 /* curl_global_init is not thread-safe before 7.84 and must run once per

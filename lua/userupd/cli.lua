@@ -276,9 +276,14 @@ end
 
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
-  local client
-  client, ctx.opts = setup.make_client(ctx.userupd, ctx.vendor, args)
+  local client, origin
+  client, ctx.opts, origin = setup.make_client(ctx.userupd, ctx.vendor, args)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
+  -- the target, once every usage check passed and before any row is read
+  for _, line in ipairs(setup.target_lines(ctx.userupd, ctx.vendor, client,
+                                           ctx.opts, origin)) do
+    err_line(line)
+  end
   local counts = new_counts(ctx.vendor, args)
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
                               row_reporter(args))

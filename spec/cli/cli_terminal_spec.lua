@@ -133,7 +133,8 @@ describe("userupd apply without a terminal", function()
     local r = run{ "--rate", "0", "--log-format", "plain",
                    csv = roster(2) .. "0,Bad\n" }
     assert.are.equal(1, r.rc, r.err)
-    assert.matches("^line 4: ", r.err)
+    assert.matches("^target: QuestionPro at ", r.err) -- names its target
+    assert.matches("\nline 4: ", r.err)
   end)
 end)
 

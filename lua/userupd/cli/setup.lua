@@ -106,18 +106,34 @@ local function check_required(options, opts, vendor, config)
 end
 
 -- Client options: the --config file, then the environment, then flags.
+-- origin[name] says where each came from ("flag --base-url",
+-- "environment USERUPD_X_Y", "config FILE"); origin.overridden lists the
+-- options set in two places, and which one won.
 local function client_options(spec, vendor, args)
-  local opts = load_config(args.config)
-  for name, option in pairs(spec.options) do
+  local opts, origin = load_config(args.config), { overridden = {} }
+  for name in pairs(opts) do origin[name] = "config " .. args.config end
+  local function set(name, value, where)
+    if opts[name] ~= nil and origin[name] and opts[name] ~= value then
+      local o = origin.overridden
+      o[#o + 1] = { name = name, won = where, lost = origin[name] }
+    end
+    opts[name], origin[name] = value, where
+  end
+  local names = {}
+  for name in pairs(spec.options) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
     local var = setup.env_name(vendor, name)
     local raw = os.getenv(var)
-    if raw and raw ~= "" then opts[name] = from_env(raw, option, var) end
+    if raw and raw ~= "" then
+      set(name, from_env(raw, spec.options[name], var), "environment " .. var)
+    end
   end
-  if args.base_url then opts.base_url = args.base_url end
-  if args.rate then opts.rate = args.rate end
+  if args.base_url then set("base_url", args.base_url, "flag --base-url") end
+  if args.rate then set("rate", args.rate, "flag --rate") end
   if args.blank == "clear" then opts.send_null = true end
   check_required(spec.options, opts, vendor, args.config)
-  return opts
+  return opts, origin
 end
 
 -- The variables of the options a message names, in the order named.
@@ -149,14 +165,74 @@ local function client_error(vendor, msg, config)
                               "; or use --config FILE")
 end
 
+-- client, opts, origin (where each option came from, see client_options).
 function setup.make_client(userupd, vendor, args)
-  local opts = client_options(userupd.vendors[vendor], vendor, args)
+  local opts, origin = client_options(userupd.vendors[vendor], vendor, args)
   local ok, client = pcall(userupd.new, vendor, opts)
   if not ok then
     fail("cannot set up the %s client: %s", vendor,
          client_error(vendor, tostring(client), args.config))
   end
-  return client, opts
+  return client, opts, origin
+end
+
+-- Options that name the account rather than prove it: a password (or a
+-- session token) is left out of the fingerprint, so a short hash printed
+-- in a log cannot help anyone test password guesses; the username beside
+-- it tells the accounts apart.
+local NOT_IN_FINGERPRINT = { password = true, token = true }
+
+-- A short fingerprint of the account: the first 8 hex digits of the
+-- SHA-256 of the vendor and its identifying options (API keys, usernames,
+-- company ids).  Never the credential; the same account gives the same
+-- fingerprint on every run and machine.
+function setup.fingerprint(userupd, vendor, opts)
+  local spec, parts = userupd.vendors[vendor].options, {}
+  local names = {}
+  for name, o in pairs(spec) do
+    if (o.secret or o.required) and not NOT_IN_FINGERPRINT[name] and
+       opts[name] ~= nil then
+      names[#names + 1] = name
+    end
+  end
+  table.sort(names)
+  if #names == 0 then return nil end
+  for i, name in ipairs(names) do
+    parts[i] = name .. "=" .. tostring(opts[name])
+  end
+  return userupd.sha256("userupd account\0" .. vendor .. "\0" ..
+                        table.concat(parts, "\0")):sub(1, 8), names
+end
+
+-- The endpoint the client sends to ("https://api.questionpro.com").
+function setup.endpoint(client)
+  return tostring(client):match(", (%a[%w+.-]*://[^)]*)%)$")
+end
+
+-- "target: QuestionPro at api.questionpro.com (vendor default), account
+-- 3f9a1c2e (api_key from environment USERUPD_QUESTIONPRO_API_KEY)", and a
+-- line for each option that two places set.  Lines for stderr.
+function setup.target_lines(userupd, vendor, client, opts, origin)
+  local url = setup.endpoint(client) or "?"
+  local host = url:match("://([^/]+)") or url
+  local where = origin.base_url or "vendor default" ..
+    ((opts.subdomain or opts.datacenter or opts.school) and
+     ", from its options" or "")
+  local fp, names = setup.fingerprint(userupd, vendor, opts)
+  local from = {}
+  for i, name in ipairs(names or {}) do
+    from[i] = ("%s from %s"):format(name, origin[name] or "?")
+  end
+  local lines = { ("target: %s at %s (%s), account %s%s"):format(
+    setup.TITLES[vendor] or vendor, host, where, fp or "(none)",
+    #from > 0 and " (" .. table.concat(from, ", ") .. ")" or "") }
+  for _, o in ipairs(origin.overridden) do
+    lines[#lines + 1] = ("note: %s: %s wins over %s (%s)"):format(o.name,
+      o.won, o.lost, o.won:find("^flag") and "a flag wins over the " ..
+      "environment and --config" or "the environment is read after " ..
+      "--config")
+  end
+  return lines
 end
 
 -- The variables holding the credentials this run used: what to check
