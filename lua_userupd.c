@@ -37,49 +37,8 @@ static const char *optype_name(uu_optype t)
   return t == UU_OPT_INT ? "integer" : "string";
 }
 
-/* One field's description (userupd.vendors.X.field_info[name]; the
-** table is documented in docs/reference.md). */
-static void push_field_info(lua_State *L, const uu_vendor *v,
-                            const uu_field *f)
-{
-  static const char *const kinds[] = {"?", "string", "integer", "number",
-    "boolean", "enum", "date", "uuid", "string_list", "uuid_list", "object",
-    "kv_list", "name_list", "sfid"};
-  int list = f->kind == UU_STRING_LIST || f->kind == UU_UUID_LIST ||
-             f->kind == UU_KV_LIST || f->kind == UU_NAME_LIST;
-  lua_createtable(L, 0, 8);
-  lua_pushstring(L, kinds[f->kind]);
-  lua_setfield(L, -2, "type");
-  lua_pushboolean(L, list);
-  lua_setfield(L, -2, "list");
-  lua_pushboolean(L, f->kind == UU_OBJECT);
-  lua_setfield(L, -2, "object");
-  lua_pushboolean(L, (f->flags & UU_SECRET) != 0);
-  lua_setfield(L, -2, "secret");
-  lua_pushboolean(L, (f->flags & UU_REQLIST) != 0);
-  lua_setfield(L, -2, "required_list");
-  /* the vendor's documented way to clear it, or false */
-  if (!(f->flags & UU_NONULL) && v->null_list != NULL &&
-      strcmp(v->null_list, f->name) != 0)
-    lua_pushstring(L, v->null_list);
-  else
-    lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "clear");
-  if (f->kind == UU_ENUM && f->arg != NULL) {
-    lua_pushstring(L, f->arg);
-    lua_setfield(L, -2, "enum");
-  }
-  if (f->canon != NULL) {
-    lua_pushstring(L, f->canon);
-    lua_setfield(L, -2, "canon");
-  }
-  lua_pushstring(L, f->reply != NULL ? f->reply : f->name);
-  lua_setfield(L, -2, "reply");
-}
-
 /* { options = { name = { secret, required, type, choices } }, id = ...,
-**   fields = { "FirstName", ... }, field_info = { FirstName = {...} } }
-** for one vendor. */
+**   fields = { "FirstName", ... } } for one vendor. */
 static void push_vendor_info(lua_State *L, const uu_vendor *v)
 {
   static const char *const idkinds[] = {"?", "integer", "uuid", "guid"};
@@ -110,12 +69,6 @@ static void push_vendor_info(lua_State *L, const uu_vendor *v)
     lua_rawseti(L, -2, ++i);
   }
   lua_setfield(L, -2, "fields");
-  lua_newtable(L);
-  for (f = v->fields; f->name != NULL; f++) {
-    push_field_info(L, v, f);
-    lua_setfield(L, -2, f->name);
-  }
-  lua_setfield(L, -2, "field_info");
   lua_pushstring(L, idkinds[v->id]);
   lua_setfield(L, -2, "id");
   lua_pushnumber(L, v->rate);          /* the default pace, 0: none */
