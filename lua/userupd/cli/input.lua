@@ -82,6 +82,23 @@ local function check_sep(header, sep)
   end
 end
 
+-- Why a CSV file that yielded no rows is wrong, or nil when it holds no
+-- more than a header: lines after the first (quoted text set aside, any
+-- line end) that are not blank.  Reads at most the first MiB.
+function input.no_rows_problem(path)
+  local fh = path ~= "-" and io.open(path, "rb")
+  if not fh then return nil end
+  local text = fh:read(1024 * 1024) or ""
+  fh:close()
+  local n = 0
+  for line in text:gsub('"[^"]*"?', '""'):gmatch("[^\r\n]+") do
+    if line:find("%S") then n = n + 1 end
+  end
+  if n < 2 then return nil end
+  return ("the file has %d lines after its header but no row was read " ..
+          "from them; check its line ends and --sep"):format(n - 1)
+end
+
 local function csv_rows(path, opts, seen, null)
   local reader, why = csv.open(path == "-" and io.stdin or path,
     { sep = opts.sep, strict = opts.strict_csv,
@@ -91,13 +108,18 @@ local function csv_rows(path, opts, seen, null)
   local known = {}
   for _, name in ipairs(reader.header) do known[name] = true end
   seen.columns = reader.header
-  local rows = reader:rows()
+  local rows, yielded = reader:rows(), 0
   local function is_known(k) return known[k] end
   seen.is_known = is_known
   return function()
     local row, lineno, msg = rows()
+    yielded = yielded + 1
     if row == false then return false, lineno, (msg:gsub("^line %d+: ", "")) end
-    if not row then return nil end
+    if not row then
+      local problem = yielded == 1 and input.no_rows_problem(path)
+      if problem then return false, 2, problem end  -- an error, not 0 rows
+      return nil
+    end
     row, msg = clean(row, opts.blank, null)
     if not row then return false, lineno, msg end
     return present(row, seen, is_known), lineno

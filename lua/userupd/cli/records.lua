@@ -63,17 +63,44 @@ local function duplicate(counts, id, first, lineno, report)
                   "(the first one is sent)"):format(tostring(id), first))
 end
 
+-- The id as the vendor tells users apart, so the duplicate check compares
+-- what goes on the wire: a number is its integer (100001, 100001.0 and
+-- 1.00001E+05 read by tonumber are one user), a GUID or UUID is compared
+-- without dashes and case.  A string for a numeric id is sent as written
+-- (digits only, checked when the request is built).  kind: the vendor's
+-- id kind (userupd.vendors[v].id).
+function records.id_key(kind, id)
+  if type(id) == "number" then
+    if math.type and math.type(id) == "integer" then return tostring(id) end
+    if id == math.floor(id) and math.abs(id) < 2^53 then
+      return ("%.0f"):format(id)
+    end
+    return tostring(id)
+  end
+  if kind == "guid" or kind == "uuid" then
+    return (tostring(id):lower():gsub("%-", ""))
+  end
+  return tostring(id)
+end
+
+local function id_kind(vendor)
+  local ok, userupd = pcall(require, "userupd")
+  local v = ok and type(userupd) == "table" and userupd.vendors and
+            userupd.vendors[vendor]
+  return type(v) == "table" and v.id or nil
+end
+
 -- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
 -- report(lineno, message, invalid) and rows the map skips are counted,
 -- so the caller only sees what can be sent.
 function records.stream(rows, map, vendor, counts, report)
-  local first_line = {}
+  local first_line, kind = {}, id_kind(vendor)
   counts.duplicates = counts.duplicates or {}
   return function()
     for row, lineno, why in rows do
       local id, fields, extra = false, why, nil
       if row then id, fields, extra = map_row(map, row, vendor) end
-      local key = id and tostring(id)
+      local key = id and records.id_key(kind, id)
       if id == nil then
         counts.skipped = counts.skipped + 1
       elseif id == false then
@@ -82,7 +109,7 @@ function records.stream(rows, map, vendor, counts, report)
         counts.invalid_lines[#counts.invalid_lines + 1] = lineno
         report(lineno, fields, true)
       elseif first_line[key] then
-        duplicate(counts, id, first_line[key], lineno, report)
+        duplicate(counts, key, first_line[key], lineno, report)
       else
         first_line[key] = lineno
         return id, fields, lineno, extra
