@@ -140,6 +140,8 @@ typedef struct uu_vendor {
                                 "": at the body's root; NULL: none */
   const char *err_code, *err_msg, *err_msg2; /* keys inside it, NULL: none;
                                 err_msg2 is read when err_msg is empty */
+  const char *err_status;    /* key inside it holding the HTTP status the
+                                error stands for, NULL: none */
   const char *request_id_key;/* NULL: no request id in the body */
   unsigned flags;            /* UU_V_* */
   double rate;               /* default requests/s, 0 = unlimited */
@@ -184,6 +186,9 @@ typedef struct uu_answer {
   const char *request_id;
   int attempts;
   double elapsed;
+  long env_status;           /* a 2xx whose body is the vendor's error
+                                envelope: the status it stands for (its
+                                own, or 400); 0: no such envelope */
 } uu_answer;
 
 
@@ -348,6 +353,8 @@ void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
 /* ---- reply.c -------------------------------------------------------- */
 
 int uu_retryable(const uu_answer *a);
+long uu_answer_status(const uu_answer *a);
+void uu_envelope_note(uu_client *c, lua_State *L, uu_answer *a);
 void uu_header_note(uu_heard *h, const char *name, size_t nlen,
                     const char *value, size_t vlen);
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
@@ -404,7 +411,7 @@ int uu_slot_url(lua_State *L, uu_client *c, int cidx, uu_slot *s, uu_op op);
 void uu_slot_arm(uu_client *c, uu_slot *s, uu_op op);
 int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
                   CURLM *multi);
-int uu_slot_settle(uu_client *c, uu_slot *s, double *wait);
+int uu_slot_settle(lua_State *L, uu_client *c, uu_slot *s, double *wait);
 int uu_slot_harvest(lua_State *L, CURLM *multi);
 
 /* ---- login.c: the session login (Blackbaud ON API) -------------------- */

@@ -27,6 +27,21 @@ local matrix = {
   { "ff-error-200",     "formsonfire", "rejected",     1, 2 },
   { "bb-expired",       "blackbaud",   nil,            2, 3, 1 },
   { "bb-expired",       "blackbaud-token", "auth",     1, 2 },
+  -- every vendor's error envelope inside a 200 is never a success; where
+  -- the envelope names a status (QuestionPro httpStatusCode,
+  -- SmarterMeasure Status) that status picks the kind and the retry
+  { "error-200",              "questionpro",       "rejected",     1, 2 },
+  { "error-200:status=404",   "questionpro",       "not_found",    1, 2 },
+  { "error-200:status=503",   "questionpro",       "http",         3, 3 },
+  { "error-200:status=429",   "questionpro",       "rate_limited", 3, 3 },
+  { "error-200:status=200",   "questionpro",       "rejected",     1, 2 },
+  { "error-200",              "smartermeasure",    "rejected",     1, 2 },
+  { "error-200:status=401",   "smartermeasure",    "auth",         1, 2 },
+  { "error-200:status=502",   "smartermeasure",    "http",         3, 3 },
+  { "error-200",              "blackbaud-token",   "rejected",     1, 2 },
+  { "error-200:status=503",   "blackbaud-token",   "rejected",     1, 2 },
+  { "error-200",              "formsonfire",       "rejected",     1, 2 },
+  { "error-200",              "thoughtindustries", "rejected",     1, 2 },
 }
 
 local function client(vendor)
@@ -39,6 +54,10 @@ local function client(vendor)
     o.company_id, o.integration_key = 7, "fault-key"
   elseif vendor == "blackbaud" then
     o.username, o.password = "fault-user", "fault-pass"
+  elseif vendor == "smartermeasure" then
+    o.username, o.password = "fault-user", "fault-pass"
+  elseif vendor == "thoughtindustries" then
+    o.api_key = "fault-key"
   else
     o.token = "fault-token"
     vendor = "blackbaud"
@@ -48,6 +67,9 @@ end
 
 local function id_for(vendor, i)
   if vendor == "formsonfire" then return GUID:sub(1, 30) .. string.format("%02d", i) end
+  if vendor == "thoughtindustries" then
+    return ("2ebc64a3-6a0d-400d-0123-4567890abc%02d"):format(i)
+  end
   return 1000 + i
 end
 
@@ -63,7 +85,9 @@ local function inject(fault, vendor, count)
 end
 
 local function fields_for(vendor)
-  if vendor == "questionpro" then return { firstName = "F" } end
+  if vendor == "questionpro" or vendor == "thoughtindustries" then
+    return { firstName = "F" }
+  end
   return { FirstName = "F" }
 end
 
@@ -119,4 +143,36 @@ describe("fault matrix", function()
       assert.is_true(took < limit + 1, label .. " took " .. took)
     end)
   end
+end)
+
+describe("an error envelope inside a 200", function()
+  setup(function() sandbox.start() end)
+  before_each(function() sandbox.reset() end)
+
+  it("names the 200 in the message and keeps it in info.status", function()
+    local c = client("questionpro")
+    sandbox.fault{ fault = "error-200:status=404", method = "PUT" }
+    local user, err, info = c:update(1001, { firstName = "F" })
+    assert.is_nil(user)
+    assert.are.equal("not_found", err.kind)
+    assert.are.equal(404, err.status)
+    assert.are.equal(200, info.status)
+    assert.is_false(err.retryable)
+    assert.matches("inside an HTTP 200 answer", err.message, 1, true)
+  end)
+
+  it("journals it as failed, never ok", function()
+    local c = client("smartermeasure")
+    sandbox.fault{ fault = "error-200", method = "PUT" }
+    local path = os.tmpname()
+    os.remove(path)
+    local s = c:update_many({ { 1001, { FirstName = "F" } } },
+                            { journal = path, progress = false })
+    assert.are.equal(0, s.ok)
+    assert.are.equal(1, s.failed)
+    local j = assert(userupd.journal(path, "smartermeasure"))
+    assert.are.equal("failed", j:get(1001).state)
+    j:close()
+    os.remove(path)
+  end)
 end)

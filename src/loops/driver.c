@@ -202,7 +202,7 @@ static int l_verdict_run(lua_State *L)
   s->token_gen = (int)luaL_checkinteger(L, 6);
   lua_settop(L, 9);
   answer_from_lua(L, c, s, 7, op, &s->answer);
-  verdict = uu_slot_settle(c, s, &wait);
+  verdict = uu_slot_settle(L, c, s, &wait);
   if (verdict == UU_RETRY) {
     lua_pushliteral(L, "retry");
     lua_pushnumber(L, wait);

@@ -41,7 +41,7 @@ static void send_retrying(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
       break;
     uu_slot_arm(c, s, op);
     uu_slot_answer(s, op, curl_easy_perform(s->easy), &s->answer);
-    if (uu_slot_settle(c, s, &wait) == UU_DONE)
+    if (uu_slot_settle(L, c, s, &wait) == UU_DONE)
       break;
     uu_sleep(c, L, wait);
     if (c->closed)

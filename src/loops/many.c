@@ -689,12 +689,12 @@ static void start_due(run *r)
 
 /* user, err, info for a finished slot.  A success nobody reads (no
 ** on_result) is neither decoded nor given an info table, unless the
-** vendor hides errors in a 2xx. */
+** vendor hides errors in a 2xx or this one held an error envelope. */
 static void push_results(run *r, uu_slot *s)
 {
   const uu_answer *a = &s->answer;
   if (!r->need_user && a->cc == CURLE_OK && !a->overflow &&
-      a->status >= 200 && a->status < 300 &&
+      a->status >= 200 && a->status < 300 && a->env_status == 0 &&
       !(r->c->v->flags & UU_V_ERR_IN_2XX)) {
     lua_pushboolean(r->L, 1);
     lua_pushnil(r->L);

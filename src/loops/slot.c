@@ -40,7 +40,8 @@ int uu_decide(uu_client *c, const uu_slot *s, const uu_answer *a,
 {
   uu_limits l;
   uu_limits_read(&l, &s->heard, uu_wall());
-  return uu_policy_decide(&c->policy, &l, a->status, uu_retryable(a),
+  return uu_policy_decide(&c->policy, &l, uu_answer_status(a),
+                          uu_retryable(a),
                           c->login_user != NULL, attempts, relogged,
                           uu_now(), wait);
 }
@@ -95,11 +96,13 @@ int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
 }
 
 /* The verdict on s->answer: done, waiting until s->due for a retry, or
-** waiting for a login (the token it was sent with dropped). */
-int uu_slot_settle(uu_client *c, uu_slot *s, double *wait)
+** waiting for a login (the token it was sent with dropped).  An error
+** envelope inside a 2xx counts as the status it stands for. */
+int uu_slot_settle(lua_State *L, uu_client *c, uu_slot *s, double *wait)
 {
-  int verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged,
-                          wait);
+  int verdict;
+  uu_envelope_note(c, L, &s->answer);
+  verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged, wait);
   s->state = verdict == UU_DONE ? UU_SLOT_DONE : UU_SLOT_WAIT;
   s->due = uu_now() + *wait;
   if (verdict == UU_RELOGIN)
@@ -127,7 +130,7 @@ int uu_slot_harvest(lua_State *L, CURLM *multi)
     curl_multi_remove_handle(multi, e);
     s = (uu_slot *)(void *)priv;
     uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
-    verdict = uu_slot_settle(s->client, s, &wait);
+    verdict = uu_slot_settle(L, s->client, s, &wait);
     if (verdict == UU_RETRY)
       s->due = uu_now() + uu_budget_retry(s->client, L, wait);
     done += verdict == UU_DONE;

@@ -58,7 +58,7 @@ const uu_vendor uu_vendor_questionpro = {
   .auth_opt1 = "api_key",   /* moves it to a header (key_in) */
   .ok_path = "response", .get_ok_path = "response",
   .err_obj = "response.error", .err_code = "id", .err_msg = "message",
-  .err_msg2 = "name",
+  .err_msg2 = "name", .err_status = "httpStatusCode",
   .request_id_key = "requestID",
   .rate = 5.0, .burst = 1,
   .configure = configure};

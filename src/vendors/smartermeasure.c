@@ -29,4 +29,5 @@ const uu_vendor uu_vendor_smartermeasure = {
   .ok_path = NULL, .get_ok_path = NULL, /* the answer is the user itself */
   .err_obj = "RestException", .err_code = "Code",
   .err_msg = "ExtendedDetails", .err_msg2 = "Status",
+  .err_status = "Status",   /* the HTTP status the error stands for */
   .rate = 0, .burst = 1};   /* no documented limit */

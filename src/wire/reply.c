@@ -130,12 +130,19 @@ static int transport_retryable(CURLcode cc)
 ** PUT of the same body is idempotent, so a retry cannot do harm. */
 int uu_retryable(const uu_answer *a)
 {
+  long st = uu_answer_status(a);
   if (a->header_overflow)                /* it would be as large again */
     return 0;
   if (a->cc != CURLE_OK)
     return !a->overflow && transport_retryable(a->cc);
-  return a->status == 408 || a->status == 429 || a->status == 502 ||
-         a->status == 503 || a->status == 504;
+  return st == 408 || st == 429 || st == 502 || st == 503 || st == 504;
+}
+
+/* The status an answer stands for: the HTTP status, or for an error
+** envelope inside a 2xx the status the envelope gives (400 if none). */
+long uu_answer_status(const uu_answer *a)
+{
+  return a->env_status > 0 ? a->env_status : a->status;
 }
 
 static const char *status_kind(long status)
@@ -244,9 +251,11 @@ static void field_text(uu_client *c, lua_State *L, const char *k, char *out,
 }
 
 /* The vendor's error object in the decoded body on top, if it has one:
-** fills code and msg and returns 1. */
+** fills code and msg and returns 1.  strict (for a 2xx, whose body is
+** normally a user) reads only the descriptor's keys, never the generic
+** "message" a user record might hold. */
 static int vendor_error(lua_State *L, uu_client *c, char *code,
-                        size_t codelen, char *msg, size_t msglen)
+                        size_t codelen, char *msg, size_t msglen, int strict)
 {
   const uu_vendor *v = c->v;
   code[0] = msg[0] = '\0';
@@ -257,10 +266,79 @@ static int vendor_error(lua_State *L, uu_client *c, char *code,
   field_text(c, L, v->err_msg, msg, msglen);
   if (msg[0] == '\0')
     field_text(c, L, v->err_msg2, msg, msglen);
-  if (msg[0] == '\0')
+  if (msg[0] == '\0' && !strict)
     field_text(c, L, "message", msg, msglen);      /* a generic fallback */
   lua_pop(L, 1);
   return code[0] != '\0' || msg[0] != '\0';
+}
+
+/* The HTTP status the vendor's error object (decoded body on top) gives
+** in its err_status key, or 0: an integer from 100 to 599 only. */
+static long envelope_own_status(lua_State *L, const uu_vendor *v)
+{
+  double d = 0;
+  if (v->err_status == NULL)
+    return 0;
+  push_path(L, v->err_obj);
+  if (lua_istable(L, -1)) {
+    lua_pushstring(L, v->err_status);
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING)
+      d = lua_tonumber(L, -1);             /* "400" too; else 0 */
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (!(d >= 100 && d <= 599) || d != (double)(long)d)  /* in range: safe */
+    return 0;
+  return (long)d;
+}
+
+/* The status the error envelope in a 2xx body (decoded, on top) stands
+** for: its own, else 400 (the vendor refused); 0 when it holds none. */
+static long envelope_status(lua_State *L, uu_client *c)
+{
+  char code[64], msg[512];
+  long st;
+  if (!vendor_error(L, c, code, sizeof code, msg, sizeof msg, 1))
+    return 0;
+  st = envelope_own_status(L, c->v);
+  return st >= 300 ? st : 400;           /* an "error" saying 2xx: refused */
+}
+
+/* The key an error envelope of c's vendor must hold, quoted, so a body
+** without it is not decoded twice (every success would be). */
+static int may_hold_envelope(const uu_client *c, const uu_answer *a)
+{
+  const uu_vendor *v = c->v;
+  const char *k = v->err_obj != NULL && v->err_obj[0] ? v->err_obj
+                  : v->err_code != NULL ? v->err_code : v->err_msg;
+  size_t n, i;
+  if (v->err_obj == NULL || k == NULL)
+    return 0;
+  n = strcspn(k, ".");
+  for (i = 0; i + n + 2 <= a->len; i++)
+    if (a->body[i] == '"' && a->body[i + n + 1] == '"' &&
+        memcmp(a->body + i + 1, k, n) == 0)
+      return 1;
+  return 0;
+}
+
+/* Before the policy's verdict on a: a 2xx whose body is the vendor's
+** error envelope (inside a 2xx no vendor documents one, but some send
+** it) gets env_status, so it is retried or not by the status it stands
+** for, and is never a success. */
+void uu_envelope_note(uu_client *c, lua_State *L, uu_answer *a)
+{
+  char msg[128];
+  a->env_status = 0;
+  if (a->cc != CURLE_OK || a->overflow || a->status < 200 ||
+      a->status >= 300 || a->len == 0 || !may_hold_envelope(c, a))
+    return;
+  if (uu_json_decode(L, a->body, a->len, MAX_DECODE_DEPTH, msg,
+                     sizeof msg) != 0)
+    return;
+  a->env_status = envelope_status(L, c);
+  lua_pop(L, 1);
 }
 
 /* ---- the answer -> user, err, info -------------------------------------- */
@@ -334,17 +412,40 @@ static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
   return push_failure(L, c, a, "transport", NULL, msg, uu_retryable(a));
 }
 
-/* A 2xx: the user inside the vendor's envelope, unless the body carries
-** the vendor's error (Forms On Fire answers errors with 200). */
+/* A 2xx carrying the vendor's error envelope: never a success.  Its
+** kind and retry come from the status the envelope stands for. */
+static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
+{
+  char code[64], msg[512], text[600];
+  int strict = !(c->v->flags & UU_V_ERR_IN_2XX);   /* FoF: documented */
+  long status;
+  vendor_error(L, c, code, sizeof code, msg, sizeof msg, strict);
+  a->env_status = envelope_status(L, c);
+  if (a->env_status == 0)
+    a->env_status = 400;
+  lua_pop(L, 1);
+  snprintf(text, sizeof text, "%s (an error inside an HTTP %ld answer)",
+           msg[0] ? msg : code, a->status);
+  status = a->status;
+  a->status = a->env_status;               /* err.status: what it means */
+  push_failure(L, c, a, status_kind(a->env_status), code, text,
+               uu_retryable(a));
+  lua_pushinteger(L, (lua_Integer)status); /* info.status: the HTTP one */
+  lua_setfield(L, -2, "status");
+  return 3;
+}
+
+/* A 2xx: the user inside the vendor's envelope, unless the body is the
+** vendor's error (Forms On Fire documents errors in a 200; others may
+** send them so too). */
 static int success(lua_State *L, uu_client *c, const uu_answer *a)
 {
   char code[64], msg[512];
   const char *path = a->op == UU_OP_GET ? c->v->get_ok_path : c->v->ok_path;
-  if ((c->v->flags & UU_V_ERR_IN_2XX) &&
-      vendor_error(L, c, code, sizeof code, msg, sizeof msg)) {
-    lua_pop(L, 1);
-    return push_failure(L, c, a, "rejected", code, msg[0] ? msg : code, 0);
-  }
+  uu_answer e = *a;
+  if (vendor_error(L, c, code, sizeof code, msg, sizeof msg,
+                   !(c->v->flags & UU_V_ERR_IN_2XX)))
+    return error_in_2xx(L, c, &e);
   push_path(L, path);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 2);
@@ -416,7 +517,7 @@ int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
     return success(L, c, &a);
   }
   if (decoded) {
-    vendor_error(L, c, code, sizeof code, msg, sizeof msg);
+    vendor_error(L, c, code, sizeof code, msg, sizeof msg, 0);
     lua_pop(L, 1);
   } else {
     code[0] = msg[0] = '\0';

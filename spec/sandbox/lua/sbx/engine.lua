@@ -189,6 +189,21 @@ PRE["503"] = status_fault("503", "Service unavailable (injected)", true)
 PRE["504"] = status_fault("504", "Gateway timeout (injected)")
 PRE["408"] = status_fault("408", "Request timeout (injected)")
 
+-- error-200: every vendor's error envelope for the given status, sent
+-- with HTTP 200 (QuestionPro's httpStatusCode and SmarterMeasure's Status
+-- say the status; the other shapes have no place for it).
+local STATUS_KIND = { [400] = "invalid", [401] = "unauthorized",
+                      [403] = "forbidden", [404] = "not_found" }
+PRE["error-200"] = function(ctx, f)
+  local st = f.params.status
+  local kind = STATUS_KIND[st] or tostring(st)
+  if not ctx.vendor.codes[kind] then kind = "500" end
+  local e = E(kind, ("Injected error %d inside a 200"):format(st))
+  send(ctx, 200, ctx.vendor.error_body(st, ctx.vendor.codes[kind][2], e.msg,
+                                       ctx, e))
+  return true
+end
+
 PRE.drop = function() return ngx.exit(444) end
 
 PRE["drop-body"] = function(ctx)

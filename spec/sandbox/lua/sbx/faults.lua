@@ -25,6 +25,7 @@ M.KNOWN = {
   delay            = { ms = { 0, 0, 600000 } },
   oversized        = { mb = { 10, 0, 256 } },
   ["ff-error-200"] = {}, ["bb-expired"] = {},
+  ["error-200"]    = { status = { 400, 200, 599 } },
   ["ignore-field"] = { name = "string" },
   echo             = { status = { 400, 200, 599 }, step = { 0, 0, 4096 } },
   ["bb-token"]     = { token = "string" },
