@@ -12,6 +12,7 @@
 void uu_journal_open_lua(lua_State *L);
 void uu_term_open(lua_State *L);
 void uu_push_field_info(lua_State *L, const uu_vendor *v); /* describe.c */
+void uu_push_error_kinds(lua_State *L);
 
 /* userupd.<vendor>(opts): the descriptor is the closure's upvalue. */
 static int l_vendor_new(lua_State *L)
@@ -192,6 +193,7 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   uu_error_open(L);
   uu_newlib(L, funcs);
   add_vendors(L);
+  uu_push_error_kinds(L);                          /* error_kinds */
   lua_pushlightuserdata(L, NULL);                  /* == cjson.null */
   lua_setfield(L, -2, "null");
   lua_pushliteral(L, UU_VERSION);                  /* the rockspec's too */

@@ -3,11 +3,13 @@
 ** of a vendor's descriptor (its JSON type, the set of an enum, the
 ** cross-vendor name, the flags), read by tools/docs.lua to write the
 ** reference's field tables and by spec/unit/vendors_spec.lua to test
-** every vendor from its descriptor alone.
+** every vendor from its descriptor alone; and userupd.error_kinds, the
+** list of err.kind values, for the reference's error table.
 */
 #include "userupd.h"
 
 void uu_push_field_info(lua_State *L, const uu_vendor *v);
+void uu_push_error_kinds(lua_State *L);
 
 static const char *kind_name(uu_kind k)
 {
@@ -62,4 +64,21 @@ void uu_push_field_info(lua_State *L, const uu_vendor *v)
   }
   lua_setfield(L, -2, "field_info");
   set_string(L, "null_list", v->null_list);
+}
+
+/* userupd.error_kinds = { "invalid", ... }: every err.kind a call can
+** return (src/wire/reply.c status_kind and push_failure, the loops'
+** "invalid" and "rejected"), in the order the reference lists them. */
+void uu_push_error_kinds(lua_State *L)
+{
+  static const char *const kinds[] = {
+    "invalid", "rejected", "auth", "not_found", "rate_limited", "http",
+    "transport", "decode", NULL};
+  int i;
+  lua_newtable(L);
+  for (i = 0; kinds[i] != NULL; i++) {
+    lua_pushstring(L, kinds[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "error_kinds");
 }
