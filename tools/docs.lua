@@ -192,7 +192,8 @@ end
 -- What each err.kind means; the kinds come from the module.
 local KINDS = {
   invalid = "refused before sending (field, type, id, encoding); `err.field` names it; nothing was sent",
-  rejected = "the vendor refused the data: 400, 409, 422, or an error inside a 2xx (Forms On Fire)",
+  rejected = "the vendor refused the data: 400, 409, 422, or the vendor's error envelope inside a 2xx "
+    .. "that names no other status",
   auth = "401 or 403 (SmarterMeasure answers a bad login with 403), or a refused Blackbaud login",
   not_found = "404",
   rate_limited = "429 still failing after the retries, or the daily quota spent",
