@@ -316,7 +316,7 @@ typedef struct uu_suggest {
 void uu_suggest_init(uu_suggest *sg, const char *s, size_t n);
 void uu_suggest_try(uu_suggest *sg, const char *candidate);
 
-/* ---- marshal.c ------------------------------------------------------ */
+/* ---- marshal.c (+ wire/marshal.h), ids.c, format.c, encode.c --------- */
 
 /* The outcome of validating one record; kind is always "invalid". */
 typedef struct uu_bad {
@@ -420,7 +420,7 @@ int uu_login(uu_client *c, lua_State *L, int cidx, uu_answer *a);
 int uu_login_finish(uu_client *c, lua_State *L, int cidx, uu_slot *s,
                     uu_answer *a);
 
-/* ---- the call loops: engine.c, many.c, async.c, driver.c -------------- */
+/* ---- the call loops: engine.c, many.c (+ run.h), async.c, driver.c --- */
 
 int uu_update(lua_State *L, uu_client *c, uu_op op);          /* engine.c */
 int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
@@ -437,8 +437,5 @@ void uu_driver_wrap(lua_State *L);
 
 /* ---- verify.c ------------------------------------------------------- */
 void uu_verify(lua_State *L, const uu_vendor *v, int fidx, int uidx);
-
-/* ---- hashes: many.c (FNV-1a), keyed_hash.c (SipHash) ----------------- */
-uint64_t uu_hash(const char *s, size_t n);
 
 #endif

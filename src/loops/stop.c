@@ -1,0 +1,97 @@
+/*
+** stop.c: how an update_many run stops early (run.h).  A callback that
+** closed the client ends the run at once; SIGINT (with `interruptible`),
+** a streak of auth failures or of failures of any kind, and the daily
+** quota end the pulling, and what is in flight finishes and is journaled.
+*/
+#define _POSIX_C_SOURCE 200809L  /* sigaction */
+#include <string.h>
+#include <signal.h>
+#include "loops/run.h"
+
+/* What a run raises, under its own pcall, when one of its callbacks
+** (on_result, the source iterator, sleep) closed the client: the pool,
+** the multi handle and the journal went with it, so the run stops at
+** once and update_many returns a summary saying so. */
+static char closed_mark;
+
+void uu_many_check_open(uu_run *r)
+{
+  if (r->c->closed) {
+    lua_pushlightuserdata(r->L, &closed_mark);
+    lua_error(r->L);
+  }
+}
+
+/* The error on top is the mark uu_many_check_open raises. */
+int uu_many_closed(lua_State *L)
+{
+  return lua_touserdata(L, -1) == &closed_mark;
+}
+
+/* Stopping early on systemic failure: max_auth_failures (default 5)
+** auth failures in a row, or max_failures failures of any kind in a row
+** (invalid records are the data's fault and break no streak).  The run
+** then pulls nothing more; what is in flight finishes and is journaled. */
+void uu_many_streak(uu_run *r, const char *kind)
+{
+  if (kind != NULL && strcmp(kind, "invalid") == 0)
+    return;
+  r->auth_row = kind != NULL && strcmp(kind, "auth") == 0 ? r->auth_row + 1
+                                                          : 0;
+  r->fail_row = kind != NULL ? r->fail_row + 1 : 0;
+  if (r->stop != NULL)
+    return;
+  if (r->max_auth > 0 && r->auth_row >= r->max_auth)
+    r->stop = "auth";
+  else if (r->max_failures > 0 && r->fail_row >= r->max_failures)
+    r->stop = "max_failures";
+}
+
+/* SIGINT while a run with `interruptible` is going: the first asks the
+** run to stop (what is in flight finishes and is journaled); a second
+** restores the previous handler and delivers itself, ending the process. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+  if (interrupted) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  interrupted = 1;
+}
+
+void uu_many_sigint_catch(struct sigaction *old)
+{
+  struct sigaction sa;
+  interrupted = 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, old);
+}
+
+/* Puts the handler back; a SIGINT that came stops the run. */
+void uu_many_sigint_restore(uu_run *r, const struct sigaction *old)
+{
+  sigaction(SIGINT, old, NULL);
+  if (interrupted && r->stop == NULL)
+    r->stop = "interrupted";
+}
+
+/* Ends the pulling when the run must stop, and drops the records still
+** waiting for their turn: they were never sent, and not journaled, so the
+** next run sends them. */
+void uu_many_check_stop(uu_run *r)
+{
+  int i;
+  if (interrupted && r->interruptible && r->stop == NULL)
+    r->stop = "interrupted";
+  if (r->stop == NULL)
+    return;
+  r->exhausted = 1;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state == UU_SLOT_WAIT)
+      r->c->pool[i].state = UU_SLOT_IDLE;
+}

@@ -1,0 +1,30 @@
+/*
+** encode.c: byte encodings for the wire: percent-encoding for URLs.
+*/
+#include "userupd.h"
+
+/* RFC 3986 unreserved characters pass; everything else is %XX.  Ids and
+** query values go through here, so "../x" can never change the path. */
+int uu_percent_encode(uu_buf *b, const char *s, size_t n)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i;
+  unsigned char ch;
+  char esc[3];
+  if (uu_buf_reserve(b, n) != 0)
+    return -1;
+  for (i = 0; i < n; i++) {
+    ch = (unsigned char)s[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+        (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+        ch == '~') {
+      if (uu_buf_addc(b, (char)ch) != 0)
+        return -1;
+      continue;
+    }
+    esc[0] = '%', esc[1] = hex[ch >> 4], esc[2] = hex[ch & 15];
+    if (uu_buf_add(b, esc, 3) != 0)
+      return -1;
+  }
+  return 0;
+}
