@@ -279,6 +279,8 @@ typedef struct uu_client {
   /* redaction: every secret as it may appear on the wire */
   char **secrets;
   int nsecrets;
+  unsigned char account[32]; /* SHA-256 of the credential options: binds */
+                             /* a journal to an account (owner.c) */
   char *token_forms[UU_TOKEN_FORMS]; /* the login token: raw, %, JSON */
 } uu_client;
 

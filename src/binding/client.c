@@ -9,6 +9,7 @@
 #include <string.h>
 #include "userupd.h"
 #include "loops/budget.h"
+#include "base/hash.h"
 
 /* Options every client takes; a vendor adds its own in its descriptor. */
 typedef enum { O_END = 0, O_NUM, O_INT, O_STR, O_BOOL, O_FUNC,
@@ -430,18 +431,31 @@ static void body_tail(uu_client *c, lua_State *L, int opts)
   }
 }
 
-/* Every secret option, in each form it can take on the wire. */
+/* Every secret option, in each form it can take on the wire; and the
+** account: a SHA-256 of the vendor and its credential options (secret or
+** required), which a journal keeps only as a keyed fingerprint. */
 static void collect_secrets(uu_client *c, lua_State *L, int opts)
 {
   const uu_option *o;
+  const char *val;
+  size_t n;
+  uu_sha256 acct;
+  uu_sha256_init(&acct);
+  uu_sha256_add(&acct, c->v->name, strlen(c->v->name) + 1);
   for (o = c->v->options; o->name != NULL; o++) {
-    if (!(o->flags & UU_OPT_SECRET))
+    if (!(o->flags & (UU_OPT_SECRET | UU_OPT_REQUIRED)))
       continue;
     lua_getfield(L, opts, o->name);
-    if (lua_isstring(L, -1))
-      add_secret_forms(c, L, lua_tostring(L, -1));
+    if (lua_isstring(L, -1)) {
+      val = lua_tolstring(L, -1, &n);
+      uu_sha256_add(&acct, o->name, strlen(o->name) + 1);
+      uu_sha256_add(&acct, val, n + 1);
+      if (o->flags & UU_OPT_SECRET)
+        add_secret_forms(c, L, val);
+    }
     lua_pop(L, 1);
   }
+  uu_sha256_end(&acct, c->account);
 }
 
 /* ---- life cycle --------------------------------------------------------- */

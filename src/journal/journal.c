@@ -53,6 +53,7 @@ struct uu_journal {
   int batch;                /* between begin and commit */
   int reads;                /* lookups in the open read transaction */
   int ro;                   /* opened read-only: a dry run's plan */
+  int lock_fd;              /* the writer lock (owner.c), -1 when none */
   char err[J_ERRLEN];
 };
 
@@ -227,8 +228,10 @@ static int connect_db(uu_journal *j, const char *vendor)
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (j->ro)
     return connect_ro(j);
-  if (vendor != NULL)
+  if (vendor != NULL) {
     flags |= SQLITE_OPEN_CREATE;
+    uu_journal_create_private(j->path);    /* 0600: it holds records */
+  }
   else if (access(j->path, F_OK) != 0) {
     snprintf(j->err, sizeof j->err, "no journal at %s", j->path);
     return -1;
@@ -413,6 +416,7 @@ static int open_as(const char *path, const char *vendor, int ro,
     return -1;
   }
   j->ro = ro;
+  j->lock_fd = -1;
   if (connect_db(j, vendor) != 0 || open_schema(j, vendor) != 0
       || prepare_all(j) != 0) {
     snprintf(err, errlen, "%s", j->err);
@@ -449,6 +453,7 @@ void uu_journal_close(uu_journal *j)
   for (i = 0; i < ST_N; i++)
     sqlite3_finalize(j->st[i]);
   sqlite3_close_v2(j->db);
+  uu_journal_unlock(j);
   free(j->path);
   free(j->vendor);
   free(j);
@@ -472,6 +477,16 @@ const char *uu_journal_vendor(const uu_journal *j)
 const char *uu_journal_path(const uu_journal *j)
 {
   return j->path;
+}
+
+sqlite3 *uu_journal_db(uu_journal *j)
+{
+  return j->db;
+}
+
+int *uu_journal_lock_slot(uu_journal *j)
+{
+  return &j->lock_fd;
 }
 
 /* Binds a counted string; NULL binds SQL NULL.  SQLITE_STATIC is safe:
@@ -728,23 +743,6 @@ int uu_journal_counts(uu_journal *j, int64_t n[4])
     db_fail(j);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int uu_journal_check(uu_journal *j, char *err, size_t errlen)
-{
-  sqlite3_stmt *st = NULL;
-  const char *msg;
-  int rc = -1;
-  if (sqlite3_prepare_v2(j->db, "PRAGMA integrity_check", -1, &st, NULL)
-      == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    msg = (const char *)sqlite3_column_text(st, 0);
-    rc = msg != NULL && strcmp(msg, "ok") == 0 ? 0 : 1;
-    if (rc == 1)
-      snprintf(err, errlen, "journal %s: %s", j->path, msg ? msg : "?");
-  } else
-    snprintf(err, errlen, "journal %s: %s", j->path, sqlite3_errmsg(j->db));
-  sqlite3_finalize(st);
-  return rc;
 }
 
 /* ---- daily quota (budget.c) ---- */

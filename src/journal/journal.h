@@ -142,6 +142,31 @@ int uu_journal_check(uu_journal *j, char *err, size_t errlen);
 int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
                      int64_t add, int64_t *sent);
 
+/* ---- Owner and writer (owner.c) ---- */
+
+/* Creates an empty file at path with mode 0600 unless something is
+   there: SQLite then makes the database, -wal and -shm with that mode. */
+void uu_journal_create_private(const char *path);
+
+/* Takes the one-writer lock ("<path>.lock", flock, naming pid, host and
+   start time).  0 ok; took gets the note of a dead writer whose lock this
+   took over ("" if none).  -1: err says who holds it, or why not. */
+int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
+                    size_t errlen);
+void uu_journal_unlock(uu_journal *j);   /* idempotent; close calls it */
+
+/* Binds the journal to an account (a SHA-256 the client made of its
+   credential options: only a keyed fingerprint of it is stored) and an
+   endpoint (base URL).  An unbound journal is bound; another account or
+   endpoint is refused (-1, err names both) unless rebind.  0 ok. */
+int uu_journal_bind(uu_journal *j, const unsigned char account[32],
+                    const char *endpoint, int rebind, char *err,
+                    size_t errlen);
+
+/* For owner.c: the connection, and the lock's fd (-1 when none). */
+struct sqlite3 *uu_journal_db(uu_journal *j);
+int *uu_journal_lock_slot(uu_journal *j);
+
 /* ---- Lua face (journal_lua.c) ---- */
 
 /* Sets journal and _journal_record on the table at the top of the stack

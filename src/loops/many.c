@@ -423,6 +423,27 @@ static void read_stop_opts(lua_State *L, uu_run *r, int opts)
   lua_pop(L, 1);
 }
 
+/* One writer at a time, and only for the account and endpoint it was
+** written for, unless journal_rebind (owner.c).  A refusal closes the
+** journal, and its lock, before it raises. */
+static void own_journal(lua_State *L, uu_run *r, int opts)
+{
+  char err[640], took[200];
+  int rebind;
+  lua_getfield(L, opts, "journal_rebind");
+  rebind = lua_toboolean(L, -1);
+  lua_pushlstring(L, r->c->base.p, r->c->base.n);
+  if (uu_journal_lock(r->j, took, sizeof took, err, sizeof err) == 0 &&
+      uu_journal_bind(r->j, r->c->account, lua_tostring(L, -1), rebind, err,
+                      sizeof err) == 0) {
+    lua_pop(L, 2);
+    return;
+  }
+  uu_journal_close(r->j);
+  r->c->journal = r->j = NULL;
+  luaL_error(L, "userupd: %s", err);
+}
+
 static void open_journal(lua_State *L, uu_run *r, int opts)
 {
   char err[256];
@@ -440,6 +461,7 @@ static void open_journal(lua_State *L, uu_run *r, int opts)
                         sizeof err) != 0)
       luaL_error(L, "userupd: %s", err);
     r->j = r->c->journal;
+    own_journal(L, r, opts);
     uu_many_secret_key(r);
   }
   lua_pop(L, 1);
