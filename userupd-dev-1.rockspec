@@ -60,6 +60,7 @@ build = {
         "src/binding/optcheck.c",
         "src/binding/term.c",
         "src/journal/journal.c",
+        "src/journal/owner.c",
         "src/json/json_buf.c",
         "src/json/json_decode.c",
         "src/json/json_write.c",

@@ -18,7 +18,7 @@ _userupd() {
         case "$arg" in
             apply)
                 cmd="apply"
-                opts="$opts --input --map --journal --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --no-progress --progress --progress-every --log-format -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --no-progress --progress --progress-every --log-format -h --help"
                 break
                 ;;
             failures)

@@ -152,6 +152,9 @@ local function add_apply(parser, vendors)
   apply:option("--journal", "Journal database: a re-run sends only what " ..
     "changed or failed.")
     :argname "FILE"
+  apply:flag("--journal-rebind", "With --journal: use a journal written " ..
+    "for another account (key) or --base-url, because it holds the same " ..
+    "users; without it such a journal is refused.")
   add_run_options(apply)
   add_input_options(apply)
   return apply
@@ -243,6 +246,9 @@ local function prepare_apply(args)
          "change)")
   end
   args.diff = args.diff or args.diff_all
+  if args.journal_rebind and not args.journal then
+    fail("--journal-rebind goes with --journal FILE")
+  end
   if args.changed_fields and not args.journal then
     fail("--changed-fields needs --journal FILE (it compares with the " ..
          "last payload sent)")

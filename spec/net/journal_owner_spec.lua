@@ -51,6 +51,10 @@ end
 
 describe("journal owner", function()
   setup(function() sandbox.start() end)
+  before_each(function()
+    sandbox.reset()
+    sandbox.clear_faults()
+  end)
   teardown(function()
     for _, p in ipairs(scratch) do os.remove(p) end
   end)
@@ -92,6 +96,16 @@ describe("journal owner", function()
     assert.equal(3, s.ok + (s.unchanged or 0) + (s.skipped or 0))
     assert.is_true(pcall(send, client(KEY_B), db))
     assert.is_false(pcall(send, client(KEY_A), db))
+  end)
+
+  it("follows the run while it holds no success (a wrong key first)",
+     function()
+    local db = db_path()
+    local s = client("bad-key"):update_many(ROWS, { journal = db,
+      progress = false, concurrency = 1, max_auth_failures = 2 })
+    assert.equal(0, s.ok)
+    assert.equal(3, send(client(KEY_A), db).ok)      -- fixed key: goes on
+    assert.is_false(pcall(send, client("bad-key"), db))  -- bound now
   end)
 
   it("keeps a fingerprint, never the credential", function()
@@ -138,6 +152,10 @@ end)
 
 describe("journal writer lock", function()
   setup(function() sandbox.start() end)
+  before_each(function()
+    sandbox.reset()
+    sandbox.clear_faults()
+  end)
 
   -- A child that journals one record, then waits in its source.
   local function holder(db)

@@ -95,10 +95,11 @@ describe("the second run", function()
     assert.is_nil(r1.ok_payload)               -- no payload is kept
     assert.truthy(r1.ok_hash)
     assert.are_not.equal(r1.ok_hash, r2.ok_hash)   -- keyed per journal
-    -- another credential, same journal: another key, so it is resent
+    -- another credential, same journal (rebound on purpose: issue 21
+    -- #19): another key, so it is resent
     local before = puts()
     local s = qp{ api_key = "other-key" }:update_many(rec, { journal = db1,
-                                                          progress = false })
+      progress = false, journal_rebind = true })
     assert.are.same({ 1, 0 }, { s.ok, s.unchanged })
     -- the same credential again: unchanged, nothing sent
     s = qp{ api_key = "other-key" }:update_many(rec, { journal = db1,
@@ -119,7 +120,8 @@ describe("the second run", function()
                        { 2, { firstName = "B", password = "pw" } } },
                      { journal = db, progress = false })
     -- make it look like schema 1: no key, a plain hash for the password
-    sqlite(db, "DELETE FROM meta WHERE key = 'hash_key';" ..
+    sqlite(db, "DELETE FROM meta WHERE key IN ('hash_key', 'account', " ..
+               "'endpoint');" ..
                "ALTER TABLE records DROP COLUMN line;" ..
                "UPDATE meta SET value = 1 WHERE key = 'schema';" ..
                "UPDATE records SET ok_hash = 12345 WHERE id = '2';")

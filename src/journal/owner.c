@@ -193,23 +193,41 @@ static void mismatch(const uu_journal *j, const char *fp0, const char *ep0,
            ep0, fp, ep);
 }
 
+/* 1 if the journal holds a success, 0 if not, -1 SQLite. */
+static int holds_success(sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM records "
+                              "WHERE state = 1)", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    rc = sqlite3_column_int(st, 0) != 0;
+  else
+    rc = -1;
+  sqlite3_finalize(st);
+  return rc;
+}
+
 /* Compares and, when unbound or rebinding, stores; in the open
-** transaction.  1 bound as asked, 0 mismatch (err set), -1 SQLite. */
+** transaction.  A journal with no success yet (a first run with a wrong
+** key) cannot make another account skip anything: it follows the run.
+** 1 bound as asked, 0 mismatch (err set), -1 SQLite. */
 static int bind_in(uu_journal *j, const char *fp, const char *ep,
                    int rebind, char *err, size_t len)
 {
   sqlite3 *db = uu_journal_db(j);
   char fp0[OWN_FP], ep0[512];
+  int held = 0;
   if (meta_get(db, "account", fp0, sizeof fp0) != 0 ||
       meta_get(db, "endpoint", ep0, sizeof ep0) != 0)
     return -1;
-  if (fp0[0] != '\0' && !rebind &&
-      (strcmp(fp0, fp) != 0 || strcmp(ep0, ep) != 0)) {
+  if (strcmp(fp0, fp) == 0 && strcmp(ep0, ep) == 0)
+    return 1;
+  if (fp0[0] != '\0' && !rebind && (held = holds_success(db)) == 1) {
     mismatch(j, fp0, ep0, fp, ep, err, len);
     return 0;
   }
-  if (strcmp(fp0, fp) == 0 && strcmp(ep0, ep) == 0)
-    return 1;
+  if (held < 0)
+    return -1;
   return meta_set(db, "account", fp) == 0 &&
          meta_set(db, "endpoint", ep) == 0 ? 1 : -1;
 }

@@ -45,6 +45,7 @@ end
 local function options(args, counts, bar, lines)
   return {
     concurrency = args.concurrency, journal = args.journal,
+    journal_rebind = args.journal_rebind or nil,
     progress = false, interruptible = true,
     changed_fields = args.changed_fields or nil,
     max_failures = args.max_failures,
@@ -91,11 +92,25 @@ local function left_over(s, counts, bar)
   return math.max(total - seen, 0)
 end
 
+-- A journal that another run holds, or that was written for another
+-- account or endpoint, is refused before any row is read: a usage error
+-- (exit 2).  Anything else goes on up as it was raised.
+local function journal_refused(e, pulled)
+  local msg = not pulled and type(e) == "string" and
+              e:match("^userupd: (journal .*)$")
+  if msg then util.fail("%s", msg) end
+  error(e, 0)
+end
+
 -- ctx: userupd, vendor, opts (client options), args.
 function send.real(client, recs, counts, ctx, bar)
   local lines = {}                       -- id -> input line, while in flight
-  local s = client:update_many(source(recs, counts, bar, lines),
-                               options(ctx.args, counts, bar, lines))
+  local pull, pulled = source(recs, counts, bar, lines), false
+  local ok, s = pcall(client.update_many, client, function()
+    pulled = true
+    return pull()
+  end, options(ctx.args, counts, bar, lines))
+  if not ok then journal_refused(s, pulled) end
   counts.elapsed = s.elapsed or 0
   bar:finish(counts)
   run.report_missing(ctx.seen)
