@@ -8,6 +8,7 @@
 #include "userupd.h"
 #include "journal/journal.h"
 #include "base/hash.h"
+#include "journal/idset.h"
 
 void uu_journal_open_lua(lua_State *L);
 void uu_term_open(lua_State *L);
@@ -202,6 +203,7 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   lua_setfield(L, -2, "version");
   uu_json_open(L);
   uu_term_open(L);                                 /* isatty, term_width */
+  uu_idset_open_lua(L);                            /* the CLI's duplicates */
   uu_journal_open_lua(L);
   lua_getfield(L, -1, "journal");                  /* for client:failures */
   lua_setfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");

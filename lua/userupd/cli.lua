@@ -214,16 +214,20 @@ end
 -- Counts the rows first, says how long the run will take, and makes the
 -- progress line.
 local function make_progress(ctx, format)
-  local total, approx = input.count(ctx.args.input, format, ctx.args)
-  local pace = ctx.opts.rate or ctx.userupd.vendors[ctx.vendor].rate or 0
+  local args, userupd = ctx.args, ctx.userupd
+  local pace = ctx.opts.rate or userupd.vendors[ctx.vendor].rate or 0
+  local mode = term.mode(args, os.getenv, userupd)
+  local total, approx
+  if mode ~= "off" or pace > 0 then  -- counting reads the whole file once
+    total, approx = input.count(args.input, format, args)
+  end
   local journal = ctx.args.journal and io.open(ctx.args.journal, "rb")
   if journal then journal:close() end
   local note = progress.estimate(total, pace, setup.TITLES[ctx.vendor] or
                                  ctx.vendor, journal ~= nil)
   if note then err_line(note) end
-  local args, userupd = ctx.args, ctx.userupd
   return progress.new{ total = total, approx = approx, pace = pace,
-    mode = term.mode(args, os.getenv, userupd), forced = args.progress,
+    mode = mode, forced = args.progress,
     width = term.width(os.getenv, userupd),
     every = args.progress_every or term.EVERY }
 end

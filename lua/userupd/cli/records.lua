@@ -83,24 +83,37 @@ function records.id_key(kind, id)
   return tostring(id)
 end
 
-local function id_kind(vendor)
+-- The vendor's id kind, and a set of the ids seen so far: the module's
+-- idset (no Lua value per id: memory stays flat over any file), or a
+-- table where the module has none.
+local function id_kind_and_set(vendor)
   local ok, userupd = pcall(require, "userupd")
-  local v = ok and type(userupd) == "table" and userupd.vendors and
-            userupd.vendors[vendor]
-  return type(v) == "table" and v.id or nil
+  ok = ok and type(userupd) == "table"
+  local v = ok and userupd.vendors and userupd.vendors[vendor]
+  local set
+  if ok and userupd.idset then
+    set = userupd.idset()
+  else
+    local first = {}
+    set = { add = function(_, key, line)
+              if first[key] then return first[key] end
+              first[key] = line
+            end, close = function() end }
+  end
+  return type(v) == "table" and v.id or nil, set
 end
 
 -- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
 -- report(lineno, message, invalid) and rows the map skips are counted,
 -- so the caller only sees what can be sent.
 function records.stream(rows, map, vendor, counts, report)
-  local first_line, kind = {}, id_kind(vendor)
+  local kind, ids = id_kind_and_set(vendor)
   counts.duplicates = counts.duplicates or {}
   return function()
     for row, lineno, why in rows do
       local id, fields, extra = false, why, nil
       if row then id, fields, extra = map_row(map, row, vendor) end
-      local key = id and records.id_key(kind, id)
+      local first = id and ids:add(records.id_key(kind, id), lineno)
       if id == nil then
         counts.skipped = counts.skipped + 1
       elseif id == false then
@@ -108,13 +121,13 @@ function records.stream(rows, map, vendor, counts, report)
         counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
         counts.invalid_lines[#counts.invalid_lines + 1] = lineno
         report(lineno, fields, true)
-      elseif first_line[key] then
-        duplicate(counts, key, first_line[key], lineno, report)
+      elseif first then
+        duplicate(counts, records.id_key(kind, id), first, lineno, report)
       else
-        first_line[key] = lineno
         return id, fields, lineno, extra
       end
     end
+    ids:close()
     return nil
   end
 end

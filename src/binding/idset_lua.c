@@ -1,0 +1,80 @@
+/*
+** idset_lua.c: userupd.idset(), a set of ids that costs no Lua value per
+** id (journal/idset.h): the CLI's duplicate check over a whole export.
+**
+**   local set = userupd.idset()
+**   set:add(key, line) -> nil when key is new, else the line it was first
+**                         added with; raises on a database error
+**   set:close()          (also __gc and __close)
+*/
+#include <stdio.h>
+
+#include "base/compat.h"
+#include "journal/idset.h"
+
+#define S_MT "userupd.idset"
+
+typedef struct l_idset {
+  uu_idset *s;              /* NULL once closed */
+} l_idset;
+
+static int l_idset_new(lua_State *L)
+{
+  l_idset *ls = (l_idset *)lua_newuserdata(L, sizeof *ls);
+  char err[200];
+  ls->s = NULL;
+  luaL_getmetatable(L, S_MT);
+  lua_setmetatable(L, -2);
+  if (uu_idset_open(&ls->s, err, sizeof err) != 0)
+    return luaL_error(L, "userupd: %s", err);
+  return 1;
+}
+
+static int l_idset_add(lua_State *L)
+{
+  l_idset *ls = (l_idset *)luaL_checkudata(L, 1, S_MT);
+  size_t n;
+  const char *key = luaL_checklstring(L, 2, &n);
+  lua_Number line = luaL_checknumber(L, 3);
+  long first = 0;
+  int rc;
+  if (ls->s == NULL)
+    return luaL_error(L, "attempt to use a closed id set");
+  if (!(line >= 0 && line <= 2147483647.0))       /* NaN fails too */
+    return luaL_argerror(L, 3, "expected a line number");
+  rc = uu_idset_add(ls->s, key, n, (long)line, &first);
+  if (rc < 0)
+    return luaL_error(L, "userupd: %s", uu_idset_errmsg(ls->s));
+  if (rc == 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, (lua_Number)first);
+  return 1;
+}
+
+static int l_idset_close(lua_State *L)
+{
+  l_idset *ls = (l_idset *)luaL_checkudata(L, 1, S_MT);
+  uu_idset_close(ls->s);
+  ls->s = NULL;
+  return 0;
+}
+
+static const luaL_Reg idset_methods[] = {
+  {"add", l_idset_add}, {"close", l_idset_close}, {NULL, NULL}};
+
+static const luaL_Reg idset_meta[] = {
+  {"__gc", l_idset_close}, {"__close", l_idset_close}, {NULL, NULL}};
+
+/* Sets idset on the table at the top of the stack. */
+void uu_idset_open_lua(lua_State *L)
+{
+  if (luaL_newmetatable(L, S_MT)) {
+    uu_setfuncs(L, idset_meta, 0);
+    uu_newlib(L, idset_methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_idset_new);
+  lua_setfield(L, -2, "idset");
+}

@@ -1,0 +1,32 @@
+/*
+** idset.h: a set of ids with the input line each was first seen on, kept
+** in a private temporary SQLite database, so its memory stays flat (a few
+** hundred KiB of page cache) whatever the number of ids: the CLI's
+** duplicate check over a whole export.  One thread at a time.
+*/
+#ifndef UU_IDSET_H
+#define UU_IDSET_H
+
+#include <stddef.h>
+
+typedef struct uu_idset uu_idset;
+
+/* 0 ok (*out set), -1 error (err gets a one-line message). */
+int uu_idset_open(uu_idset **out, char *err, size_t errlen);
+
+/* Adds id (n bytes, any bytes) first seen at line.  0: it was new; 1: it
+   was there already, *first = the line it was added with; -1: error
+   (uu_idset_errmsg). */
+int uu_idset_add(uu_idset *s, const char *id, size_t n, long line,
+                 long *first);
+
+const char *uu_idset_errmsg(uu_idset *s);
+
+/* Frees everything and deletes the temporary file; NULL is a no-op. */
+void uu_idset_close(uu_idset *s);
+
+/* Sets idset on the table at the top of the stack (idset_lua.c). */
+struct lua_State;
+void uu_idset_open_lua(struct lua_State *L);
+
+#endif
