@@ -18,7 +18,7 @@ _userupd() {
         case "$arg" in
             apply)
                 cmd="apply"
-                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --no-progress --progress --progress-every --log-format -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --no-progress --progress --progress-every --log-format --against-vendor -h --help"
                 break
                 ;;
             failures)
@@ -26,12 +26,27 @@ _userupd() {
                 opts="$opts --journal --format -h --help"
                 break
                 ;;
+            diff)
+                cmd="diff"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --no-progress --progress --progress-every --log-format --sample -h --help"
+                break
+                ;;
+            fields)
+                cmd="fields"
+                opts="$opts --format -h --help"
+                break
+                ;;
+            get)
+                cmd="get"
+                opts="$opts --base-url --config --rate -h --help"
+                break
+                ;;
         esac
     done
 
     case "$cmd" in
         '')
-            COMPREPLY=($(compgen -W "apply failures" -- "$cur"))
+            COMPREPLY=($(compgen -W "apply failures diff fields get" -- "$cur"))
             ;;
         'apply')
             case "$prev" in
@@ -91,6 +106,10 @@ _userupd() {
                     COMPREPLY=($(compgen -W "text json plain" -- "$cur"))
                     return 0
                     ;;
+                --against-vendor)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
             esac
 
             ;;
@@ -102,6 +121,97 @@ _userupd() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'diff')
+            case "$prev" in
+                --input)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --journal)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --max-failures)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    return 0
+                    ;;
+                --sep)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --blank)
+                    COMPREPLY=($(compgen -W "absent clear" -- "$cur"))
+                    return 0
+                    ;;
+                --summary-json)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --progress-every)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json plain" -- "$cur"))
+                    return 0
+                    ;;
+                --sample)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'fields')
+            case "$prev" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'get')
+            case "$prev" in
+                --base-url)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
             esac

@@ -29,6 +29,8 @@ local failures = require "userupd.cli.failures"
 local summary = require "userupd.cli.summary"
 local term = require "userupd.cli.term"
 local plan = require "userupd.cli.plan"
+local inspect = require "userupd.cli.inspect"
+local preview = require "userupd.cli.preview"
 
 local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
@@ -82,6 +84,19 @@ line numbers; the first row is the one sent.
 Exit status: 0 all records succeeded or were unchanged, 1 some failed, were
 invalid or duplicates, or the run stopped early, 2 usage or configuration
 error, 130 interrupted (Ctrl-C; run the same command again to resume).]]
+
+-- Where a command that talks to the vendor sends, and how fast.
+local function add_client_options(command)
+  command:option("--base-url", "Send to this scheme and host instead " ..
+    "(a sandbox, a proxy, a region).")
+    :argname "URL"
+  command:option("--config", "Lua file returning a table of client " ..
+    "options.")
+    :argname "FILE"
+  command:option("--rate", "Requests per second (overrides the vendor's " ..
+    "default pace; 0 means no pacing).")
+    :argname "R":convert(rate_number)
+end
 
 local function add_run_options(apply)
   apply:option("--concurrency", "Requests in flight at once.")
@@ -140,9 +155,15 @@ local function add_input_options(apply)
     :choices({ "text", "json", "plain" }):default("text")
 end
 
-local function add_apply(parser, vendors)
-  local apply = parser:command("apply",
-    "Send one update per input row to VENDOR.", APPLY_EPILOG)
+local function add_apply(parser, vendors, name)
+  local apply = name and parser:command(name, "Preview a run against " ..
+    "VENDOR: for a sample of the rows it would send, read the user's " ..
+    "current record there and print what would change, field by field " ..
+    "(a dry run: nothing is sent, the journal is not written).",
+    "Each read is one GET, counted against the client's rate, shared " ..
+    "budget and daily quota;\nthe count is printed before the first read.")
+    or parser:command("apply", "Send one update per input row to VENDOR.",
+                      APPLY_EPILOG)
   apply:argument("vendor", "One of: " .. vendors .. "."):argname "VENDOR"
   apply:option("--input", "Users to update: a .csv, .jsonl or .ndjson " ..
     "file, or - for standard input (then give --format).")
@@ -157,6 +178,14 @@ local function add_apply(parser, vendors)
     "users; without it such a journal is refused.")
   add_run_options(apply)
   add_input_options(apply)
+  if name then
+    apply:option("--sample", ("Rows to read at the vendor (default " ..
+      "%d)."):format(preview.SAMPLE)):argname "N":convert(whole_number(1))
+  else
+    apply:option("--against-vendor", "With --dry-run: read N of the rows " ..
+      "it would send at the vendor and show what would change there.")
+      :argname "N":convert(whole_number(1))
+  end
   return apply
 end
 
@@ -195,7 +224,12 @@ local function build_parser(state)
   state.commands = {
     apply = add_apply(parser, setup.vendor_list()),
     failures = add_failures(parser),
+    diff = add_apply(parser, setup.vendor_list(), "diff"),
   }
+  for name, command in pairs(inspect.add_commands(parser,
+      setup.vendor_list(), add_client_options)) do
+    state.commands[name] = command
+  end
   for _, command in pairs(state.commands) do
     command:add_help(help_of(command))
   end
@@ -245,6 +279,9 @@ local function prepare_apply(args)
   if args.show_requests and not args.dry_run then
     fail("--show-requests goes with --dry-run")
   end
+  if args.against_vendor and not args.dry_run then
+    fail("--against-vendor goes with --dry-run (or use `userupd diff`)")
+  end
   if (args.diff or args.diff_all) and not args.dry_run then
     fail("--diff goes with --dry-run (it shows what the real run would " ..
          "change)")
@@ -284,6 +321,19 @@ local function finish(ctx, counts, code)
   return code, counts
 end
 
+-- The dry run, and with --against-vendor N (or `userupd diff`) the live
+-- preview of N of the rows it would send.
+local function planned(client, recs, counts, ctx)
+  local n = ctx.args.against_vendor
+  if not n then return plan.run(client, recs, counts, ctx) end
+  local rows
+  rows, ctx.on_ready = preview.sampler(n)
+  local code = plan.run(client, recs, counts, ctx)
+  local reads, failed = preview.run(client, ctx, rows, counts.quota_left)
+  counts.preview_reads, counts.preview_failed = reads, failed
+  return code
+end
+
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
   local client, origin
@@ -298,7 +348,7 @@ local function cmd_apply(args)
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
                               row_reporter(args))
   if args.dry_run then
-    return finish(ctx, counts, plan.run(client, recs, counts, ctx))
+    return finish(ctx, counts, planned(client, recs, counts, ctx))
   end
   local bar = make_progress(ctx, format)
   ctx.seen.on_missing = function(k)
@@ -316,7 +366,16 @@ local function cmd_version()
   return 0
 end
 
-local COMMANDS = { apply = cmd_apply, failures = failures.command }
+-- `userupd diff`: a dry run with the live preview.
+local function cmd_diff(args)
+  args.dry_run = true
+  args.against_vendor = args.sample or preview.SAMPLE
+  return cmd_apply(args)
+end
+
+local COMMANDS = { apply = cmd_apply, failures = failures.command,
+                   fields = inspect.fields, get = inspect.get,
+                   diff = cmd_diff }
 
 -- Runs a command; a Usage error becomes exit status 2 with its message,
 -- Ctrl-C outside a run (Lua's own "interrupted!") exit status 130.

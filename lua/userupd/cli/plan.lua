@@ -99,6 +99,7 @@ local function on_plan(client, counts, rec, args, differ)
           :format(rec.line or 0, util.one_line(id), extra_names(rec.extra)))
     end
     if differ then differ:row(id, why, fields_json, last_json) end
+    if rec.on_ready then rec.on_ready(id, why, fields_json) end
   end
 end
 
@@ -117,10 +118,12 @@ local function on_result(counts, rec)
   end
 end
 
--- ctx: userupd, vendor, args, seen.  Returns the exit status.
+-- ctx: userupd, vendor, args, seen, and on_ready(id, why, fields_json)
+-- for each row the real run would send (the live preview samples them).
+-- Returns the exit status.
 function plan.run(client, recs, counts, ctx)
   local args = ctx.args
-  local rec = {}                         -- the record pulled last
+  local rec = { on_ready = ctx.on_ready } -- the record pulled last
   counts.plan = {}
   local differ = args.diff and diff.new(ctx.userupd, ctx.vendor, {
     all = args.diff_all }) or nil
