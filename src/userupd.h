@@ -186,6 +186,10 @@ typedef struct uu_answer {
   const char *request_id;
   int attempts;
   double elapsed;
+  const char *sent;          /* the JSON body this answers (an update's),
+                                or NULL: its secret fields are hidden in
+                                every text taken from the answer */
+  size_t sent_len;
   long env_status;           /* a 2xx whose body is the vendor's error
                                 envelope: the status it stands for (its
                                 own, or 400); 0: no such envelope */
@@ -351,6 +355,7 @@ void uu_push_request(lua_State *L, uu_client *c, const char *method,
 void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
                    size_t max, int cut);
+void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n);
 
 /* ---- reply.c -------------------------------------------------------- */
 

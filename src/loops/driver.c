@@ -187,9 +187,11 @@ static int l_token_gen(lua_State *L)
   return 1;
 }
 
-/* c:_verdict(op, attempts, t0, relogged, gen, status, body, headers) ->
-** "retry", seconds | "relogin" | "done", user, err, info.  gen is the
-** token generation the request was built with (c:_token_gen()). */
+/* c:_verdict(op, attempts, t0, relogged, gen, status, body, headers,
+** sent) -> "retry", seconds | "relogin" | "done", user, err, info.  gen is
+** the token generation the request was built with (c:_token_gen()); sent
+** the body it sent (its secret fields are hidden in what the answer
+** says). */
 static int l_verdict_run(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
@@ -200,8 +202,10 @@ static int l_verdict_run(lua_State *L)
   s->attempts = (int)luaL_checkinteger(L, 3);
   s->relogged = lua_toboolean(L, 5);
   s->token_gen = (int)luaL_checkinteger(L, 6);
-  lua_settop(L, 9);
+  lua_settop(L, 10);
   answer_from_lua(L, c, s, 7, op, &s->answer);
+  if (op == UU_OP_UPDATE && lua_type(L, 10) == LUA_TSTRING)
+    s->answer.sent = lua_tolstring(L, 10, &s->answer.sent_len);
   verdict = uu_slot_settle(L, c, s, &wait);
   if (verdict == UU_RETRY) {
     lua_pushliteral(L, "retry");

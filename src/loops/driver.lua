@@ -57,7 +57,7 @@ local function drive(c, op, id, fields, opts)
     gone, err, info = closed(c, op, attempts, t0)
     if gone then return nil, err, info end
     local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, gen,
-                                        status, body, headers)
+                                        status, body, headers, req.body)
     if verdict == "retry" then
       sleep(a)
       gone, err, info = closed(c, op, attempts, t0)

@@ -59,7 +59,7 @@ static const char driver_lua[] =
   "    gone, err, info = closed(c, op, attempts, t0)\n"
   "    if gone then return nil, err, info end\n"
   "    local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, gen,\n"
-  "                                        status, body, headers)\n"
+  "                                        status, body, headers, req.body)\n"
   "    if verdict == \"retry\" then\n"
   "      sleep(a)\n"
   "      gone, err, info = closed(c, op, attempts, t0)\n"

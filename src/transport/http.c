@@ -179,6 +179,10 @@ void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a)
   a->body = s->resp.p ? s->resp.p : "";
   a->len = s->resp.n;
   a->request_id = s->heard.request_id[0] ? s->heard.request_id : NULL;
+  if (op == UU_OP_UPDATE) {                /* the record's own secrets */
+    a->sent = s->body.p;
+    a->sent_len = s->body.n;
+  }
   uu_pool_note(s->client, s->easy, cc);
 }
 

@@ -219,22 +219,32 @@ static void push_path(lua_State *L, const char *path)
   }
 }
 
-/* The string on top, redacted and then cut to fit out (a cut before
+/* The string on top, redacted (the client's secrets, and the secret
+** fields a's request sent, if a) and then cut to fit out (a cut before
 ** redaction could leave a piece of a secret), into out; popped. */
-static void redacted_copy(uu_client *c, lua_State *L, char *out, size_t len)
+static void redacted_copy(uu_client *c, lua_State *L, const uu_answer *a,
+                          char *out, size_t len)
 {
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
-  uu_redact_cut(c, L, s, n, len - 1, 0);
+  uu_redact(c, L, s, n);
+  if (a != NULL)
+    uu_redact_sent(c, L, a->sent, a->sent_len);
   s = lua_tolstring(L, -1, &n);
-  memcpy(out, s, n + 1);
+  if (n >= len) {
+    n = len - 1;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+      n--;                                /* not inside a UTF-8 sequence */
+  }
+  memcpy(out, s, n);
+  out[n] = '\0';
   lua_pop(L, 2);
 }
 
 /* A scalar at key k of the table on top, as redacted text in out ("" if
 ** none). */
-static void field_text(uu_client *c, lua_State *L, const char *k, char *out,
-                       size_t len)
+static void field_text(uu_client *c, lua_State *L, const uu_answer *a,
+                       const char *k, char *out, size_t len)
 {
   out[0] = '\0';
   if (k == NULL || !lua_istable(L, -1))
@@ -245,7 +255,7 @@ static void field_text(uu_client *c, lua_State *L, const char *k, char *out,
     lua_remove(L, -2);
   }
   if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
-    redacted_copy(c, L, out, len);
+    redacted_copy(c, L, a, out, len);
   else
     lua_pop(L, 1);
 }
@@ -254,20 +264,21 @@ static void field_text(uu_client *c, lua_State *L, const char *k, char *out,
 ** fills code and msg and returns 1.  strict (for a 2xx, whose body is
 ** normally a user) reads only the descriptor's keys, never the generic
 ** "message" a user record might hold. */
-static int vendor_error(lua_State *L, uu_client *c, char *code,
-                        size_t codelen, char *msg, size_t msglen, int strict)
+static int vendor_error(lua_State *L, uu_client *c, const uu_answer *a,
+                        char *code, size_t codelen, char *msg, size_t msglen,
+                        int strict)
 {
   const uu_vendor *v = c->v;
   code[0] = msg[0] = '\0';
   if (v->err_obj == NULL || !lua_istable(L, -1))
     return 0;
   push_path(L, v->err_obj);
-  field_text(c, L, v->err_code, code, codelen);
-  field_text(c, L, v->err_msg, msg, msglen);
+  field_text(c, L, a, v->err_code, code, codelen);
+  field_text(c, L, a, v->err_msg, msg, msglen);
   if (msg[0] == '\0')
-    field_text(c, L, v->err_msg2, msg, msglen);
+    field_text(c, L, a, v->err_msg2, msg, msglen);
   if (msg[0] == '\0' && !strict)
-    field_text(c, L, "message", msg, msglen);      /* a generic fallback */
+    field_text(c, L, a, "message", msg, msglen);   /* a generic fallback */
   lua_pop(L, 1);
   return code[0] != '\0' || msg[0] != '\0';
 }
@@ -299,7 +310,7 @@ static long envelope_status(lua_State *L, uu_client *c)
 {
   char code[64], msg[512];
   long st;
-  if (!vendor_error(L, c, code, sizeof code, msg, sizeof msg, 1))
+  if (!vendor_error(L, c, NULL, code, sizeof code, msg, sizeof msg, 1))
     return 0;
   st = envelope_own_status(L, c->v);
   return st >= 300 ? st : 400;           /* an "error" saying 2xx: refused */
@@ -377,7 +388,9 @@ static int push_failure(lua_State *L, uu_client *c, const uu_answer *a,
 {
   lua_pushnil(L);
   uu_redact(c, L, msg, strlen(msg));       /* the vendor's words may echo */
+  uu_redact_sent(c, L, a->sent, a->sent_len);    /* a record's password */
   uu_redact(c, L, code ? code : "", code ? strlen(code) : 0); /* a key */
+  uu_redact_sent(c, L, a->sent, a->sent_len);
   uu_push_error(L, c->v, kind, NULL, a->status,
                 code ? lua_tostring(L, -1) : NULL, a->request_id, retryable,
                 lua_tostring(L, -2));
@@ -419,7 +432,7 @@ static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
   char code[64], msg[512], text[600];
   int strict = !(c->v->flags & UU_V_ERR_IN_2XX);   /* FoF: documented */
   long status;
-  vendor_error(L, c, code, sizeof code, msg, sizeof msg, strict);
+  vendor_error(L, c, a, code, sizeof code, msg, sizeof msg, strict);
   a->env_status = envelope_status(L, c);
   if (a->env_status == 0)
     a->env_status = 400;
@@ -443,7 +456,7 @@ static int success(lua_State *L, uu_client *c, const uu_answer *a)
   char code[64], msg[512];
   const char *path = a->op == UU_OP_GET ? c->v->get_ok_path : c->v->ok_path;
   uu_answer e = *a;
-  if (vendor_error(L, c, code, sizeof code, msg, sizeof msg,
+  if (vendor_error(L, c, a, code, sizeof code, msg, sizeof msg,
                    !(c->v->flags & UU_V_ERR_IN_2XX)))
     return error_in_2xx(L, c, &e);
   push_path(L, path);
@@ -466,7 +479,7 @@ static void body_request_id(lua_State *L, uu_client *c, uu_answer *a,
 {
   if (c->v->request_id_key == NULL || !lua_istable(L, -1))
     return;
-  field_text(c, L, c->v->request_id_key, buf, len);
+  field_text(c, L, a, c->v->request_id_key, buf, len);
   if (buf[0] != '\0')
     a->request_id = buf;
 }
@@ -483,6 +496,7 @@ static void header_request_id(lua_State *L, uu_client *c, uu_answer *a,
   n = strlen(a->request_id);
   uu_redact_cut(c, L, a->request_id, n, len - 1,
                 n + 1 >= sizeof c->sync.heard.request_id);
+  uu_redact_sent(c, L, a->sent, a->sent_len);
   memcpy(buf, lua_tostring(L, -1), uu_rawlen(L, -1) + 1);
   lua_pop(L, 1);
   a->request_id = buf;
@@ -517,7 +531,7 @@ int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
     return success(L, c, &a);
   }
   if (decoded) {
-    vendor_error(L, c, code, sizeof code, msg, sizeof msg, 0);
+    vendor_error(L, c, &a, code, sizeof code, msg, sizeof msg, 0);
     lua_pop(L, 1);
   } else {
     code[0] = msg[0] = '\0';

@@ -279,6 +279,70 @@ void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
   lua_remove(L, -2);
 }
 
+/* The string at t with every whole-token (or, long enough, any) match of
+** sec replaced by "***" (the rules of token_at). */
+static void hide(lua_State *L, int t, const char *sec)
+{
+  luaL_Buffer b;
+  size_t n, i = 0, k;
+  const char *s = lua_tolstring(L, t, &n);
+  if (sec[0] == '\0')
+    return;
+  luaL_buffinit(L, &b);
+  while (i < n) {
+    k = token_at(s + i, n - i, i > 0 ? (unsigned char)s[i - 1] : 0, sec, 0);
+    if (k > 0) {
+      luaL_addstring(&b, "***");
+      i += k;
+    } else {
+      luaL_addchar(&b, s[i]);
+      i++;
+    }
+  }
+  luaL_pushresult(&b);
+  lua_replace(L, t);
+}
+
+/* A secret field's value as sent (JSON-escaped, n bytes at v) hidden in
+** the string at t, in that form and as the text it stands for. */
+static void hide_value(lua_State *L, int t, const char *v, size_t n)
+{
+  char msg[64];
+  luaL_Buffer b;
+  lua_pushlstring(L, v, n);
+  hide(L, t, lua_tostring(L, -1));                 /* as sent */
+  lua_pop(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '"');
+  luaL_addlstring(&b, v, n);
+  luaL_addchar(&b, '"');
+  luaL_pushresult(&b);                             /* a JSON string */
+  if (uu_json_decode(L, lua_tostring(L, -1), uu_rawlen(L, -1), 2, msg,
+                     sizeof msg) == 0) {
+    hide(L, t, lua_tostring(L, -1));               /* the text */
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* The string on top, with the value of every secret field in body (the
+** JSON an update sent: the record's own password, say) hidden as well: a
+** vendor may echo it without its key ("password X is too weak"). */
+void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n)
+{
+  size_t i, k, keylen;
+  int t = lua_gettop(L);
+  if (body == NULL || lua_type(L, t) != LUA_TSTRING)
+    return;
+  for (i = 0; i < n; i++) {
+    if (body[i] != '"' ||
+        (k = secret_field_at(c->v, body + i, n - i, &keylen)) == 0)
+      continue;
+    hide_value(L, t, body + i + keylen, k);
+    i += keylen + k;
+  }
+}
+
 /* Pushes s redacted (uu_redact_cut, no cut). */
 void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
 {

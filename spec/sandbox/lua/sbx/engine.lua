@@ -204,6 +204,19 @@ PRE["error-200"] = function(ctx, f)
   return true
 end
 
+-- echo-field:name=F: a 400 whose message quotes the value the request
+-- body gave F, without its key ("password X is too weak"), as does
+-- X-Request-Id: a vendor echoing a record's own secret.
+PRE["echo-field"] = function(ctx, f)
+  local body = ctx:json_body()
+  local v = type(body) == "table" and body[f.params.name] or nil
+  if type(v) ~= "string" then return false end
+  ctx.resp_headers["X-Request-Id"] = "req-" .. v:gsub("[%c]", " ")
+  send_error(ctx, E("invalid", ("%s %s is too weak (and %s again)")
+                              :format(f.params.name, v, v)))
+  return true
+end
+
 PRE.drop = function() return ngx.exit(444) end
 
 PRE["drop-body"] = function(ctx)

@@ -26,6 +26,7 @@ M.KNOWN = {
   oversized        = { mb = { 10, 0, 256 } },
   ["ff-error-200"] = {}, ["bb-expired"] = {},
   ["error-200"]    = { status = { 400, 200, 599 } },
+  ["echo-field"]   = { name = "string" },
   ["ignore-field"] = { name = "string" },
   echo             = { status = { 400, 200, 599 }, step = { 0, 0, 4096 } },
   ["bb-token"]     = { token = "string" },
