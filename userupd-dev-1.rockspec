@@ -76,6 +76,7 @@ build = {
         "src/loops/progress.c",
         "src/loops/slot.c",
         "src/loops/stop.c",
+        "src/loops/trace.c",
         "src/policy/policy.c",
         "src/transport/http.c",
         "src/transport/pool.c",

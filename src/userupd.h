@@ -228,6 +228,12 @@ typedef struct uu_slot {
   int state;                 /* UU_SLOT_* */
   int attempts, relogged, token_gen, secret_fields;
   double t0, due;
+  /* the wait before an attempt and its reason, for on_attempt (trace.c) */
+  double waited;             /* seconds waited since the last attempt */
+  double why_part;           /* the largest part of that wait */
+  const char *why;           /* its reason (UU_WHY_*), NULL for none */
+  double trace_wait;         /* the wait before the attempt in flight */
+  const char *trace_why;     /* and its reason */
   size_t fields_end;         /* the body up to here holds no credential */
   uint64_t hash;
   long line;                 /* the record's input line, 0 if not given */
@@ -266,6 +272,7 @@ typedef struct uu_client {
   uu_policy policy;
   /* Lua hooks (registry refs, LUA_NOREF when absent) */
   int sleep_ref, transport_ref;
+  int attempt_ref;           /* on_attempt, called after each attempt */
   int names_ref;             /* marshal's name -> field table */
   /* the slot sync calls use, and the pool update_many draws from */
   uu_slot sync, login;
@@ -362,6 +369,7 @@ void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n);
 int uu_retryable(const uu_answer *a);
 long uu_answer_status(const uu_answer *a);
 void uu_envelope_note(uu_client *c, lua_State *L, uu_answer *a);
+const char *uu_status_kind(long status);
 void uu_header_note(uu_heard *h, const char *name, size_t nlen,
                     const char *value, size_t vlen);
 int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a);
@@ -420,6 +428,22 @@ int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
                   CURLM *multi);
 int uu_slot_settle(lua_State *L, uu_client *c, uu_slot *s, double *wait);
 int uu_slot_harvest(lua_State *L, CURLM *multi);
+double uu_slot_pace(uu_client *c, lua_State *L, uu_slot *s, double now);
+void uu_slot_begins(uu_slot *s);
+
+/* Why an attempt waited (on_attempt's wait_reason). */
+#define UU_WHY_PACING "pacing"        /* the client's own rate */
+#define UU_WHY_RETRY_AFTER "retry_after" /* the vendor's word: Retry-After,
+                                         X-RateLimit-Remaining 0 */
+#define UU_WHY_BACKOFF "backoff"      /* exponential backoff before a retry */
+#define UU_WHY_BUDGET "budget"        /* the shared budget's store */
+
+/* ---- trace.c: the on_attempt hook ------------------------------------- */
+
+void uu_push_attempt(lua_State *L, uu_client *c, uu_slot *s, int verdict,
+                     double next_wait);
+void uu_trace_attempt(lua_State *L, uu_client *c, uu_slot *s, int verdict,
+                      double next_wait);
 
 /* ---- login.c: the session login (Blackbaud ON API) -------------------- */
 

@@ -25,7 +25,7 @@ static const struct common {
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
   {"send_null", O_BOOL},
   {"http_version", O_STR},
-  {"sleep", O_FUNC}, {"transport", O_FUNC},
+  {"sleep", O_FUNC}, {"transport", O_FUNC}, {"on_attempt", O_FUNC},
   {"shared_budget", O_BUDGET}, {"daily_quota", O_INT}, {NULL, O_END}};
 
 /* Adds { type = ... } for every common option (not the Lua hooks) to the
@@ -490,7 +490,9 @@ void uu_client_release(lua_State *L, uu_client *c)
   luaL_unref(L, LUA_REGISTRYINDEX, c->sleep_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->names_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->attempt_ref);
   c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
+  c->attempt_ref = LUA_NOREF;
 }
 
 /* A numeric option checked against its range before any cast (a cast of
@@ -588,6 +590,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   memset(c, 0, sizeof *c);
   c->v = v;
   c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
+  c->attempt_ref = LUA_NOREF;
   c->closed = 1;                           /* nothing to free yet */
   lua_getfield(L, opts, "transport");      /* a transport: the Lua loop */
   luaL_getmetatable(L, lua_isnil(L, -1) ? UU_CLIENT_MT : UU_CLIENT_LUA_MT);
@@ -604,6 +607,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   body_tail(c, L, opts);
   c->sleep_ref = hook_ref(L, opts, "sleep");
   c->transport_ref = hook_ref(L, opts, "transport");
+  c->attempt_ref = hook_ref(L, opts, "on_attempt");
   if (uu_pool_open(c) != 0 || uu_slot_init(c, &c->sync) != 0)
     luaL_error(L, "userupd: cannot create a curl handle");
   lua_newtable(L);                         /* uservalue: the options, kept */

@@ -148,7 +148,7 @@ static int l_submit(lua_State *L)
   }
   if (uu_slot_init(c, &j->s) != 0)
     return luaL_error(L, "userupd: cannot create a curl handle");
-  j->s.due = now + uu_budget_pace(c, L, now);
+  j->s.due = now + uu_slot_pace(c, L, &j->s, now);
   j->s.state = UU_SLOT_WAIT;
   return 0;
 }

@@ -397,6 +397,12 @@ double uu_budget_retry(uu_client *c, lua_State *L, double wait)
   return w > wait ? w : wait;
 }
 
+int uu_budget_shared(const uu_client *c)
+{
+  const uu_budget *b = c->budget;
+  return b != NULL && (b->fd >= 0 || b->ref != LUA_NOREF);
+}
+
 long uu_quota_limit(const uu_client *c)
 {
   return c->budget != NULL ? c->budget->quota : 0;

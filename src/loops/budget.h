@@ -25,6 +25,10 @@ double uu_budget_pace(uu_client *c, lua_State *L, double now);
 ** for it when that is longer than wait (the backoff); else wait. */
 double uu_budget_retry(uu_client *c, lua_State *L, double wait);
 
+/* Whether the pace comes from a shared store (file or Lua), not the
+** client's own bucket (on_attempt's "budget" reason). */
+int uu_budget_shared(const uu_client *c);
+
 /* The quota of a run: begin reads today's count (from the store, else the
 ** journal, else the client's own count); spend counts one request, or
 ** returns 1 without counting when the quota is reached (*sent: today's

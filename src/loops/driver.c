@@ -266,10 +266,51 @@ static int l_closed_error(lua_State *L)
   return 2;
 }
 
+/* c:_pace() -> seconds to wait before the next attempt, which starts
+** after that wait (its trace notes it, trace.c). */
 static int l_pace(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
-  lua_pushnumber(L, uu_budget_pace(c, L, uu_now()));
+  lua_pushnumber(L, uu_slot_pace(c, L, &c->sync, uu_now()));
+  uu_slot_begins(&c->sync);
+  return 1;
+}
+
+/* Copies what a transport told of its transfer (its 4th value, a table)
+** into the trace on top: reused (boolean) and the numbers of time. */
+static void copy_transfer(lua_State *L, int idx)
+{
+  static const char *const steps[] = {"dns", "connect", "tls", "first_byte",
+                                      "total", NULL};
+  int i;
+  if (!lua_istable(L, idx))
+    return;
+  lua_getfield(L, idx, "reused");
+  if (lua_isboolean(L, -1))
+    lua_setfield(L, -2, "reused");
+  else
+    lua_pop(L, 1);
+  lua_createtable(L, 0, 5);
+  for (i = 0; steps[i] != NULL; i++) {
+    lua_getfield(L, idx, steps[i]);
+    if (lua_type(L, -1) == LUA_TNUMBER)
+      lua_setfield(L, -2, steps[i]);
+    else
+      lua_pop(L, 1);
+  }
+  lua_setfield(L, -2, "time");
+}
+
+/* c:_attempt(verdict, wait, transfer) -> the trace of the attempt
+** c:_verdict just settled, for on_attempt (called from driver.lua, so it
+** may yield); transfer is the transport's 4th value or nil. */
+static int l_attempt(lua_State *L)
+{
+  static const char *const names[] = {"done", "retry", "relogin", NULL};
+  uu_client *c = uu_check_client(L, 1);
+  int verdict = luaL_checkoption(L, 2, NULL, names);
+  uu_push_attempt(L, c, &c->sync, verdict, luaL_optnumber(L, 3, 0));
+  copy_transfer(L, 4);
   return 1;
 }
 
@@ -287,7 +328,7 @@ static int l_block(lua_State *L)
   return 0;
 }
 
-/* c:_hooks() -> transport, sleep. */
+/* c:_hooks() -> transport, sleep, on_attempt or nil. */
 static int l_hooks(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
@@ -300,7 +341,10 @@ static int l_hooks(lua_State *L)
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, l_block, 1);
   }
-  return 2;
+  if (c->attempt_ref == LUA_NOREF)
+    return 2;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->attempt_ref);
+  return 3;
 }
 
 /* The primitives driver.lua uses, for the methods of clients with a
@@ -310,7 +354,7 @@ const luaL_Reg uu_driver_methods[] = {
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
   {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
   {"_verdict", l_verdict}, {"_token_gen", l_token_gen},
-  {"_pace", l_pace}, {"_now", l_now},
+  {"_pace", l_pace}, {"_now", l_now}, {"_attempt", l_attempt},
   {"_hooks", l_hooks}, {"_closed", l_closed},
   {"_closed_error", l_closed_error}, {NULL, NULL}};
 

@@ -5,7 +5,8 @@
 -- requests to the transport and answers back, and waits where C says to.
 -- A transport answers status, body, headers, or fails with nil, message,
 -- kind (kind from a fixed list, src/loops/driver.c): either way the three values
--- go to C as they came.
+-- go to C as they came.  A fourth value, a table, may tell how the transfer
+-- went (reused, dns, connect, tls, first_byte, total): on_attempt gets it.
 local methods = ...
 
 -- Every hook may close the client (or drop it: the loop holds it, so it
@@ -32,8 +33,28 @@ local function login(c, transport, sleep, op, t0)
   end
 end
 
+-- Attempt n of req, settled by C: "retry", seconds | "relogin" | "done",
+-- user, err, info.  on_attempt hears of it here, in Lua, so that it may
+-- yield.  A client closed meanwhile makes it "done", nil, err, info.
+local function attempt(c, transport, on_attempt, req, op, n, t0, relogged,
+                       gen)
+  local status, body, headers, transfer = transport(req)
+  local gone, err, info = closed(c, op, n, t0)
+  if gone then return "done", nil, err, info end
+  local verdict, a, b, d = c:_verdict(op, n, t0, relogged, gen, status,
+                                      body, headers, req.body)
+  if on_attempt then
+    on_attempt(c:_attempt(verdict, verdict == "retry" and a or 0, transfer))
+    if verdict ~= "done" then
+      gone, err, info = closed(c, op, n, t0)
+      if gone then return "done", nil, err, info end
+    end
+  end
+  return verdict, a, b, d
+end
+
 local function drive(c, op, id, fields, opts)
-  local transport, sleep = c:_hooks()
+  local transport, sleep, on_attempt = c:_hooks()
   local t0 = c:_now()
   local attempts, relogged = 0, false
   local req, gen, err, info, gone, stop
@@ -53,11 +74,8 @@ local function drive(c, op, id, fields, opts)
     gone, err, info = closed(c, op, attempts, t0)
     if gone then return nil, err, info end
     attempts = attempts + 1
-    local status, body, headers = transport(req)
-    gone, err, info = closed(c, op, attempts, t0)
-    if gone then return nil, err, info end
-    local verdict, a, b, d = c:_verdict(op, attempts, t0, relogged, gen,
-                                        status, body, headers, req.body)
+    local verdict, a, b, d = attempt(c, transport, on_attempt, req, op,
+                                     attempts, t0, relogged, gen)
     if verdict == "retry" then
       sleep(a)
       gone, err, info = closed(c, op, attempts, t0)

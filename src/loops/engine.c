@@ -23,31 +23,45 @@ int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
   return 0;
 }
 
+/* One attempt of op on slot s, settled: its verdict, *wait before a
+** retry.  on_attempt hears of it (trace.c). */
+static int attempt(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
+                   double *wait)
+{
+  int verdict;
+  uu_slot_arm(c, s, op);
+  uu_slot_answer(s, op, curl_easy_perform(s->easy), &s->answer);
+  verdict = uu_slot_settle(L, c, s, wait);
+  uu_trace_attempt(L, c, s, verdict, *wait);
+  return verdict;
+}
+
 /* The retry loop of one call (update, get) on slot s, which ends with the
 ** answer in *a.  A 401 with a login-based client means the token expired
-** (20 idle minutes): log in again once and resend.  The sleep hook may
-** close the client: the call then ends with an answer saying so. */
+** (20 idle minutes): log in again once and resend.  The sleep and
+** on_attempt hooks may close the client: the call then ends with an
+** answer saying so. */
 static void send_retrying(lua_State *L, uu_client *c, uu_slot *s, uu_op op,
                           uu_answer *a)
 {
   double wait;
+  int verdict = UU_RETRY;
   s->attempts = s->relogged = 0;
   for (;;) {
     if (c->closed || uu_slot_url(L, c, 1, s, op) != 0 ||
         uu_quota_refuse(c, L, &s->answer, op))
       break;
-    uu_sleep(c, L, uu_budget_pace(c, L, uu_now()));
+    uu_sleep(c, L, uu_slot_pace(c, L, s, uu_now()));
     if (c->closed)
       break;
-    uu_slot_arm(c, s, op);
-    uu_slot_answer(s, op, curl_easy_perform(s->easy), &s->answer);
-    if (uu_slot_settle(L, c, s, &wait) == UU_DONE)
+    verdict = attempt(L, c, s, op, &wait);
+    if (verdict == UU_DONE || c->closed)
       break;
     uu_sleep(c, L, wait);
     if (c->closed)
       break;
   }
-  if (c->closed)
+  if (c->closed && verdict != UU_DONE)   /* a done answer stands */
     uu_closed_answer(&s->answer, op);
   *a = s->answer;
   a->attempts = s->attempts;

@@ -189,7 +189,7 @@ static void fill(uu_run *r)
       s->state = UU_SLOT_WAIT;
       s->attempts = s->relogged = 0;
       s->t0 = now;
-      s->due = now + uu_budget_pace(r->c, r->L, now);
+      s->due = now + uu_slot_pace(r->c, r->L, s, now);
     }
   }
 }

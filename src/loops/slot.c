@@ -73,12 +73,48 @@ int uu_slot_url(lua_State *L, uu_client *c, int cidx, uu_slot *s, uu_op op)
   return 0;
 }
 
+/* Notes a wait of w seconds before the next attempt of s, for why: the
+** attempt's trace (trace.c) gives the sum and the reason of the longest. */
+static void note_wait(uu_slot *s, double w, const char *why)
+{
+  if (!(w > 0))
+    return;
+  s->waited += w;
+  if (w > s->why_part) {
+    s->why_part = w;
+    s->why = why;
+  }
+}
+
+/* An attempt of s starts now: the waits noted so far are the ones before
+** it. */
+void uu_slot_begins(uu_slot *s)
+{
+  s->trace_wait = s->waited;
+  s->trace_why = s->why;
+  s->waited = s->why_part = 0;
+  s->why = NULL;
+}
+
+/* Seconds until the next attempt of s may start, its token taken
+** (budget.c), noted with the reason: the vendor's pause, the shared
+** store, or the client's own pace. */
+double uu_slot_pace(uu_client *c, lua_State *L, uu_slot *s, double now)
+{
+  double pause = c->policy.pause_until - now;
+  double w = uu_budget_pace(c, L, now);
+  note_wait(s, w, pause > 0 && pause >= w ? UU_WHY_RETRY_AFTER
+                  : uu_budget_shared(c) ? UU_WHY_BUDGET : UU_WHY_PACING);
+  return w;
+}
+
 /* The handle of s set up for one more attempt of op. */
 void uu_slot_arm(uu_client *c, uu_slot *s, uu_op op)
 {
   int body = op == UU_OP_UPDATE;
   uu_slot_prepare(s, body ? c->v->method : "GET", body);
   s->attempts++;
+  uu_slot_begins(s);
 }
 
 /* Starts an update on multi (many.c, async.c); 0 started, -1 done (the
@@ -105,35 +141,51 @@ int uu_slot_settle(lua_State *L, uu_client *c, uu_slot *s, double *wait)
   verdict = uu_decide(c, s, &s->answer, s->attempts, &s->relogged, wait);
   s->state = verdict == UU_DONE ? UU_SLOT_DONE : UU_SLOT_WAIT;
   s->due = uu_now() + *wait;
+  if (verdict == UU_RETRY)
+    note_wait(s, *wait, uu_retry_after(s->heard.retry_after, uu_wall()) >= 0
+                        ? UU_WHY_RETRY_AFTER : UU_WHY_BACKOFF);
   if (verdict == UU_RELOGIN)
     uu_drop_token(c, s->token_gen);
   return verdict;
 }
 
+/* The verdict on the transfer of s that multi finished with cc.  A retry
+** waits for the client's shared budget too (budget.c), as its first
+** attempt did.  Then on_attempt hears of it (trace.c). */
+static int settle_finished(lua_State *L, uu_slot *s, CURLcode cc)
+{
+  double wait, w;
+  int verdict;
+  uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
+  verdict = uu_slot_settle(L, s->client, s, &wait);
+  if (verdict == UU_RETRY) {
+    w = uu_budget_retry(s->client, L, wait);
+    note_wait(s, w - wait, UU_WHY_BUDGET);
+    s->due = uu_now() + w;
+    wait = w;
+  }
+  uu_trace_attempt(L, s->client, s, verdict, wait);
+  return verdict;
+}
+
 /* Settles every transfer multi finished (the handle's PRIVATE is its
-** slot); how many are done for good.  A retry waits for the client's
-** shared budget too (budget.c), as its first attempt did. */
+** slot); how many are done for good.  on_attempt may close the client:
+** the loops look after this returns. */
 int uu_slot_harvest(lua_State *L, CURLM *multi)
 {
   CURLMsg *m;
   CURL *e;
   CURLcode cc;
   char *priv;
-  int left, done = 0, verdict;
-  double wait;
-  uu_slot *s;
+  int left, done = 0;
   while ((m = curl_multi_info_read(multi, &left)) != NULL) {
     if (m->msg != CURLMSG_DONE)
       continue;
-    e = m->easy_handle, cc = m->data.result;   /* m dies on removal */
+    e = m->easy_handle;
+    cc = m->data.result;                       /* m dies on removal */
     curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
     curl_multi_remove_handle(multi, e);
-    s = (uu_slot *)(void *)priv;
-    uu_slot_answer(s, UU_OP_UPDATE, cc, &s->answer);
-    verdict = uu_slot_settle(L, s->client, s, &wait);
-    if (verdict == UU_RETRY)
-      s->due = uu_now() + uu_budget_retry(s->client, L, wait);
-    done += verdict == UU_DONE;
+    done += settle_finished(L, (uu_slot *)(void *)priv, cc) == UU_DONE;
   }
   return done;
 }

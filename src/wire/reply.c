@@ -145,7 +145,8 @@ long uu_answer_status(const uu_answer *a)
   return a->env_status > 0 ? a->env_status : a->status;
 }
 
-static const char *status_kind(long status)
+/* The error kind of an HTTP status that is not a success. */
+const char *uu_status_kind(long status)
 {
   if (status == 400 || status == 409 || status == 422)
     return "rejected";
@@ -415,7 +416,7 @@ static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
              a->curl_msg ? a->curl_msg : "");
   if (a->overflow)                       /* retryable: what was done */
     return push_failure(L, c, a, a->status >= 200 && a->status < 300
-                        ? "decode" : status_kind(a->status), NULL, msg,
+                        ? "decode" : uu_status_kind(a->status), NULL, msg,
                         uu_retryable(a));
   if (a->curl_msg != NULL && strlen(a->curl_msg) + 1 >= CURL_ERROR_SIZE) {
     uu_redact_cut(c, L, msg, strlen(msg), sizeof msg - 1, 1); /* was cut */
@@ -441,7 +442,7 @@ static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
            msg[0] ? msg : code, a->status);
   status = a->status;
   a->status = a->env_status;               /* err.status: what it means */
-  push_failure(L, c, a, status_kind(a->env_status), code, text,
+  push_failure(L, c, a, uu_status_kind(a->env_status), code, text,
                uu_retryable(a));
   lua_pushinteger(L, (lua_Integer)status); /* info.status: the HTTP one */
   lua_setfield(L, -2, "status");
@@ -538,6 +539,6 @@ int uu_push_answer(lua_State *L, uu_client *c, const uu_answer *a0)
   }
   if (msg[0] == '\0')
     snprintf(msg, sizeof msg, "HTTP %ld", a.status);
-  return push_failure(L, c, &a, status_kind(a.status), code, msg,
+  return push_failure(L, c, &a, uu_status_kind(a.status), code, msg,
                       uu_retryable(&a));
 }

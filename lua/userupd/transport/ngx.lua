@@ -9,7 +9,12 @@
 --
 -- M.request(req) is the transport: req = { method, url, headers, body,
 -- timeout, connect_timeout, max_response } (seconds, bytes), and it returns
--- status, body, headers (lower-case names) or nil, message, kind.  M.sleep is
+-- status, body, headers (lower-case names) or nil, message, kind; then, for
+-- the client's on_attempt hook, a table telling how the exchange went:
+-- reused (the connection came from the pool) and the seconds from the start
+-- until the connection was made (connect), TLS was set up (tls), the first
+-- byte of the answer came (first_byte) and the end (total), as libcurl
+-- counts them; there is no dns (nginx resolves inside connect).  M.sleep is
 -- ngx.sleep.  Both need a context where cosockets work (content, access,
 -- rewrite, timer phases; not init_by_lua or header/body filters).
 --
@@ -109,6 +114,12 @@ local function sock_kind(err)
 end
 
 local function timeout() return nil, "timeout", "timeout" end
+
+-- Notes in conn.transfer the seconds since the exchange began, as step.
+local function mark(conn, step)
+  ngx.update_time()
+  conn.transfer[step] = ngx.now() - conn.t0
+end
 
 ---------------------------------------------------------------------------
 -- Reading.  conn carries connect_ms and the deadline of the exchange.
@@ -361,9 +372,13 @@ local function open(conn)
                 sock_kind(err))
   end
   local reused = (sock:getreusedtimes() or 0) > 0
+  conn.transfer.reused = reused
+  mark(conn, "connect")
+  conn.transfer.tls = 0                  -- none, as libcurl says
   if conn.https and not reused then
     ok, err, kind = handshake(sock, conn)
     if not ok then return fail(sock, err, kind) end
+    mark(conn, "tls")
   end
   return sock, reused
 end
@@ -391,6 +406,7 @@ local function exchange(conn, request, max)
                 sock_kind(err), reused and err ~= "timeout")
   end
   local status, headers, closes, fresh = read_head(sock, conn)
+  mark(conn, "first_byte")
   if not status then
     return fail(sock, "receive from " .. conn.where .. ": " ..
                 tostring(headers), closes, reused and fresh == true and
@@ -450,6 +466,7 @@ local function connection(req, u)
   if addr:find(":", 1, true) then addr = "[" .. addr .. "]" end
   ngx.update_time()
   return { addr = addr, port = u.port, host = u.host, where = where,
+           t0 = ngx.now(), transfer = {},
            pool = u.scheme .. "://" .. where, https = u.scheme == "https",
            method = req.method or "GET",
            connect_ms = connect_ms < 1 and 1 or connect_ms,
@@ -471,10 +488,12 @@ function M.request(req)
   -- other failure goes back to the core, which decides about retries.
   local status, data, headers, stale
   for _ = 1, 2 do
+    conn.transfer = {}
     status, data, headers, stale = exchange(conn, request, max)
     if not stale then break end
   end
-  return status, data, headers
+  mark(conn, "total")
+  return status, data, headers, conn.transfer
 end
 
 M.sleep = function(seconds) return ngx.sleep(seconds) end
