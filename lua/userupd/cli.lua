@@ -268,6 +268,7 @@ end
 
 local function row_reporter(args)
   return function(lineno, msg, invalid)
+    if args.quiet_rows then return end   -- counting what a stop left
     err_line(("line %d: %s%s"):format(lineno,
       (invalid and args.dry_run) and "invalid: " or "", util.one_line(msg)))
   end

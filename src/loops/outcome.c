@@ -191,6 +191,7 @@ void uu_many_summary(uu_run *r, int kinds)
   if (r->stop != NULL) {
     lua_pushstring(L, r->stop);
     lua_setfield(L, -2, "stopped");
+    set_count(L, "held", r->held);     /* pulled, never sent */
   }
   if (r->c->closed) {
     lua_pushliteral(L, "the client was closed during the run: records not "

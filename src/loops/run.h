@@ -52,7 +52,7 @@ typedef struct uu_run {
   long unchanged;            /* records the journal showed unchanged */
   long done;                 /* outcomes reported, of every kind */
   long pulled;               /* records taken from the source */
-  long held;                 /* records put back at the daily quota stop */
+  long held;                 /* records pulled, never sent: a stop left them */
   long quota_sent;           /* the quota's count of calls today at stop */
   unsigned char skey[16];    /* the key for secret records' hashes */
   double t0;                 /* when the run began (uu_now) */

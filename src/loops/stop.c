@@ -92,6 +92,8 @@ void uu_many_check_stop(uu_run *r)
     return;
   r->exhausted = 1;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state == UU_SLOT_WAIT)
+    if (r->c->pool[i].state == UU_SLOT_WAIT) {
       r->c->pool[i].state = UU_SLOT_IDLE;
+      r->held++;                       /* left for the next run */
+    }
 }

@@ -81,15 +81,31 @@ local function explain_stop(s, ctx, counts)
   end
 end
 
--- The rows a stopped run left for the next one: the library's count at a
--- quota stop, else the rows counted before the run less those seen.
-local function left_over(s, counts, bar)
-  if s.pending then return s.pending end
-  local total = bar and not bar.approx and bar.total
-  if not total then return 0 end
-  local seen = counts.ok + counts.failed + counts.invalid + counts.unchanged +
-               counts.skipped + counts.duplicate
-  return math.max(total - seen, 0)
+-- The rows a stopped run left for the next one: those the library pulled
+-- and never sent (s.held), and the records the input still holds, read
+-- through the map without a word (their problems are the next run's; the
+-- counts keep only the rows this run handled).  An interrupted run does
+-- not read on: the operator wants it to end.
+local function left_over(s, counts, recs, args)
+  if s.stopped == "interrupted" or s.stopped == "terminated" or
+     s.stopped == "closed" then
+    return s.pending or 0
+  end
+  local keep = {}
+  for _, k in ipairs({ "invalid", "skipped", "duplicate" }) do
+    keep[k] = counts[k]
+  end
+  local n_lines, n_dups = #counts.invalid_lines, #counts.duplicates
+  args.quiet_rows = true
+  local n = s.held or 0
+  for _ in recs do n = n + 1 end
+  args.quiet_rows = nil
+  for k, v in pairs(keep) do counts[k] = v end
+  for i = #counts.invalid_lines, n_lines + 1, -1 do
+    counts.invalid_lines[i] = nil
+  end
+  for i = #counts.duplicates, n_dups + 1, -1 do counts.duplicates[i] = nil end
+  return n
 end
 
 -- A journal that another run holds, or that was written for another
@@ -117,7 +133,7 @@ function send.real(client, recs, counts, ctx, bar)
   explain_stop(s, ctx, counts)
   counts.signal = s.signal
   counts:finish(s.stopped)
-  if s.stopped then counts.left = left_over(s, counts, bar) end
+  if s.stopped then counts.left = left_over(s, counts, recs, ctx.args) end
   run.print_summary(ctx.vendor, counts)
   return exit.code(counts)
 end
