@@ -57,7 +57,6 @@ build = {
         -- every C file the Makefile builds (spec/build/luarocks_spec.lua checks)
         "lua_userupd.c",
         "src/base/compat.c",
-        "src/base/fnv.c",
         "src/base/keyed_hash.c",
         "src/base/sha256.c",
         "src/binding/client.c",

@@ -1,8 +1,8 @@
 /*
 ** hash.h: the hashes every layer may use (base).  SHA-256 names shared
 ** budgets and journals by a digest of the credential, never the secret;
-** SipHash-2-4 is the keyed hash for payloads that carry a secret; FNV-1a
-** (fnv.c) fingerprints the others.
+** SipHash-2-4 is the keyed hash for payloads that carry a secret (the
+** journal compares the others byte for byte).
 */
 #ifndef UU_HASH_H
 #define UU_HASH_H
@@ -19,9 +19,6 @@ typedef struct uu_sha256 {
 void uu_sha256_init(uu_sha256 *c);
 void uu_sha256_add(uu_sha256 *c, const void *data, size_t n);
 void uu_sha256_end(uu_sha256 *c, unsigned char out[32]);
-
-/* FNV-1a, 64 bits; never 0 (0 means "no payload") */
-uint64_t uu_hash(const char *s, size_t n);
 
 uint64_t uu_siphash(const unsigned char key[16], const void *data, size_t n);
 

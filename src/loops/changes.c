@@ -157,6 +157,22 @@ static int unchanged(uu_run *r)
   return 1;
 }
 
+/* The unchanged rule.  The journal keeps the last successful payload of
+** every record without a secret: it is compared byte for byte with the
+** fields now (a hash could be forced to collide: issue 21 #3).  A record
+** carrying a secret keeps no payload, only a SipHash keyed with the
+** journal's random key and the credentials, which no input can aim at. */
+static int same_payload(uu_run *r, uu_slot *s, const uu_jentry *e,
+                        int have_prev)
+{
+  uu_client *c = r->c;
+  if (s->secret_fields)
+    return !have_prev && e->hash != 0 && e->hash == s->hash;
+  return have_prev && uu_many_fields_json(c, s) == 0 &&
+         c->scratch.n == s->prev.n &&
+         memcmp(c->scratch.p, s->prev.p, s->prev.n) == 0;
+}
+
 /* The journal's word on this id: skip it only when the payload it would
 ** send now is the one that last succeeded for it (one rule for resuming
 ** and for a nightly sync); with changed_fields send only the fields that
@@ -179,9 +195,9 @@ int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
                                                                  : "failed";
   if (!r->skip_unchanged)
     return 0;
-  if (e.hash != 0 && e.hash == s->hash)
+  if (same_payload(r, s, &e, have_prev))
     return unchanged(r);
-  if (r->changed_fields && !whole && have_prev && e.hash != 0 &&
+  if (r->changed_fields && !whole && have_prev &&
       !s->secret_fields && uu_many_fields_json(r->c, s) == 0) {
     s->full.n = 0;
     if (uu_buf_add(&s->full, r->c->scratch.p, r->c->scratch.n) != 0)
@@ -217,13 +233,14 @@ void uu_many_secret_key(uu_run *r)
   c->scratch.n = 0;
 }
 
-/* The payload's fingerprint: plain for ordinary fields, keyed for a
-** record that carries a secret (see keyed_hash.c). */
+/* The fingerprint of a record that carries a secret (keyed, see
+** keyed_hash.c); 0 for the others, whose payload the journal keeps and
+** compares itself (same_payload). */
 uint64_t uu_many_hash(uu_run *r, const uu_slot *s)
 {
   if (s->secret_fields)
     return uu_siphash(r->skey, s->body.p, s->fields_end);
-  return uu_hash(s->body.p, s->fields_end);
+  return 0;
 }
 
 int uu_many_has_secret(const uu_vendor *v, lua_State *L, int fields)
