@@ -56,6 +56,7 @@ build = {
       sources = {
         -- every C file the Makefile builds (spec/build/luarocks_spec.lua checks)
         "lua_userupd.c",
+        "src/base/clock.c",
         "src/base/compat.c",
         "src/base/keyed_hash.c",
         "src/base/sha256.c",
@@ -94,12 +95,14 @@ build = {
         "src/vendors/smartermeasure.c",
         "src/vendors/thoughtindustries.c",
         "src/vendors/vendors.c",
+        "src/wire/auth.c",
         "src/wire/encode.c",
         "src/wire/format.c",
         "src/wire/ids.c",
         "src/wire/marshal.c",
         "src/wire/reply.c",
         "src/wire/request.c",
+        "src/wire/secrets.c",
         "src/wire/suggest.c",
         "src/wire/values.c",
         "src/wire/verify.c",

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <curl/curl.h>
 #include "base/compat.h"
+#include "base/clock.h"
 #include "json/json.h"
 #include "policy/policy.h"
 
@@ -349,6 +350,7 @@ int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
 int uu_extra_arg(lua_State *L, int opts);
 int uu_push_extra_names(lua_State *L, int extra);
 int uu_percent_encode(uu_buf *b, const char *s, size_t n);
+int uu_base64(uu_buf *out, const char *s, size_t n);
 int uu_in_set(const char *set, const char *s, size_t n);
 
 /* ---- request.c ------------------------------------------------------ */
@@ -363,6 +365,15 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
                    size_t max, int cut);
 void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n);
+
+/* ---- auth.c, secrets.c: credentials on the wire ---------------------- */
+
+void uu_auth_header(uu_client *c, lua_State *L, int opts);
+void uu_body_tail(uu_client *c, lua_State *L, int opts);
+int uu_secret_keep(uu_client *c, const char *s, size_t n);
+void uu_secret_add(uu_client *c, lua_State *L, const char *s, size_t n);
+void uu_secret_forms(uu_client *c, lua_State *L, const char *s);
+void uu_secrets_proxy(uu_client *c, lua_State *L);
 
 /* ---- reply.c -------------------------------------------------------- */
 
@@ -390,8 +401,6 @@ void uu_slot_rebind(uu_slot *s);
 void uu_slot_prepare(uu_slot *s, const char *method, int body);
 const char *uu_user_agent(void);
 void uu_slot_answer(uu_slot *s, uu_op op, CURLcode cc, uu_answer *a);
-double uu_now(void);
-double uu_wall(void);
 
 /* ---- optcheck.c ----------------------------------------------------- */
 

@@ -218,102 +218,6 @@ static char *str_opt(lua_State *L, int opts, const char *k)
   return p;
 }
 
-/* ---- secrets: remembered in every form they take on the wire --------- */
-
-/* Adds a copy of s to the client's secrets; -1 when out of memory. */
-static int keep_secret(uu_client *c, const char *s, size_t n)
-{
-  char **grown;
-  char *p;
-  if (n == 0)
-    return 0;
-  grown = (char **)realloc(c->secrets, (c->nsecrets + 1) * sizeof *grown);
-  if (grown == NULL)
-    return -1;
-  c->secrets = grown;
-  if ((p = (char *)malloc(n + 1)) == NULL)
-    return -1;
-  memcpy(p, s, n);
-  p[n] = '\0';
-  c->secrets[c->nsecrets++] = p;
-  return 0;
-}
-
-static void add_secret(uu_client *c, lua_State *L, const char *s, size_t n)
-{
-  if (keep_secret(c, s, n) != 0)
-    luaL_error(L, "userupd: out of memory");
-}
-
-/* The raw value, its %-encoded form (URL) and its JSON-escaped form.  The
-** forms are built in the client's scratch buffer, so a raise on the way
-** (out of memory) strands nothing: release frees it. */
-static void add_secret_forms(uu_client *c, lua_State *L, const char *s)
-{
-  uu_buf *b = &c->scratch;
-  size_t n = strlen(s);
-  add_secret(c, L, s, n);
-  b->n = 0;
-  if (uu_percent_encode(b, s, n) == 0 && (b->n != n || memcmp(b->p, s, n)))
-    add_secret(c, L, b->p, b->n);
-  b->n = 0;
-  if (uu_json_string(b, s, n) == UU_JOK && b->n > 2 &&
-      (b->n - 2 != n || memcmp(b->p + 1, s, n) != 0))
-    add_secret(c, L, b->p + 1, b->n - 2);
-}
-
-static int base64(uu_buf *out, const char *s, size_t n)
-{
-  size_t start = out->n;
-  static const char tab[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i;
-  unsigned long v;
-  for (i = 0; i < n; i += 3) {
-    v = (unsigned long)(unsigned char)s[i] << 16;
-    if (i + 1 < n) v |= (unsigned long)(unsigned char)s[i + 1] << 8;
-    if (i + 2 < n) v |= (unsigned char)s[i + 2];
-    uu_buf_addc(out, tab[(v >> 18) & 63]);
-    uu_buf_addc(out, tab[(v >> 12) & 63]);
-    uu_buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-    uu_buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
-  }
-  return out->n - start == (n + 2) / 3 * 4 ? 0 : -1; /* an add failed */
-}
-
-/* A proxy's user:password: the password as written and decoded, and the
-** base64 of user:password libcurl sends in Proxy-Authorization.  Kept
-** without raising while libcurl's strings are held; then the decoded
-** password's other forms. */
-static void proxy_secrets(uu_client *c, lua_State *L)
-{
-  CURLU *u;
-  char *user = NULL, *pass = NULL, *raw = NULL;
-  uu_buf pair = {NULL, 0, 0}, b64 = {NULL, 0, 0};
-  int bad = 0, at = c->nsecrets;
-  if (c->proxy == NULL || (u = curl_url()) == NULL)
-    return;
-  if (curl_url_set(u, CURLUPART_URL, c->proxy, CURLU_NON_SUPPORT_SCHEME |
-                   CURLU_GUESS_SCHEME) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PASSWORD, &raw, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) ==
-        CURLUE_OK) {
-    curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
-    bad = keep_secret(c, pass, strlen(pass)) || keep_secret(c, raw,
-                                                             strlen(raw));
-    bad |= uu_buf_add(&pair, user ? user : "", user ? strlen(user) : 0) ||
-           uu_buf_addc(&pair, ':') || uu_buf_add(&pair, pass, strlen(pass));
-    if (!bad && base64(&b64, pair.p, pair.n) == 0)
-      bad = keep_secret(c, b64.p, b64.n);
-  }
-  curl_free(user), curl_free(pass), curl_free(raw), curl_url_cleanup(u);
-  uu_buf_free(&pair), uu_buf_free(&b64);
-  if (bad)
-    luaL_error(L, "userupd: out of memory");
-  if (c->nsecrets > at)                    /* the decoded password */
-    add_secret_forms(c, L, c->secrets[at]);
-}
-
 /* ---- URL templates ------------------------------------------------------ */
 
 /* The option a base URL comes from: base_url, or the one in the vendor's
@@ -352,7 +256,7 @@ static void build_urls(uu_client *c, lua_State *L, int opts)
   check_base(c, L, c->base.p, given);
 }
 
-/* ---- headers and body credentials ----------------------------------- */
+/* ---- headers ------------------------------------------------------------ */
 
 static void add_header(uu_client *c, lua_State *L, const char *h)
 {
@@ -360,40 +264,6 @@ static void add_header(uu_client *c, lua_State *L, const char *h)
   if (l == NULL)
     luaL_error(L, "userupd: out of memory");
   c->headers = l;
-}
-
-/* The auth header, if the vendor's auth is a header, built once. */
-static void auth_header(uu_client *c, lua_State *L, int opts)
-{
-  uu_buf h = {NULL, 0, 0}, pair = {NULL, 0, 0};
-  const char *a, *b;
-  lua_getfield(L, opts, c->v->auth_opt1 ? c->v->auth_opt1 : "api_key");
-  lua_getfield(L, opts, c->v->auth_opt2 ? c->v->auth_opt2 : "password");
-  a = lua_tostring(L, -2), b = lua_tostring(L, -1);
-  if (c->setup.auth == UU_AUTH_BASIC && a && b) {
-    uu_buf_add(&pair, a, strlen(a));
-    uu_buf_addc(&pair, ':');
-    uu_buf_add(&pair, b, strlen(b));
-    uu_buf_add(&h, "Authorization: Basic ", 21);
-    base64(&h, pair.p, pair.n);
-  } else if (c->setup.auth == UU_AUTH_BEARER && a) {
-    uu_buf_add(&h, "Authorization: Bearer ", 22);
-    uu_buf_add(&h, a, strlen(a));
-  } else if (c->setup.auth == UU_AUTH_HEADER && a) {
-    uu_buf_add(&h, c->setup.auth_name, strlen(c->setup.auth_name));
-    uu_buf_add(&h, ": ", 2);
-    uu_buf_add(&h, a, strlen(a));
-  }
-  lua_pop(L, 2);
-  uu_buf_free(&pair);
-  c->auth_header = h.p;                    /* owned by the client now */
-  if (h.p != NULL) {
-    a = strchr(h.p, ' ') + 1;              /* "Basic dXNlcjpwYXNz" */
-    add_secret(c, L, a, strlen(a));
-    if ((b = strchr(a, ' ')) != NULL)      /* and the base64 alone */
-      add_secret(c, L, b + 1, strlen(b + 1));
-    add_header(c, L, h.p);
-  }
 }
 
 static void build_headers(uu_client *c, lua_State *L, int opts)
@@ -410,25 +280,9 @@ static void build_headers(uu_client *c, lua_State *L, int opts)
   add_header(c, L, "Expect:");             /* no 100-continue round trip */
   if (c->send_null)                        /* says the null is on purpose */
     add_header(c, L, UU_SEND_NULL_HEADER ": true");
-  auth_header(c, L, opts);
-}
-
-/* Forms On Fire: "CompanyId":12345,"IntegrationKey":"..." closes the body. */
-static void body_tail(uu_client *c, lua_State *L, int opts)
-{
-  const uu_bodycred *bc;
-  for (bc = c->v->body_creds; bc && bc->json; bc++) {
-    if (c->body_tail.n > 0)
-      uu_buf_addc(&c->body_tail, ',');
-    uu_json_string(&c->body_tail, bc->json, strlen(bc->json));
-    uu_buf_addc(&c->body_tail, ':');
-    lua_getfield(L, opts, bc->option);
-    if (lua_type(L, -1) == LUA_TNUMBER)
-      uu_json_integer(&c->body_tail, (long long)lua_tonumber(L, -1));
-    else
-      uu_json_string(&c->body_tail, lua_tostring(L, -1), uu_rawlen(L, -1));
-    lua_pop(L, 1);
-  }
+  uu_auth_header(c, L, opts);             /* wire/auth.c */
+  if (c->auth_header != NULL)
+    add_header(c, L, c->auth_header);
 }
 
 /* Every secret option, in each form it can take on the wire; and the
@@ -451,7 +305,7 @@ static void collect_secrets(uu_client *c, lua_State *L, int opts)
       uu_sha256_add(&acct, o->name, strlen(o->name) + 1);
       uu_sha256_add(&acct, val, n + 1);
       if (o->flags & UU_OPT_SECRET)
-        add_secret_forms(c, L, val);
+        uu_secret_forms(c, L, val);
     }
     lua_pop(L, 1);
   }
@@ -576,7 +430,7 @@ static void configure(uu_client *c, lua_State *L, int opts)
   }
   c->ca_file = str_opt(L, opts, "ca_file");
   c->proxy = str_opt(L, opts, "proxy");
-  proxy_secrets(c, L);
+  uu_secrets_proxy(c, L);
   c->user_agent = str_opt(L, opts, "user_agent");
 }
 
@@ -604,7 +458,7 @@ int uu_client_new(lua_State *L, const uu_vendor *v, int opts)
   collect_secrets(c, L, opts);
   build_urls(c, L, opts);
   build_headers(c, L, opts);
-  body_tail(c, L, opts);
+  uu_body_tail(c, L, opts);
   c->sleep_ref = hook_ref(L, opts, "sleep");
   c->transport_ref = hook_ref(L, opts, "transport");
   c->attempt_ref = hook_ref(L, opts, "on_attempt");

@@ -91,6 +91,11 @@ typedef struct uu_jerr { int code; char path[128]; } uu_jerr;
 int uu_json_value(lua_State *L, int idx, uu_buf *b, int maxdepth,
                   size_t maxstr, uu_jerr *err);
 
+/* Pushes a list of the string keys of the table at t, sorted bytewise as
+** the writer sorts objects: their count; -1 (an empty list pushed) on a
+** key that is no string, unless skip: then it is left out. */
+int uu_json_sorted_keys(lua_State *L, int t, int skip);
+
 /*
 ** Strict RFC 8259 text -> one Lua value pushed: objects and arrays ->
 ** tables, null -> the null sentinel, integers that fit lua_Integer ->

@@ -426,6 +426,61 @@ static int enc_object(enc_ctx *c, int t, enc_frame *fr, int depth,
   return uu_buf_addc(c->b, '}') != 0 ? UU_JNOMEM : UU_JOK;
 }
 
+/* The string keys of the table at t into a userdata it pushes, counted
+** in *n; -1 (nothing pushed) on another key unless skip says to pass it
+** by. */
+static key_ent *string_keys(lua_State *L, int t, int skip, size_t *n)
+{
+  key_ent *e;
+  size_t i = 0;
+  *n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {                    /* key, value */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING)
+      (*n)++;
+    else if (!skip) {
+      lua_pop(L, 1);
+      return NULL;
+    }
+  }
+  e = (key_ent *)lua_newuserdata(L, *n * sizeof *e + 1);     /* ud */
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {                    /* ud, key, value */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && i < *n) {
+      e[i].s = lua_tolstring(L, -1, &e[i].len);
+      i++;
+    }
+  }
+  return e;
+}
+
+/* Pushes a list of the string keys of the table at t, sorted as the
+** writer sorts an object's keys (bytewise, in any locale): the one key
+** sort of the module, with no call into Lua (table.sort can be replaced).
+** Returns their count, or -1 (an empty list pushed) when a key is not a
+** string, unless skip is set: then such keys are left out. */
+int uu_json_sorted_keys(lua_State *L, int t, int skip)
+{
+  key_ent *e;
+  size_t n, i;
+  int keys;
+  t = uu_absindex(L, t);
+  luaL_checkstack(L, 5, "keys");
+  lua_newtable(L);                                 /* keys */
+  keys = lua_gettop(L);
+  if ((e = string_keys(L, t, skip, &n)) == NULL)
+    return -1;
+  sort_keys(e, n);
+  for (i = 0; i < n; i++) {                        /* keys, ud */
+    lua_pushlstring(L, e[i].s, e[i].len);
+    lua_rawseti(L, keys, (int)i + 1);
+  }
+  lua_pop(L, 1);
+  return (int)n;
+}
+
 /* Table at t, depth tables deep counting itself. */
 static int enc_table(enc_ctx *c, int t, enc_frame *fr, int depth)
 {

@@ -182,7 +182,7 @@ static void fill(uu_run *r)
       s->line = r->line;
       r->pulled++;
       if (!load(r, s) || (r->dry && uu_many_plan(r, s))) {
-        uu_many_check_open(r);                 /* on_result saw an invalid one */
+        uu_many_check_open(r);         /* on_result saw an invalid one */
         continue;
       }
       now = uu_now();

@@ -1,15 +1,14 @@
 /*
-** http.c: libcurl easy handles ("slots") and the clocks.  No Lua here:
+** http.c: libcurl easy handles ("slots").  No Lua here:
 ** pacing and retries are policy.c's, waiting and logging in the call
 ** loops' (slot.c, login.c).  No Lua
 ** is called from a libcurl callback: the write callback only fills a
 ** capped buffer, the header callback only notes a few values.
 */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* strcasecmp */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include "userupd.h"
 
 static char user_agent[96];
@@ -20,23 +19,6 @@ const char *uu_user_agent(void)
     snprintf(user_agent, sizeof user_agent, "userupd/%s libcurl/%s",
              UU_VERSION, curl_version_info(CURLVERSION_NOW)->version);
   return user_agent;
-}
-
-/* Wall-clock seconds with their fraction (X-RateLimit-Reset is a Unix
-** time: comparing it with time(NULL) would wait up to a second too long
-** at every window). */
-double uu_wall(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double uu_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- callbacks ------------------------------------------------------- */

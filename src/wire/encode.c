@@ -1,5 +1,6 @@
 /*
-** encode.c: byte encodings for the wire: percent-encoding for URLs.
+** encode.c: byte encodings for the wire: percent-encoding for URLs,
+** base64 for Basic credentials.
 */
 #include "userupd.h"
 
@@ -27,4 +28,24 @@ int uu_percent_encode(uu_buf *b, const char *s, size_t n)
       return -1;
   }
   return 0;
+}
+
+/* Appends the base64 of s; -1 when out of memory. */
+int uu_base64(uu_buf *out, const char *s, size_t n)
+{
+  size_t start = out->n;
+  static const char tab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+  unsigned long v;
+  for (i = 0; i < n; i += 3) {
+    v = (unsigned long)(unsigned char)s[i] << 16;
+    if (i + 1 < n) v |= (unsigned long)(unsigned char)s[i + 1] << 8;
+    if (i + 2 < n) v |= (unsigned char)s[i + 2];
+    uu_buf_addc(out, tab[(v >> 18) & 63]);
+    uu_buf_addc(out, tab[(v >> 12) & 63]);
+    uu_buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+    uu_buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
+  }
+  return out->n - start == (n + 2) / 3 * 4 ? 0 : -1; /* an add failed */
 }

@@ -426,7 +426,8 @@ static int write_extra_member(walk *w, int value, const char *k, size_t kl)
       (rc == UU_JOK && uu_buf_addc(w->b, ':') != 0))
     return uu_bad_nomem(w->bad, at);
   if (rc != UU_JOK)
-    return uu_bad_at(w->bad, at, "%s: the name is %s", at, uu_json_strerror(rc));
+    return uu_bad_at(w->bad, at, "%s: the name is %s", at,
+                     uu_json_strerror(rc));
   w->first = 0;
   je.path[0] = '\0';
   if ((rc = uu_json_value(w->L, value, w->b, UU_MAX_DEPTH, w->c->max_string,
@@ -447,7 +448,7 @@ static int write_extra(walk *w, int extra)
   size_t kl;
   if (lua_type(L, extra) != LUA_TTABLE)
     return uu_type_error(L, extra, "extra", "a table of name = value", w->bad);
-  n = uu_push_sorted_keys(L, extra);
+  n = uu_json_sorted_keys(L, extra, 0);
   keys = lua_gettop(L);
   if (n < 0)
     return lua_settop(L, top), uu_bad_at(w->bad, "extra", "extra: member "
@@ -472,7 +473,7 @@ int uu_push_extra_names(lua_State *L, int extra)
   if (extra == 0 || lua_type(L, extra) != LUA_TTABLE ||
       uu_count_keys(L, uu_absindex(L, extra)) == 0)
     return 0;
-  if (uu_push_sorted_keys(L, uu_absindex(L, extra)) < 0) {
+  if (uu_json_sorted_keys(L, extra, 0) < 0) {
     lua_pop(L, 1);
     return 0;
   }

@@ -41,7 +41,6 @@ int uu_type_error(lua_State *L, int idx, const char *field,
 int uu_value_error(lua_State *L, int idx, const uu_field *f,
                    const char *field, const char *want, uu_bad *bad);
 size_t uu_count_keys(lua_State *L, int idx);
-int uu_push_sorted_keys(lua_State *L, int idx);
 int uu_write_int(lua_State *L, int idx, uu_buf *b, const char *field,
                  uu_bad *bad);
 int uu_write_number(lua_State *L, int idx, uu_buf *b, const char *field,

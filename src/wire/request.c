@@ -354,24 +354,11 @@ void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n)
 /* Pushes the redacted "\nName: value" line of every header, sorted. */
 static void push_header_lines(uu_client *c, lua_State *L, int h)
 {
-  int i, n = 0, keys;
+  int i, n, keys;
   size_t len;
   const char *s;
-  lua_newtable(L);
+  n = uu_json_sorted_keys(L, h, 1);                /* keys */
   keys = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, h)) {                          /* keys, k, v */
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, keys, ++n);
-    }
-  }
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, keys);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
   luaL_checkstack(L, n + 4, "headers");
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, keys, i);

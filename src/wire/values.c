@@ -41,7 +41,8 @@ int uu_write_int(lua_State *L, int idx, uu_buf *b, const char *field,
     return uu_bad_at(bad, field, "%s: expected an integer, got %s", field,
                   d != d ? "NaN" : "infinity");
   if (floor(d) != d)
-    return uu_bad_at(bad, field, "%s: expected an integer, got %.17g", field, d);
+    return uu_bad_at(bad, field, "%s: expected an integer, got %.17g",
+                     field, d);
   if (UU_HAS_INT64 ? (d < -9223372036854775808.0 ||
                       d >= 9223372036854775808.0)
                    : (fabs(d) > UU_MAX_SAFE_DOUBLE))
@@ -127,33 +128,52 @@ size_t uu_count_keys(lua_State *L, int idx)
   return n;
 }
 
-/* A list of strings (or UUIDs): a proper sequence; {} is []. */
-int uu_write_list(uu_client *c, lua_State *L, int idx, uu_buf *b,
-                      const char *field, const uu_field *f, uu_bad *bad)
+/* Writes one list element, on top of the stack, named at in a message. */
+typedef int (*elem_writer)(uu_client *c, lua_State *L, uu_buf *b,
+                           const char *at, const uu_field *f, uu_bad *bad);
+
+/* [e1,e2,...] for the n elements of the list at idx, each written by
+** one() and named field[i]: the one loop of every list of values. */
+static int write_elements(uu_client *c, lua_State *L, int idx, uu_buf *b,
+                          const char *field, const uu_field *f,
+                          elem_writer one, uu_bad *bad)
 {
-  size_t i, n;
-  char elem[128];
-  uu_field ef = *f;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    return uu_type_error(L, idx, field, "a list (table)", bad);
-  n = uu_rawlen(L, idx);
-  if (uu_count_keys(L, idx) != n)
-    return uu_bad_at(bad, field, "%s: expected a list (keys 1..n), "
-                  "got a table with other keys", field);
-  ef.kind = f->kind == UU_UUID_LIST ? UU_UUID : UU_STRING;
+  size_t i, n = uu_rawlen(L, idx);
+  char at[128];
   if (uu_buf_addc(b, '[') != 0)
     return uu_bad_nomem(bad, field);
   for (i = 1; i <= n; i++) {
-    snprintf(elem, sizeof elem, "%s[%lu]", field, (unsigned long)i);
+    snprintf(at, sizeof at, "%s[%lu]", field, (unsigned long)i);
     lua_rawgeti(L, idx, (int)i);                   /* ..., elem */
     if ((i > 1 && uu_buf_addc(b, ',') != 0) ||
-        uu_write_text(c, L, -1, b, elem, &ef, bad) != 0) {
+        one(c, L, b, at, f, bad) != 0) {
       lua_pop(L, 1);
-      return bad->msg[0] ? -1 : uu_bad_nomem(bad, elem);
+      return bad->msg[0] ? -1 : uu_bad_nomem(bad, at);
     }
     lua_pop(L, 1);
   }
   return uu_buf_addc(b, ']') == 0 ? 0 : uu_bad_nomem(bad, field);
+}
+
+/* A string (or UUID) element of a list. */
+static int write_elem_text(uu_client *c, lua_State *L, uu_buf *b,
+                           const char *at, const uu_field *f, uu_bad *bad)
+{
+  return uu_write_text(c, L, -1, b, at, f, bad);
+}
+
+/* A list of strings (or UUIDs): a proper sequence; {} is []. */
+int uu_write_list(uu_client *c, lua_State *L, int idx, uu_buf *b,
+                  const char *field, const uu_field *f, uu_bad *bad)
+{
+  uu_field ef = *f;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return uu_type_error(L, idx, field, "a list (table)", bad);
+  if (uu_count_keys(L, idx) != uu_rawlen(L, idx))
+    return uu_bad_at(bad, field, "%s: expected a list (keys 1..n), "
+                     "got a table with other keys", field);
+  ef.kind = f->kind == UU_UUID_LIST ? UU_UUID : UU_STRING;
+  return write_elements(c, L, idx, b, field, &ef, write_elem_text, bad);
 }
 
 /* A free-form object: string keys only at the top, any JSON below. */
@@ -203,11 +223,12 @@ static int write_pair(uu_client *c, lua_State *L, uu_buf *b,
 /* One item of a Metadata list given as a list: { Key = k [, Value = v] },
 ** written as given ({"Key":k} alone is the seed's only example). */
 static int write_item(uu_client *c, lua_State *L, uu_buf *b, const char *at,
-                      uu_bad *bad)
+                      const uu_field *f, uu_bad *bad)
 {
   uu_field sf = {"", UU_STRING, 0, NULL, NULL, NULL};
   int item = lua_gettop(L), rc;
   size_t n = 0;
+  (void)f;                             /* Key and Value are plain strings */
   if (lua_type(L, item) != LUA_TTABLE)
     return uu_type_error(L, item, at, "a table { Key = k [, Value = v] }", bad);
   lua_getfield(L, item, "Key");
@@ -232,50 +253,10 @@ static int write_item(uu_client *c, lua_State *L, uu_buf *b, const char *at,
 static int write_items(uu_client *c, lua_State *L, int idx, uu_buf *b,
                        const char *field, uu_bad *bad)
 {
-  size_t i, n = uu_rawlen(L, idx);
-  char at[128];
-  /* item, Key, Value, then count_keys' key and value, and room for the
+  /* item, Key, Value, then uu_count_keys' key and value, and room for the
   ** text writer: the apicheck Lua caught 4 as one short. */
   luaL_checkstack(L, 8, "fields");
-  if (uu_buf_addc(b, '[') != 0)
-    return uu_bad_nomem(bad, field);
-  for (i = 1; i <= n; i++) {
-    snprintf(at, sizeof at, "%s[%lu]", field, (unsigned long)i);
-    lua_rawgeti(L, idx, (int)i);
-    if ((i > 1 && uu_buf_addc(b, ',') != 0) ||
-        write_item(c, L, b, at, bad) != 0) {
-      lua_pop(L, 1);
-      return bad->msg[0] ? -1 : uu_bad_nomem(bad, at);
-    }
-    lua_pop(L, 1);
-  }
-  return uu_buf_addc(b, ']') == 0 ? 0 : uu_bad_nomem(bad, field);
-}
-
-/* Pushes a list of the table's keys, sorted: their count, or -1 (with
-** the list still pushed) when a key is not a string. */
-int uu_push_sorted_keys(lua_State *L, int idx)
-{
-  int n = 0, keys;
-  luaL_checkstack(L, 6, "fields");           /* keys, k, v, copies, sort */
-  lua_newtable(L);                                 /* ..., keys */
-  keys = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_settop(L, keys);
-      return -1;
-    }
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, keys, ++n);
-  }
-  lua_getglobal(L, "table");                       /* sort with Lua's own */
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, keys);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
-  return n;
+  return write_elements(c, L, idx, b, field, NULL, write_item, bad);
 }
 
 /* A Lua map {grade = "9"} becomes [{"Key":"grade","Value":"9"}], keys
@@ -289,7 +270,7 @@ int uu_write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
     return uu_type_error(L, idx, field, "a table of key = value", bad);
   if (uu_rawlen(L, idx) > 0 && uu_count_keys(L, idx) == uu_rawlen(L, idx))
     return write_items(c, L, idx, b, field, bad);
-  nkeys = uu_push_sorted_keys(L, idx);
+  nkeys = uu_json_sorted_keys(L, idx, 0);
   keys = lua_gettop(L);
   if (nkeys < 0)
     return lua_settop(L, top), uu_bad_at(bad, field, "%s: keys must be "
