@@ -320,6 +320,8 @@ static void wait_some(uu_run *r)
     curl_multi_poll(r->c->multi, NULL, 0, t < 0 ? 0 : t > 0.1 ? 100
                     : (int)(t * 1000) + 1, NULL);
   else if (next >= 0) {
+    if (r->interruptible && t > 0.25)
+      t = 0.25;                        /* a signal ends a long wait soon */
     uu_sleep(r->c, r->L, t);
     uu_many_check_open(r);
   }
@@ -472,7 +474,7 @@ static void open_journal(lua_State *L, uu_run *r, int opts)
 ** The status. */
 static int run_loop(lua_State *L, uu_run *r)
 {
-  struct sigaction old;
+  struct sigaction old[2];
   int status;
   lua_pushcfunction(L, loop);
   lua_pushvalue(L, 1);
@@ -484,12 +486,12 @@ static int run_loop(lua_State *L, uu_run *r)
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
   if (r->interruptible)
-    uu_many_sigint_catch(&old);
+    uu_many_sigint_catch(old);
   r->c->many_running = 1;
   status = lua_pcall(L, 8, 0, 0);
   r->c->many_running = 0;
   if (r->interruptible)
-    uu_many_sigint_restore(r, &old);
+    uu_many_sigint_restore(r, old);
   r->L = L;
   return status;
 }

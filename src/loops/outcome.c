@@ -193,6 +193,10 @@ void uu_many_summary(uu_run *r, int kinds)
     lua_setfield(L, -2, "stopped");
     set_count(L, "held", r->held);     /* pulled, never sent */
   }
+  if (r->signal != 0) {                /* 2 SIGINT, 15 SIGTERM */
+    lua_pushinteger(L, r->signal);
+    lua_setfield(L, -2, "signal");
+  }
   if (r->c->closed) {
     lua_pushliteral(L, "the client was closed during the run: records not "
                     "reported were not finished and are sent again by the "

@@ -38,6 +38,7 @@ typedef struct uu_run {
   int first;                 /* the slot where start_due starts this round */
   int h2_seen;               /* the multi's cap knows the pool speaks h2 */
   const char *stop;          /* why the run stopped early, or NULL */
+  int signal;                /* SIGINT or SIGTERM that stopped it, or 0 */
   long max_auth;             /* auth failures in a row that stop; 0 never */
   long max_failures;         /* failures in a row that stop; 0 never */
   long auth_row;             /* the current streak of auth failures */
@@ -66,7 +67,7 @@ struct sigaction;
 void uu_many_check_open(uu_run *r);
 int uu_many_closed(lua_State *L);
 void uu_many_streak(uu_run *r, const char *kind);
-void uu_many_sigint_catch(struct sigaction *old);
+void uu_many_sigint_catch(struct sigaction *old); /* old[2]: INT, TERM */
 void uu_many_sigint_restore(uu_run *r, const struct sigaction *old);
 void uu_many_check_stop(uu_run *r);
 

@@ -1,6 +1,7 @@
 /*
 ** stop.c: how an update_many run stops early (run.h).  A callback that
-** closed the client ends the run at once; SIGINT (with `interruptible`),
+** closed the client ends the run at once; SIGINT or SIGTERM (with
+** `interruptible`),
 ** a streak of auth failures or of failures of any kind, and the daily
 ** quota end the pulling, and what is in flight finishes and is journaled.
 */
@@ -48,18 +49,20 @@ void uu_many_streak(uu_run *r, const char *kind)
     r->stop = "max_failures";
 }
 
-/* SIGINT while a run with `interruptible` is going: the first asks the
-** run to stop (what is in flight finishes and is journaled); a second
-** restores the previous handler and delivers itself, ending the process. */
+/* SIGINT or SIGTERM (systemd, docker, timeout) while a run with
+** `interruptible` is going: the first asks the run to stop (nothing more
+** is pulled or retried; what is in flight finishes, within the client's
+** timeout, and is journaled); a second restores the default action and
+** delivers itself, ending the process.  Holds the signal that came. */
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
   if (interrupted) {
     signal(sig, SIG_DFL);
     raise(sig);
   }
-  interrupted = 1;
+  interrupted = sig;
 }
 
 void uu_many_sigint_catch(struct sigaction *old)
@@ -67,17 +70,27 @@ void uu_many_sigint_catch(struct sigaction *old)
   struct sigaction sa;
   interrupted = 0;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, old);
+  sigaction(SIGINT, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
 }
 
-/* Puts the handler back; a SIGINT that came stops the run. */
+/* The run stops for the signal that came, and says which (summary). */
+static void note_signal(uu_run *r)
+{
+  if (interrupted && r->stop == NULL) {
+    r->stop = "interrupted";
+    r->signal = interrupted;
+  }
+}
+
+/* Puts the handlers back; a signal that came stops the run. */
 void uu_many_sigint_restore(uu_run *r, const struct sigaction *old)
 {
-  sigaction(SIGINT, old, NULL);
-  if (interrupted && r->stop == NULL)
-    r->stop = "interrupted";
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
+  note_signal(r);
 }
 
 /* Ends the pulling when the run must stop, and drops the records still
@@ -86,8 +99,8 @@ void uu_many_sigint_restore(uu_run *r, const struct sigaction *old)
 void uu_many_check_stop(uu_run *r)
 {
   int i;
-  if (interrupted && r->interruptible && r->stop == NULL)
-    r->stop = "interrupted";
+  if (r->interruptible)
+    note_signal(r);
   if (r->stop == NULL)
     return;
   r->exhausted = 1;
