@@ -19,6 +19,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,15 @@ static int connect_ro(uu_journal *j)
   return 0;
 }
 
+/* An empty file at path with mode 0600 unless something is there: SQLite
+   then makes the database, -wal and -shm with that mode. */
+static void create_private(const char *path)
+{
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
+}
+
 /* Opens the connection and sets the pragmas.  Without a vendor nothing may
    be created, so a missing file gets its own message. */
 static int connect_db(uu_journal *j, const char *vendor)
@@ -230,7 +240,7 @@ static int connect_db(uu_journal *j, const char *vendor)
     return connect_ro(j);
   if (vendor != NULL) {
     flags |= SQLITE_OPEN_CREATE;
-    uu_journal_create_private(j->path);    /* 0600: it holds records */
+    create_private(j->path);               /* 0600: it holds records */
   }
   else if (access(j->path, F_OK) != 0) {
     snprintf(j->err, sizeof j->err, "no journal at %s", j->path);
@@ -453,7 +463,10 @@ void uu_journal_close(uu_journal *j)
   for (i = 0; i < ST_N; i++)
     sqlite3_finalize(j->st[i]);
   sqlite3_close_v2(j->db);
-  uu_journal_unlock(j);
+  if (j->lock_fd >= 0) {                   /* emptied: released, not */
+    (void)!ftruncate(j->lock_fd, 0);       /* abandoned (owner.c) */
+    close(j->lock_fd);
+  }
   free(j->path);
   free(j->vendor);
   free(j);

@@ -144,16 +144,12 @@ int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
 
 /* ---- Owner and writer (owner.c) ---- */
 
-/* Creates an empty file at path with mode 0600 unless something is
-   there: SQLite then makes the database, -wal and -shm with that mode. */
-void uu_journal_create_private(const char *path);
-
 /* Takes the one-writer lock ("<path>.lock", flock, naming pid, host and
    start time).  0 ok; took gets the note of a dead writer whose lock this
    took over ("" if none).  -1: err says who holds it, or why not. */
 int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
                     size_t errlen);
-void uu_journal_unlock(uu_journal *j);   /* idempotent; close calls it */
+/* uu_journal_close releases it, emptying the file. */
 
 /* Binds the journal to an account (a SHA-256 the client made of its
    credential options: only a keyed fingerprint of it is stored) and an

@@ -12,7 +12,7 @@
 ** and writes "pid host start" into it.  The kernel drops the lock when the
 ** process dies, however it dies, so a lock file with text but no lock is
 ** what a killed writer leaves: the next writer takes it over.  A clean
-** release empties the file.  The integrity check lives here too, to keep
+** release (uu_journal_close) empties the file.  The integrity check lives here too, to keep
 ** journal.c to one job.
 */
 #define _DEFAULT_SOURCE           /* flock, gethostname */
@@ -33,13 +33,6 @@
 
 #define OWN_FP 33                 /* 32 hex digits and a NUL */
 #define OWN_NOTE 200              /* "pid host start" as the lock holds it */
-
-void uu_journal_create_private(const char *path)
-{
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0)
-    close(fd);                    /* SQLite gives -wal and -shm its mode */
-}
 
 /* ---- the writer lock ---------------------------------------------------- */
 
@@ -115,16 +108,6 @@ int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
   write_note(fd);
   *uu_journal_lock_slot(j) = fd;
   return 0;
-}
-
-void uu_journal_unlock(uu_journal *j)
-{
-  int *fd = uu_journal_lock_slot(j);
-  if (*fd < 0)
-    return;
-  (void)!ftruncate(*fd, 0);       /* empty: released, not abandoned */
-  close(*fd);                     /* drops the flock */
-  *fd = -1;
 }
 
 /* ---- the binding -------------------------------------------------------- */
