@@ -31,6 +31,8 @@ local term = require "userupd.cli.term"
 local plan = require "userupd.cli.plan"
 local inspect = require "userupd.cli.inspect"
 local preview = require "userupd.cli.preview"
+local reasons = require "userupd.cli.reasons"
+local utf8check = require "userupd.cli.utf8check"
 
 local out, err_line, fail = util.out, util.err_line, util.fail
 local cli = {}
@@ -110,8 +112,16 @@ local function add_run_options(apply)
   apply:option("--config", "Lua file returning a table of client options.")
     :argname "FILE"
   apply:option("--max-failures", "Stop after N failures in a row (the " ..
-    "run always stops after 5 authentication failures in a row).")
+    "run always stops after 5 authentication failures in a row). Counts " ..
+    "answers from the vendor and transport errors; invalid rows never " ..
+    "reach the vendor and count toward --max-invalid instead. " ..
+    "(default: none)")
     :argname "N":convert(whole_number(1))
+  apply:option("--max-invalid", "Stop (sending nothing more) once more " ..
+    "than N invalid rows were read, or more than N% of the rows read " ..
+    "(counted from the " .. reasons.MIN_ROWS .. "th row on): a file whose " ..
+    "first rows are all invalid stops before anything is sent.")
+    :argname "N|N%":convert(reasons.limit):default(reasons.DEFAULT_LIMIT)
   apply:flag("--changed-fields", "With --journal: send only the fields " ..
     "that differ from the last successful payload.")
 end
@@ -266,11 +276,50 @@ local function make_progress(ctx, format)
     every = args.progress_every or term.EVERY }
 end
 
-local function row_reporter(args)
+-- Refused rows, grouped by reason (userupd.cli.reasons); a hint for the
+-- whole file (Windows-1252) is printed once, not once a row.
+local function row_reporter(args, group)
   return function(lineno, msg, invalid)
     if args.quiet_rows then return end   -- counting what a stop left
-    err_line(("line %d: %s%s"):format(lineno,
-      (invalid and args.dry_run) and "invalid: " or "", util.one_line(msg)))
+    msg = util.one_line(msg)
+    local at = msg:find("; " .. utf8check.HINT, 1, true)
+    if at then
+      msg = msg:sub(1, at - 1)
+      group:hint(utf8check.HINT)
+    end
+    local reason = not invalid and "duplicate id (the first row is sent)"
+      or reasons.key(msg)
+    group:row(("line %d: %s%s"):format(lineno,
+      (invalid and args.dry_run) and "invalid: " or "", msg), reason)
+  end
+end
+
+-- A record client:prepare refused in the first rows (records.checked):
+-- counted and reported as update_many would; true when the run must stop.
+local function refuse_row(args, counts, group)
+  return function(lineno, id, e)
+    local msg = util.describe_error(e)
+    counts.invalid = counts.invalid + 1
+    counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
+    counts.invalid_lines[#counts.invalid_lines + 1] = lineno
+    group:row(("line %d: %sinvalid: %s"):format(lineno, args.dry_run and ""
+      or ("id %s: "):format(util.one_line(id)), msg), reasons.key(msg))
+    return counts.guard(counts.read or 0)
+  end
+end
+
+-- --max-invalid: the stream ends (nothing more is sent) once too many of
+-- the rows read were refused; a dry run only notes where a real run would
+-- have stopped.
+local function invalid_guard(args, counts, group)
+  local limit = args.max_invalid
+  return function(read)
+    if args.quiet_rows then return false end  -- counting what a stop left
+    if counts.invalid_stop then return not args.dry_run end
+    local why = group:over(limit, read)
+    if not why then return false end
+    counts.invalid_stop = why
+    return not args.dry_run
   end
 end
 
@@ -346,8 +395,15 @@ local function cmd_apply(args)
     err_line(line)
   end
   local counts = new_counts(ctx.vendor, args)
+  local group = reasons.new(counts)
+  counts.group = group
+  counts.guard = invalid_guard(args, counts, group)
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
-                              row_reporter(args))
+    row_reporter(args, group), counts.guard)
+  recs = records.checked(recs, client, reasons.MIN_ROWS,
+    refuse_row(args, counts, group), function()
+      return counts.guard(counts.read or 0)
+    end)
   if args.dry_run then
     return finish(ctx, counts, planned(client, recs, counts, ctx))
   end

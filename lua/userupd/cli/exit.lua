@@ -18,7 +18,9 @@ local exit = {
 function exit.code(c)
   if c.signal == 15 or c.stopped == "terminated" then return exit.SIGTERM end
   if c.signal == 2 or c.stopped == "interrupted" then return exit.SIGINT end
-  if c.stopped and c.stopped ~= "closed" then return exit.TEMPFAIL end
+  if c.stopped and c.stopped ~= "closed" and c.stopped ~= "max_invalid" then
+    return exit.TEMPFAIL             -- max_invalid: the input needs fixing
+  end
   local sent = c.dry_run and (c.ready or 0) or (c.ok + c.failed)
   local read = sent + c.unchanged + c.invalid + c.skipped + c.duplicate
   if read > 0 and sent == 0 and c.unchanged == 0 then

@@ -10,6 +10,8 @@ local util = require "userupd.cli.util"
 local input = require "userupd.cli.input"
 local diff = require "userupd.cli.diff"
 local exit = require "userupd.cli.exit"
+local reasons = require "userupd.cli.reasons"
+local run = require "userupd.cli.run"
 
 local out, err_line = util.out, util.err_line
 local plan = {}
@@ -112,9 +114,9 @@ local function on_result(counts, rec)
     counts.invalid_lines[#counts.invalid_lines + 1] = rec.line or 0
     local kind = tostring(e.kind or "invalid")
     counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
-    if counts.reason then counts:reason(util.describe_error(e)) end
-    err_line(("line %d: invalid: %s"):format(rec.line or 0,
-                                             util.describe_error(e)))
+    local msg = util.describe_error(e)
+    counts.group:row(("line %d: invalid: %s"):format(rec.line or 0, msg),
+                     reasons.key(msg))
   end
 end
 
@@ -147,7 +149,9 @@ function plan.run(client, recs, counts, ctx)
              "the plan below counts only the rows read so far")
   end
   if differ then differ:finish() end
+  counts.group:flush()
   plan.print_summary(counts, input.missing(ctx.seen))
+  run.print_reasons(counts)
   return exit.code(counts)
 end
 

@@ -28,7 +28,8 @@ function records.load_map(path)
   return fn, type(opts) == "table" and opts or {}
 end
 
--- Runs the mapping on one row.  Returns id, fields, extra; nil to skip; or
+-- Runs the mapping on one row.  Returns id, fields, extra; nil to skip
+-- (nil, "empty" when the map returned no fields at all); or
 -- false and a message.  An error in the mapping is the row's fault, not the
 -- run's.  extra: members the vendor's descriptor lacks (client `extra`).
 local function map_row(map, row, vendor)
@@ -47,6 +48,9 @@ local function map_row(map, row, vendor)
   if extra ~= nil and type(extra) ~= "table" then
     return false, ("map returned %s extra (a table of name = value expected)")
       :format(type(extra))
+  end
+  if next(fields) == nil and (extra == nil or next(extra) == nil) then
+    return nil, "empty"          -- nothing to send: skipped, not sent as {}
   end
   return id, fields, extra
 end
@@ -105,22 +109,31 @@ end
 
 -- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
 -- report(lineno, message, invalid) and rows the map skips are counted,
--- so the caller only sees what can be sent.
-function records.stream(rows, map, vendor, counts, report)
+-- so the caller only sees what can be sent.  guard(read), when given, is
+-- asked after each refused row (read: the rows read so far) and ends the
+-- stream when it returns true (--max-invalid).
+function records.stream(rows, map, vendor, counts, report, guard)
   local kind, ids = id_kind_and_set(vendor)
+  local read = 0
   counts.duplicates = counts.duplicates or {}
   return function()
     for row, lineno, why in rows do
       local id, fields, extra = false, why, nil
+      read = read + 1
+      counts.read = read
       if row then id, fields, extra = map_row(map, row, vendor) end
       local first = id and ids:add(records.id_key(kind, id), lineno)
       if id == nil then
         counts.skipped = counts.skipped + 1
+        if fields == "empty" then
+          counts.skipped_empty = (counts.skipped_empty or 0) + 1
+        end
       elseif id == false then
         counts.invalid = counts.invalid + 1
         counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
         counts.invalid_lines[#counts.invalid_lines + 1] = lineno
         report(lineno, fields, true)
+        if guard and guard(read) then return nil end
       elseif first then
         duplicate(counts, records.id_key(kind, id), first, lineno, report)
       else
@@ -129,6 +142,46 @@ function records.stream(rows, map, vendor, counts, report)
     end
     ids:close()
     return nil
+  end
+end
+
+-- The first `window` records are checked with client:prepare before any
+-- is handed on, so a file whose first rows are mostly invalid stops
+-- before anything is sent (--max-invalid; the guard decides).  refuse
+-- (lineno, id, err) reports one.  After the window, records pass through
+-- as they come (update_many checks them itself).
+function records.checked(recs, client, window, refuse, guard)
+  local held, i, open = {}, 0, false
+  local function fill()
+    local n = 0
+    while n < window do
+      local id, fields, lineno, extra = recs()
+      if id == nil then return end
+      n = n + 1
+      local req, e = client:prepare(id, fields, { extra = extra })
+      if req then
+        held[#held + 1] = { id, fields, lineno, extra }
+      elseif refuse(lineno, id, e) then
+        return true
+      end
+    end
+    return guard()
+  end
+  return function()
+    if not open then
+      open = true
+      if fill() then
+        held = nil
+        return nil                       -- stopped: nothing was handed on
+      end
+    end
+    if held then
+      i = i + 1
+      local r = held[i]
+      if r then return r[1], r[2], r[3], r[4] end
+      held = nil                         -- the window is spent
+    end
+    return recs()
   end
 end
 

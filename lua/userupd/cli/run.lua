@@ -18,6 +18,19 @@ function run.report_missing(seen)
   return missing
 end
 
+-- Under the summary: the by-reason table, rows the map gave nothing to
+-- send, where --max-invalid stops a real run, and the file's hints again.
+function run.print_reasons(c)
+  if c.group then c.group:table(out) end
+  if (c.skipped_empty or 0) > 0 then
+    out(("  skipped %s rows whose map returned no fields"):format(
+      util.thousands(c.skipped_empty)))
+  end
+  if c.invalid_stop and c.dry_run then
+    out("  a real run would stop here: " .. c.invalid_stop)
+  end
+end
+
 local function sorted_kinds(by_kind)
   local parts = {}
   for kind, n in pairs(by_kind) do
@@ -38,6 +51,7 @@ function run.print_summary(vendor, c)
   end
   local kinds = sorted_kinds(c.by_kind)
   if kinds ~= "" then out("  by kind: " .. kinds) end
+  run.print_reasons(c)
 end
 
 return run

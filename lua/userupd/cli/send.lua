@@ -5,6 +5,7 @@ local util = require "userupd.cli.util"
 local setup = require "userupd.cli.setup"
 local run = require "userupd.cli.run"
 local exit = require "userupd.cli.exit"
+local reasons = require "userupd.cli.reasons"
 
 local err_line = util.err_line
 local send = {}
@@ -23,8 +24,13 @@ local function on_result(counts, bar, lines)
         counts.failed = counts.failed + 1
       end
       counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
-      err_line(("line %s: id %s: %s: %s"):format(tostring(lines[id] or "?"),
-        util.one_line(id), kind, util.describe_error(e)))
+      local msg = util.describe_error(e)
+      counts.group:row(("line %s: id %s: %s: %s"):format(
+        tostring(lines[id] or "?"), util.one_line(id), kind, msg),
+        (kind == "invalid" and "" or kind .. ": ") .. reasons.key(msg))
+      if kind == "invalid" and counts.guard then
+        counts.guard(counts.read or 0)
+      end
     end
     lines[id] = nil
     bar:draw(counts)
@@ -35,6 +41,7 @@ end
 -- the line).
 local function source(recs, counts, bar, lines)
   return function()
+    if counts.invalid_stop then return nil end      -- --max-invalid
     local id, fields, lineno, extra = recs()
     if id ~= nil then lines[id] = lineno end
     bar:draw(counts)
@@ -75,6 +82,11 @@ local function explain_stop(s, ctx, counts)
        "to resume"):format(done) or
       ("interrupted: %d done; without --journal a new run sends " ..
        "everything again"):format(done))
+  elseif counts.invalid_stop then        -- the source ended early
+    err_line(("stopped %s: %s; fix the input or the map (or raise " ..
+      "--max-invalid) and run the same command again"):format(
+      done == 0 and "before sending anything" or "sending",
+      counts.invalid_stop))
   elseif s.stopped then                  -- daily_quota, or one added later
     err_line(("stopped: %s; the journal keeps what was done"):format(
       tostring(s.message or s.stopped)))
@@ -129,11 +141,14 @@ function send.real(client, recs, counts, ctx, bar)
   if not ok then journal_refused(s, pulled) end
   counts.elapsed = s.elapsed or 0
   bar:finish(counts)
+  counts.group:flush()
   run.report_missing(ctx.seen)
   explain_stop(s, ctx, counts)
   counts.signal = s.signal
-  counts:finish(s.stopped)
-  if s.stopped then counts.left = left_over(s, counts, recs, ctx.args) end
+  counts:finish(s.stopped or (counts.invalid_stop and "max_invalid"))
+  if counts.stopped then
+    counts.left = left_over(s, counts, recs, ctx.args)
+  end
   run.print_summary(ctx.vendor, counts)
   return exit.code(counts)
 end

@@ -29,6 +29,12 @@ local function sequence(s, i)
   return n + 1
 end
 
+-- What to do about it: a hint for the whole file, printed once
+-- (userupd.cli.reasons), not once a row.
+utf8check.HINT = "the file looks like Windows-1252, as Excel's plain " ..
+  "\"CSV\" export writes: save it as \"CSV UTF-8\", or convert it with " ..
+  "iconv -f WINDOWS-1252 -t UTF-8"
+
 -- true, or false and why ("is not valid UTF-8 ...").
 function utf8check.check(s)
   if not s:find("[\128-\255]") then return true end
@@ -36,10 +42,8 @@ function utf8check.check(s)
   while i <= n do
     local len = sequence(s, i)
     if not len then
-      return false, ("is not valid UTF-8 (byte %d); the file looks like " ..
-        "Windows-1252, as Excel's plain \"CSV\" export writes: save it as " ..
-        "\"CSV UTF-8\", or convert it with iconv -f WINDOWS-1252 -t UTF-8")
-        :format(i)
+      return false, ("is not valid UTF-8 (byte %d); %s"):format(i,
+                                                            utf8check.HINT)
     end
     i = i + len
   end
