@@ -25,11 +25,15 @@ reasons.DEFAULT_LIMIT = "50%"
 reasons.MIN_ROWS = 20
 
 -- The reason of a message: the same text for every row with the same
--- mistake.  Quoted values ("12a") become "...", so do numbers of three or
--- more digits (ids, byte offsets), and line numbers ("line 12") go.
+-- mistake.  Quoted values ("12a") become "..." (column names stay), so do
+-- numbers of three or more digits (ids) and byte offsets, and line numbers
+-- ("line 12") go.
 function reasons.key(msg)
   msg = tostring(msg)
-  msg = msg:gsub('"[^"\n]*"', '"..."')
+  msg = msg:gsub('()"[^"\n]*"', function(at)      -- a column name stays
+    if msg:sub(at - 7, at - 1) ~= "column " then return '"..."' end
+  end)
+  msg = msg:gsub("%(byte %d+%)", "(byte N)")
   msg = msg:gsub("%f[%w]line %d+:? ?", "")
   msg = msg:gsub("%f[%w]%d%d%d+%f[^%w]", "N")
   return msg
