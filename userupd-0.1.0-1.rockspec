@@ -123,6 +123,7 @@ build = {
     ["userupd.cli.send"] = "lua/userupd/cli/send.lua",
     ["userupd.cli.failures"] = "lua/userupd/cli/failures.lua",
     ["userupd.cli.summary"] = "lua/userupd/cli/summary.lua",
+    ["userupd.cli.metrics"] = "lua/userupd/cli/metrics.lua",
     ["userupd.cli.term"] = "lua/userupd/cli/term.lua",
     ["userupd.cli.plan"] = "lua/userupd/cli/plan.lua",
     ["userupd.cli.diff"] = "lua/userupd/cli/diff.lua",

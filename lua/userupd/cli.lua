@@ -27,6 +27,7 @@ local run = require "userupd.cli.run"
 local send = require "userupd.cli.send"
 local failures = require "userupd.cli.failures"
 local summary = require "userupd.cli.summary"
+local metrics = require "userupd.cli.metrics"
 local term = require "userupd.cli.term"
 local plan = require "userupd.cli.plan"
 local inspect = require "userupd.cli.inspect"
@@ -150,6 +151,11 @@ local function add_input_options(apply)
   apply:flag("--diff-all", "With --diff: every row, not only the first 20.")
   apply:option("--summary-json", "Write the run's summary to FILE as a " ..
     "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs too.")
+    :argname "FILE"
+  apply:option("--metrics-file", "Write the run's metrics to FILE in " ..
+    "Prometheus text format (node_exporter's textfile collector), every " ..
+    "few seconds while it runs and at the end, each time whole (a " ..
+    "temporary file renamed); see docs/observability.md.")
     :argname "FILE"
   apply:flag("--no-progress", "Do not show progress at all.")
   apply:flag("--progress", "Show progress even when stderr is not a " ..
@@ -356,8 +362,22 @@ local function prepare_apply(args)
            seen = {} }, format
 end
 
--- --summary-json FILE once the run is over; the status stays the run's.
+-- --metrics-file FILE once the run is over.
+local function write_metrics(ctx, code)
+  local ok, why = ctx.metrics:write(code)
+  if not ok then
+    err_line(("userupd: cannot write --metrics-file %s: %s"):format(
+      util.one_line(ctx.args.metrics_file), util.one_line(why)))
+  end
+end
+
+-- --summary-json FILE and --metrics-file FILE once the run is over; the
+-- status stays the run's.
 local function finish(ctx, counts, code)
+  if ctx.metrics then
+    if not counts.finished then counts:finish() end
+    write_metrics(ctx, code)
+  end
   local path = ctx.args.summary_json
   if path then
     if not counts.finished then counts:finish() end
@@ -386,8 +406,13 @@ end
 
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
-  local client, origin
-  client, ctx.opts, origin = setup.make_client(ctx.userupd, ctx.vendor, args)
+  local client, origin, hooks
+  if args.metrics_file then              -- counts it from every attempt
+    ctx.metrics = metrics.new(args.metrics_file, {}, ctx.vendor)
+    hooks = { on_attempt = ctx.metrics:hook() }
+  end
+  client, ctx.opts, origin = setup.make_client(ctx.userupd, ctx.vendor, args,
+                                               hooks)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
   -- the target, once every usage check passed and before any row is read
   for _, line in ipairs(setup.target_lines(ctx.userupd, ctx.vendor, client,
@@ -398,6 +423,7 @@ local function cmd_apply(args)
   local group = reasons.new(counts)
   counts.group = group
   counts.guard = invalid_guard(args, counts, group)
+  if ctx.metrics then ctx.metrics.counts = counts end
   local recs = records.stream(rows, ctx.map, ctx.vendor, counts,
     row_reporter(args, group), counts.guard)
   recs = records.checked(recs, client, reasons.MIN_ROWS,

@@ -134,10 +134,12 @@ end
 function send.real(client, recs, counts, ctx, bar)
   local lines = {}                       -- id -> input line, while in flight
   local pull, pulled = source(recs, counts, bar, lines), false
+  local opts = options(ctx.args, counts, bar, lines)
+  if ctx.metrics then opts.on_result = ctx.metrics:wrap(opts.on_result) end
   local ok, s = pcall(client.update_many, client, function()
     pulled = true
     return pull()
-  end, options(ctx.args, counts, bar, lines))
+  end, opts)
   if not ok then journal_refused(s, pulled) end
   counts.elapsed = s.elapsed or 0
   bar:finish(counts)

@@ -166,8 +166,15 @@ local function client_error(vendor, msg, config)
 end
 
 -- client, opts, origin (where each option came from, see client_options).
-function setup.make_client(userupd, vendor, args)
+-- hooks: Lua hooks the CLI itself adds (on_attempt for --metrics-file);
+-- one the --config file set too still runs, after ours.
+function setup.make_client(userupd, vendor, args, hooks)
   local opts, origin = client_options(userupd.vendors[vendor], vendor, args)
+  for name, fn in pairs(hooks or {}) do
+    local theirs = opts[name]
+    opts[name] = type(theirs) == "function"
+      and function(...) fn(...) return theirs(...) end or fn
+  end
   local ok, client = pcall(userupd.new, vendor, opts)
   if not ok then
     fail("cannot set up the %s client: %s", vendor,
