@@ -56,9 +56,9 @@ end
 
 -- Options a vendor has beyond the common ones.
 local function own_options(vendor)
-  local own = {}
+  local own, common = {}, M.common_names()
   for _, name in ipairs(sorted_keys(userupd.vendors[vendor].options)) do
-    if not COMMON[name] and not M.common_names()[name] then
+    if not COMMON[name] and not common[name] then
       own[#own + 1] = name
     end
   end
@@ -223,23 +223,49 @@ function M.pages(root)
   return list
 end
 
+-- The start of the line holding position i.
+local function line_start(text, i)
+  while i > 1 and text:byte(i - 1) ~= 10 do i = i - 1 end
+  return i
+end
+
+-- The block tagged tag at or after init: the first and one past the last
+-- byte of its body, and where its end line starts; nil when there is none.
+-- (Plain finds: a pattern tried at every byte is slow on long pages.)
+local function locate(text, tag, init)
+  local s = text:find(tag .. ":begin", init, true)
+  if not s then return nil end
+  local nl = text:find("\n", s, true)
+  local c = nl and text:find(tag .. ":end", nl + 1, true)
+  if not c then return nl and nl + 1, nil end
+  local cl = line_start(text, c)
+  return nl + 1, cl, cl
+end
+
 -- The blocks in text: a list of { tag, body } in order of appearance.
 function M.find_blocks(text)
-  local found = {}
-  for tag in text:gmatch("[^\n]-([%w_-]+):begin[^\n]*\n") do
-    local _, e = text:find("[^\n]*" .. tag .. ":begin[^\n]*\n")
-    local c = text:find("[^\n]*" .. tag .. ":end", e)
-    found[#found + 1] = { tag = tag, body = c and text:sub(e + 1, c - 1) }
+  local found, init = {}, 1
+  while true do
+    local s, e = text:find(":begin", init, true)
+    if not s then break end
+    local t = s
+    while t > 1 and text:sub(t - 1, t - 1):match("[%w_-]") do t = t - 1 end
+    local tag = text:sub(t, s - 1)
+    local from, to
+    if tag ~= "" then                 -- "`:begin`" in prose is no marker
+      from, to = locate(text, tag, t)
+      found[#found + 1] = { tag = tag, body = to and text:sub(from, to - 1) }
+    end
+    init = (to or e) + 1
   end
   return found
 end
 
 -- Replaces the text between the marker lines "<tag>:begin" and "<tag>:end".
 function M.splice(text, tag, body)
-  local b, e = text:find("[^\n]*" .. tag .. ":begin[^\n]*\n")
-  local c = text:find("[^\n]*" .. tag .. ":end", e, false)
-  assert(b and c, "no " .. tag .. ":begin/end markers")
-  return text:sub(1, e) .. body .. text:sub(c)
+  local from, to = locate(text, tag, 1)
+  assert(from and to, "no " .. tag .. ":begin/end markers")
+  return text:sub(1, from - 1) .. body .. text:sub(to)
 end
 
 local function read(path)
