@@ -61,6 +61,7 @@ build = {
         "src/base/keyed_hash.c",
         "src/base/sha256.c",
         "src/binding/client.c",
+        "src/binding/csv_lua.c",
         "src/binding/describe.c",
         "src/binding/idset_lua.c",
         "src/binding/journal_lua.c",

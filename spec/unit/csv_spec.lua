@@ -25,17 +25,29 @@ end
 -- Small chunk sizes put every token on a chunk boundary somewhere.
 local CHUNKS = { 1, 2, 3, 5, 64 * 1024 }
 
+-- Each case runs on both scanners: the C one (src/binding/csv_lua.c,
+-- used whenever the module loads) and the Lua one.
+local ENGINES = { "c", "lua" }
+
 local function each_chunk(name, fn)
-  for _, size in ipairs(CHUNKS) do
-    it(name .. " (chunk " .. size .. ")", function() fn({ chunk = size }) end)
+  for _, engine in ipairs(ENGINES) do
+    for _, size in ipairs(CHUNKS) do
+      it(("%s (%s, chunk %d)"):format(name, engine, size),
+         function() fn({ chunk = size, engine = engine }) end)
+    end
   end
 end
+
+it("has the C scanner under the module", function()
+  assert.is_function(require("userupd")._csv_next)
+end)
 
 describe("csv reader", function()
   each_chunk("reads plain records keyed by header", function(opts)
     local out = parse("id,name\n1,Ada\n2,Grace\n", opts)
     assert.same({ { { id = "1", name = "Ada" }, 2 },
                   { { id = "2", name = "Grace" }, 3 } }, out)
+    assert.equal("3", tostring(out[2][2]))     -- "line 3", never "3.0"
   end)
 
   each_chunk("handles quoted separators, doubled quotes and newlines",

@@ -44,14 +44,21 @@ end
 
 -- The row as the map sees it: blank values dropped (or clearing), and
 -- reads of unknown columns noted in seen.missing.
+-- One metatable per input, made on the first row (not a table and a
+-- closure per row).
 local function present(row, seen, known)
-  return setmetatable(row, { __index = function(_, k)
-    if type(k) == "string" and not known(k) and not seen.missing[k] then
-      seen.missing[k] = true
-      seen.missing[#seen.missing + 1] = k
-      if seen.on_missing then seen.on_missing(k) end
-    end
-  end })
+  local mt = seen.row_mt
+  if not mt then
+    mt = { __index = function(_, k)
+      if type(k) == "string" and not known(k) and not seen.missing[k] then
+        seen.missing[k] = true
+        seen.missing[#seen.missing + 1] = k
+        if seen.on_missing then seen.on_missing(k) end
+      end
+    end }
+    seen.row_mt = mt
+  end
+  return setmetatable(row, mt)
 end
 
 -- Applies the blank rule and the UTF-8 check to one decoded row; returns
@@ -162,6 +169,7 @@ end
 -- rows iterator: row, lineno or false, lineno, message.  seen collects
 -- the columns the map read that the file lacks (input.missing(seen)).
 function input.open(path, format, opts, userupd, seen)
+  seen.row_mt = nil                -- present() makes this input's own
   seen.missing = seen.missing or {}
   if format == "csv" then return csv_rows(path, opts, seen, userupd.null) end
   return jsonl_rows(path, opts, seen, userupd)

@@ -1,0 +1,288 @@
+/*
+** csv_lua.c: the record scanner under userupd.csv (lua/userupd/csv.lua).
+**
+** userupd._csv_next(buf, pos, eof, sep, strict [, header]) scans the next
+** record of buf from byte pos (1-based), after any blank lines, with the
+** rules, messages and line counts of the Lua reader it stands in for:
+** line ends LF, CRLF or a lone CR; quoted fields with doubled quotes and
+** line ends inside; a quote inside an unquoted field kept as text (or
+** refused when strict).  csv.lua keeps the file, the header, the
+** warnings and the interface; only the per-byte work is here.
+**
+** Returns one of:
+**   "end"                       no record left (eof)
+**   "more"                      the record runs past buf: read more, retry
+**   "row", fields, pos, lines, skipped, stray
+**   "bad", message, pos, lines, skipped, stray, swallowed
+** fields: keyed by header when header is given and the count matches,
+** else the list; pos: where the next scan starts; lines: line ends
+** consumed in all; skipped: blank lines before the record; stray: a quote
+** was taken as text; swallowed: an unclosed quote took the rest.
+**
+** Why not Debian's libcsv: its callbacks give neither the line a record
+** started on nor the reason a record is malformed, it has no lone-CR
+** line end or "stray quote as text" rule of ours, and it would be one
+** more library for every LuaRocks install.
+*/
+#include <string.h>
+
+#include "base/compat.h"
+
+void uu_csv_open_lua(lua_State *L);
+
+/* One scan of buf[at..len).  All positions are 0-based here. */
+typedef struct scan {
+  const char *buf;
+  size_t len;
+  size_t at;                /* the next byte to read */
+  int eof;                  /* buf holds the rest of the input */
+  char sep;
+  int strict;
+  long lines;               /* line ends consumed */
+  int stray;                /* a quote in an unquoted field, kept */
+  int swallowed;            /* an unclosed quote took the rest */
+  int nfields;              /* fields pushed so far */
+  int bad_field;            /* the field "bad" names */
+  const char *why;          /* the reason for "bad" */
+} scan;
+
+enum { S_OK, S_MORE, S_BAD };
+
+/* Consumes the line end at s->at (LF, CRLF or CR); S_MORE when a CR is
+** the last byte and more may follow. */
+static int line_end(scan *s)
+{
+  if (s->buf[s->at] == '\r') {
+    if (s->at + 1 >= s->len && !s->eof)
+      return S_MORE;
+    s->at += (s->at + 1 < s->len && s->buf[s->at + 1] == '\n') ? 2 : 1;
+  } else
+    s->at++;
+  s->lines++;
+  return S_OK;
+}
+
+/* After a malformed record: on to the start of the next line. */
+static int skip_line(scan *s)
+{
+  while (s->at < s->len && s->buf[s->at] != '\n' && s->buf[s->at] != '\r')
+    s->at++;
+  if (s->at >= s->len)
+    return s->eof ? S_OK : S_MORE;
+  return line_end(s);
+}
+
+/* Line ends inside a quoted field's bytes: CRLF once, LF or CR once. */
+static long count_ends(const char *p, size_t n)
+{
+  long k = 0;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (p[i] == '\n' || (p[i] == '\r' && (i + 1 >= n || p[i + 1] != '\n')))
+      k++;
+  return k;
+}
+
+/* An unquoted field, pushed. */
+static int unquoted(lua_State *L, scan *s)
+{
+  size_t from = s->at, i = s->at;
+  char c;
+  for (; i < s->len; i++) {
+    c = s->buf[i];
+    if (c == s->sep || c == '\n' || c == '\r')
+      break;
+    if (c == '"') {
+      if (s->strict) {
+        s->why = "has a quote in the middle of an unquoted field (strict "
+                 "CSV; without it the quote is taken as text)";
+        return S_BAD;
+      }
+      s->stray = 1;
+    }
+  }
+  if (i >= s->len && !s->eof)
+    return S_MORE;
+  lua_pushlstring(L, s->buf + from, i - from);
+  s->at = i;
+  return S_OK;
+}
+
+/* A quoted field from its opening quote, pushed without its quotes and
+** with doubled quotes undone (in a luaL_Buffer only when there are some). */
+static int quoted(lua_State *L, scan *s)
+{
+  size_t from = s->at + 1, i = from;
+  const char *q;
+  luaL_Buffer b;
+  int doubled = 0;
+  for (;;) {
+    q = (const char *)memchr(s->buf + i, '"', s->len - i);
+    if (q == NULL || (q + 1 >= s->buf + s->len && !s->eof)) {
+      if (!s->eof)
+        return S_MORE;
+      s->why = "has a quote that is never closed";
+      s->swallowed = 1;
+      return S_BAD;
+    }
+    i = (size_t)(q - s->buf);
+    if (i + 1 < s->len && s->buf[i + 1] == '"') {
+      doubled = 1;
+      i += 2;
+      continue;
+    }
+    break;
+  }
+  s->lines += count_ends(s->buf + from, i - from);
+  s->at = i + 1;
+  if (!doubled) {
+    lua_pushlstring(L, s->buf + from, i - from);
+    return S_OK;
+  }
+  luaL_buffinit(L, &b);
+  for (; from < i; from++)
+    if (s->buf[from] != '"' || s->buf[++from] == '"')
+      luaL_addchar(&b, s->buf[from]);
+  luaL_pushresult(&b);
+  return S_OK;
+}
+
+/* What follows a field: 1 another field, 0 the record's end, or S_MORE /
+** S_BAD as a negative number. */
+static int after_field(scan *s)
+{
+  char c;
+  if (s->at >= s->len)
+    return s->eof ? 0 : -S_MORE;
+  c = s->buf[s->at];
+  if (c == s->sep) {
+    s->at++;
+    return 1;
+  }
+  if (c == '\n' || c == '\r')
+    return line_end(s) == S_OK ? 0 : -S_MORE;
+  s->why = "has text after its closing quote";
+  return -S_BAD;
+}
+
+/* The fields of one record into the table at the top. */
+static int record(lua_State *L, scan *s)
+{
+  int rc, next;
+  for (;;) {
+    if (s->at >= s->len && !s->eof)
+      return S_MORE;
+    if (s->at < s->len && s->buf[s->at] == '"')
+      rc = quoted(L, s);
+    else
+      rc = unquoted(L, s);
+    s->bad_field = s->nfields + 1;
+    if (rc != S_OK)
+      return rc;
+    lua_rawseti(L, -2, ++s->nfields);
+    next = after_field(s);
+    if (next < 0)
+      return -next;
+    if (next == 0)
+      return S_OK;
+  }
+}
+
+/* Skips blank lines; 0 at a record, 1 at the end, S_MORE negated. */
+static int skip_blank(scan *s, long *skipped)
+{
+  while (s->at < s->len &&
+         (s->buf[s->at] == '\n' || s->buf[s->at] == '\r')) {
+    if (line_end(s) != S_OK)
+      return -S_MORE;
+    (*skipped)++;
+  }
+  if (s->at < s->len)
+    return 0;
+  return s->eof ? 1 : -S_MORE;
+}
+
+/* Replaces the list at -1 with a table keyed by the header at hdr when
+** the counts match. */
+static void key_by_header(lua_State *L, int hdr, int n)
+{
+  int i;
+  if (hdr == 0 || (int)uu_rawlen(L, hdr) != n)
+    return;
+  lua_createtable(L, 0, n);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, hdr, i);
+    lua_rawgeti(L, -3, i);
+    lua_rawset(L, -3);
+  }
+  lua_remove(L, -2);
+}
+
+/* The "bad" results: message, pos, lines, skipped, stray, swallowed. */
+static int push_bad(lua_State *L, scan *s, long skipped)
+{
+  lua_pushliteral(L, "bad");
+  lua_pushfstring(L, "field %d %s", s->bad_field, s->why);
+  lua_pushinteger(L, (lua_Integer)s->at + 1);
+  lua_pushinteger(L, (lua_Integer)s->lines);
+  lua_pushinteger(L, (lua_Integer)skipped);
+  lua_pushboolean(L, s->stray);
+  lua_pushboolean(L, s->swallowed);
+  return 7;
+}
+
+/* The "row" results after the fields at the top: pos, lines, skipped,
+** stray. */
+static int push_row(lua_State *L, scan *s, long skipped)
+{
+  lua_pushliteral(L, "row");
+  lua_insert(L, -2);
+  lua_pushinteger(L, (lua_Integer)s->at + 1);
+  lua_pushinteger(L, (lua_Integer)s->lines);
+  lua_pushinteger(L, (lua_Integer)skipped);
+  lua_pushboolean(L, s->stray);
+  return 6;
+}
+
+static int l_csv_next(lua_State *L)
+{
+  scan s;
+  size_t seplen;
+  lua_Number pos = luaL_checknumber(L, 2);
+  const char *sep = luaL_checklstring(L, 4, &seplen);
+  long skipped = 0;
+  int rc, hdr = lua_istable(L, 6) ? 6 : 0;
+  memset(&s, 0, sizeof s);
+  s.buf = luaL_checklstring(L, 1, &s.len);
+  s.eof = lua_toboolean(L, 3);
+  s.strict = lua_toboolean(L, 5);
+  luaL_argcheck(L, seplen == 1, 4, "one character expected");
+  luaL_argcheck(L, pos >= 1 && pos <= (lua_Number)s.len + 1, 2,
+                "position out of range");
+  s.sep = sep[0];
+  s.at = (size_t)pos - 1;
+  rc = skip_blank(&s, &skipped);
+  if (rc != 0) {
+    lua_pushstring(L, rc == 1 ? "end" : "more");
+    return 1;
+  }
+  lua_newtable(L);
+  rc = record(L, &s);
+  if (rc == S_BAD && !s.swallowed && skip_line(&s) == S_MORE)
+    rc = S_MORE;
+  if (rc == S_MORE) {
+    lua_pushliteral(L, "more");
+    return 1;
+  }
+  if (rc == S_BAD)
+    return push_bad(L, &s, skipped);
+  key_by_header(L, hdr, s.nfields);
+  return push_row(L, &s, skipped);
+}
+
+/* Sets _csv_next on the table at the top of the stack. */
+void uu_csv_open_lua(lua_State *L)
+{
+  lua_pushcfunction(L, l_csv_next);
+  lua_setfield(L, -2, "_csv_next");
+}
