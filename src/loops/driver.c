@@ -7,7 +7,9 @@
 ** A transport is function(req) -> status, body, headers, or nil, message,
 ** kind;
 ** req = { method, url, headers, body, timeout, connect_timeout,
-** max_response }.
+** max_response, and proxy, ca_file, http_version when the client has
+** them }: a transport honours every one it is given or fails the request
+** saying which it cannot (never drops one silently).
 */
 #include <string.h>
 #include <strings.h>
@@ -22,9 +24,32 @@ static uu_op check_op(lua_State *L, int idx)
   return luaL_checkoption(L, idx, NULL, ops) == 0 ? UU_OP_UPDATE : UU_OP_GET;
 }
 
-/* Adds the limits a transport must apply to the request on top. */
+/* Adds the client's connection options a transport must honour (or
+** refuse) to the request on top: proxy, ca_file, http_version. */
+static void add_connection(lua_State *L, const uu_client *c)
+{
+  if (c->proxy != NULL) {
+    lua_pushstring(L, c->proxy);
+    lua_setfield(L, -2, "proxy");
+  }
+  if (c->ca_file != NULL) {
+    lua_pushstring(L, c->ca_file);
+    lua_setfield(L, -2, "ca_file");
+  }
+  if (c->http_version == CURL_HTTP_VERSION_1_1)
+    lua_pushliteral(L, "1.1");
+  else if (c->http_version == CURL_HTTP_VERSION_2_0)
+    lua_pushliteral(L, "2");
+  else
+    return;                                /* absent: the transport's */
+  lua_setfield(L, -2, "http_version");
+}
+
+/* Adds the limits and options a transport must apply to the request on
+** top. */
 static void add_limits(lua_State *L, const uu_client *c)
 {
+  add_connection(L, c);
   lua_pushnumber(L, (lua_Number)c->timeout_ms / 1000);
   lua_setfield(L, -2, "timeout");
   lua_pushnumber(L, (lua_Number)c->connect_timeout_ms / 1000);

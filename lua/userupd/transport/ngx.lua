@@ -25,7 +25,8 @@
 --   lua_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
 --   lua_ssl_verify_depth 5;          # the default, 1, is too short for
 --                                    # most public chains
--- The client's own `ca_file` option is not used on this path.  Host names
+-- The client's own `ca_file` option cannot be honoured on this path, so a
+-- client given one is refused (below).  Host names
 -- are checked against the certificate's DNS names; nginx cannot match an IP
 -- address SAN, so an https URL with an IP literal fails verification: use a
 -- host name.
@@ -33,6 +34,14 @@
 -- Names: nginx resolves host names only with a `resolver` directive in its
 -- configuration (e.g. `resolver 127.0.0.53 ipv6=off;`).  "localhost" is
 -- connected to 127.0.0.1 directly (while TLS still checks "localhost").
+--
+-- The client's connection options come in the request (req.proxy,
+-- req.ca_file, req.http_version).  Cosockets cannot go through an HTTP
+-- proxy, verify against a CA file of their own, or speak HTTP/2, so this
+-- transport refuses a request carrying a proxy, a ca_file or an
+-- http_version other than "1.1" (kind "url", not retried), and
+-- M.options{...} refuses such options when the client is made: never a
+-- silent drop.
 --
 -- Connections are kept alive in a per-worker pool per scheme + host + port
 -- (M.keepalive_timeout, M.pool_size) unless the answer said
@@ -473,7 +482,29 @@ local function connection(req, u)
            deadline = ngx.now() + (tonumber(req.timeout) or 30) }
 end
 
+-- The client options this transport cannot honour: name, why; or nil.
+local function unsupported(t)
+  if t.proxy ~= nil then
+    return "proxy", "nginx cosockets cannot go through an HTTP proxy " ..
+      "(leave proxy out, or use libcurl outside nginx)"
+  end
+  if t.ca_file ~= nil then
+    return "ca_file", "nginx verifies against the CA bundle its " ..
+      "lua_ssl_trusted_certificate directive names; put the CA there and " ..
+      "leave ca_file out"
+  end
+  if t.http_version ~= nil and t.http_version ~= "1.1" then
+    return "http_version", "this transport speaks HTTP/1.1 only (use " ..
+      "\"1.1\" or leave it out)"
+  end
+end
+
 function M.request(req)
+  local name, why = unsupported(req)
+  if name then
+    return nil, "userupd.transport.ngx cannot honour the client's " ..
+      name .. " option: " .. why, "url"
+  end
   local u = {}
   u.scheme, u.host, u.port, u.target, u.authority = parse_url(req.url)
   if not u.scheme then return nil, u.host, "url" end
@@ -499,9 +530,15 @@ end
 M.sleep = function(seconds) return ngx.sleep(seconds) end
 
 -- options{...} -> the same table with transport and sleep filled in (those
--- already given are kept).
+-- already given are kept); raises for a client option this transport
+-- cannot honour.
 function M.options(t)
   t = t or {}
+  local name, why = unsupported(t)
+  if name and (t.transport == nil or t.transport == M.request) then
+    error("userupd.transport.ngx: cannot honour the client option " ..
+          name .. ": " .. why, 2)
+  end
   if t.transport == nil then t.transport = M.request end
   if t.sleep == nil then t.sleep = M.sleep end
   return t
