@@ -51,7 +51,6 @@ build = {
         "lua_userupd.c",
         "src/base/clock.c",
         "src/base/compat.c",
-        "src/base/fnv.c",
         "src/base/keyed_hash.c",
         "src/base/sha256.c",
         "src/binding/client.c",
