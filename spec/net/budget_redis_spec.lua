@@ -170,6 +170,8 @@ describe("userupd.budget.redis", function()
     local c = ti{ rate = 5, shared_budget = rstore.new{ port = PORT + 7 } }
     local ok, err = pcall(c.update, c, UUID, { firstName = "A" })
     assert.is_false(ok)
-    assert.matches("shared_budget take failed: redis: ", tostring(err))
+    assert.matches("shared_budget take failed (userupd.budget.redis " ..
+                   "127.0.0.1:" .. (PORT + 7) .. "): redis: ", tostring(err),
+                   1, true)
   end)
 end)

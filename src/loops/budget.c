@@ -36,6 +36,13 @@
 ** anchors its bucket when the first request arrives, and a later request
 ** that travels faster than the first must not look early to it. */
 #define START_MARGIN 0.1
+/* Skew: no budget reserves further ahead than its burst plus every slot
+** of a full update_many pool (256) at its rate, plus a minute.  A tat
+** beyond that comes from a clock stepped back, a VM restore or a damaged
+** record, never from pacing: the file store resets it, a Lua store's
+** answer is an error that names the store, and neither is slept on. */
+#define SKEW_SLOTS 256.0
+#define SKEW_MARGIN 60.0
 
 struct uu_budget {
   int fd;                              /* the file store, or -1 */
@@ -44,6 +51,8 @@ struct uu_budget {
   char key[33];                        /* hex, 128 bits of SHA-256 */
   long quota;                          /* 0: none */
   long day, sent, unsaved;             /* the count without a store */
+  double timeout;                      /* the client's: each store call's */
+                                       /* deadline, passed to the store */
   char msg[112];                       /* a refusal's message */
 };
 
@@ -66,6 +75,12 @@ static double bucket_take(double tat, double now, double rate, double burst)
   double floor_ = now - (burst - 1) / rate;
   tat += 1 / rate;
   return tat > floor_ ? tat : floor_;
+}
+
+/* The furthest ahead a real reservation can lie, in seconds. */
+static double skew_limit(double rate, double burst)
+{
+  return ((burst > 1 ? burst : 1) + SKEW_SLOTS) / rate + SKEW_MARGIN;
 }
 
 /* ---- the key ------------------------------------------------------------ */
@@ -227,6 +242,8 @@ static double file_take(uu_budget *b, lua_State *L, double rate,
   if (off < 0)
     file_fail(b, L);
   now = uu_wall();
+  if (r.tat - now > skew_limit(rate, burst))
+    r.tat = 0;                         /* skew: start from a full bucket */
   r.tat = bucket_take(r.tat, now, rate, burst);
   file_end(b, L, &r, off);
   return r.tat > now ? r.tat - now : 0;
@@ -252,34 +269,74 @@ static int file_spend(uu_budget *b, lua_State *L, long quota, long *sent)
 
 /* ---- a Lua store -------------------------------------------------------- */
 
-/* store:method(key, ...) with the arguments already pushed (nargs of
-** them); leaves its two results (take: wait, -; spend: sent, ok), or
-** raises with the store's message when the first is nil. */
+/* The store's name for messages: its __tostring ("userupd.budget.redis
+** 127.0.0.1:6379"), or "a Lua store".  Pushed on the stack. */
+static const char *store_name(uu_budget *b, lua_State *L)
+{
+  lua_getglobal(L, "tostring");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
+  if (!luaL_getmetafield(L, -1, "__tostring")) {
+    lua_pop(L, 2);
+    lua_pushliteral(L, "a Lua store");
+    return lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);
+  lua_call(L, 1, 1);
+  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "a Lua store";
+}
+
+static void store_fail(uu_budget *b, lua_State *L, const char *method,
+                       const char *why)
+{
+  luaL_error(L, "userupd: shared_budget %s failed (%s): %s", method,
+             store_name(b, L), why);
+}
+
+/* store:method(key, ..., timeout) with the arguments but the last already
+** pushed (nargs of them); timeout is the client's, the call's deadline.
+** Leaves its two results (take: wait, -; spend: sent, ok), or raises,
+** naming the store, when the first is nil or the answer came too late. */
 static void store_call(uu_budget *b, lua_State *L, const char *method,
                        int nargs)
 {
   int base = lua_gettop(L) - nargs;
+  double t0 = uu_now(), took;
+  lua_pushnumber(L, b->timeout);
   lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
   lua_getfield(L, -1, method);
   lua_insert(L, base + 1);                         /* method */
   lua_insert(L, base + 2);                         /* self */
   lua_pushstring(L, b->key);
   lua_insert(L, base + 3);
-  lua_call(L, nargs + 2, 2);
+  lua_call(L, nargs + 3, 2);
   if (lua_isnil(L, -2))
-    luaL_error(L, "userupd: shared_budget %s failed: %s", method,
-               lua_isstring(L, -1) ? lua_tostring(L, -1) : "no reason");
+    store_fail(b, L, method, lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                                 : "no reason");
+  took = uu_now() - t0;
+  if (took > b->timeout + 1.0) {
+    lua_pushfstring(L, "answered after %d s, past the client's timeout",
+                    (int)took);
+    store_fail(b, L, method, lua_tostring(L, -1));
+  }
 }
 
 static double lua_take(uu_budget *b, lua_State *L, double rate,
                        double burst)
 {
+  char msg[240];
   double wait;
   lua_pushnumber(L, rate);
   lua_pushnumber(L, burst);
   store_call(b, L, "take", 2);
   wait = lua_tonumber(L, -2);
   lua_pop(L, 2);
+  if (wait > skew_limit(rate, burst)) {
+    snprintf(msg, sizeof msg, "its reservation lies %.0f s ahead, more "
+             "than a budget of %g a second can make (a clock stepped back, "
+             "a VM restore or a damaged record); not waiting for it: clear "
+             "its bucket", wait < 1e12 ? wait : 1e12, rate);
+    store_fail(b, L, "take", msg);
+  }
   return wait > 0 ? wait : 0;                      /* also NaN */
 }
 
@@ -348,6 +405,7 @@ void uu_budget_open(uu_client *c, lua_State *L, int opts)
   if (b == NULL)
     luaL_error(L, "userupd: out of memory");
   b->fd = -1, b->ref = LUA_NOREF, b->day = -1;
+  b->timeout = (double)c->timeout_ms / 1000.0;
   c->budget = b;                       /* owned by the client from here */
   b->quota = read_quota(c, L, opts);
   lua_getfield(L, opts, "shared_budget");

@@ -23,7 +23,7 @@
 -- to one burst, once; it is never overspent.
 
 local ngx = ngx
-local floor = math.floor
+local floor, max = math.floor, math.max
 
 local M = {}
 local Store = {}
@@ -47,7 +47,9 @@ function Store:take(key, rate, burst)
   local least = now - (burst - 1) * t
   local tat, err = self.dict:incr(k, t, least - t)   -- a new key: least
   if not tat then return nil, "lua_shared_dict: " .. tostring(err) end
-  if tat < least then                                -- it was full
+  -- it was full, or it lies further ahead than any budget reserves (a
+  -- clock stepped back: src/loops/budget.c, skew_limit): start afresh
+  if tat < least or tat - now > (max(burst, 1) + 256) * t + 60 then
     tat, err = self.dict:incr(k, least - tat)
     if not tat then return nil, "lua_shared_dict: " .. tostring(err) end
   end
