@@ -49,8 +49,10 @@ uint64_t uu_siphash(const unsigned char key[16], const void *data, size_t n)
   uint64_t k0 = read64(key), k1 = read64(key + 8), v[4], last;
   unsigned char tail[8];
   size_t i;
-  v[0] = k0 ^ 0x736f6d6570736575ULL, v[1] = k1 ^ 0x646f72616e646f6dULL;
-  v[2] = k0 ^ 0x6c7967656e657261ULL, v[3] = k1 ^ 0x7465646279746573ULL;
+  v[0] = k0 ^ 0x736f6d6570736575ULL;
+  v[1] = k1 ^ 0x646f72616e646f6dULL;
+  v[2] = k0 ^ 0x6c7967656e657261ULL;
+  v[3] = k1 ^ 0x7465646279746573ULL;
   for (i = 0; i + 8 <= n; i += 8)
     absorb(v, read64(p + i));
   memset(tail, 0, sizeof tail);

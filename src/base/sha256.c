@@ -63,11 +63,14 @@ void uu_sha256_add(uu_sha256 *c, const void *data, size_t n)
     used = (size_t)(c->len % 64);
     if (used == 0 && n >= 64) {
       block(c->h, p);
-      c->len += 64, p += 64, n -= 64;
+      c->len += 64;
+      p += 64;
+      n -= 64;
       continue;
     }
     c->buf[used] = *p++;
-    c->len++, n--;
+    c->len++;
+    n--;
     if (c->len % 64 == 0)
       block(c->h, c->buf);
   }

@@ -271,7 +271,7 @@ static void build_headers(uu_client *c, lua_State *L, int opts)
   lua_getfield(L, opts, "transport");      /* libcurl is not the sender */
   lua_pushfstring(L, "User-Agent: %s", c->user_agent ? c->user_agent
                   : lua_isnil(L, -1) ? uu_user_agent()
-                                     : "userupd/" UU_VERSION " (lua transport)");
+                  : "userupd/" UU_VERSION " (lua transport)");
   lua_remove(L, -2);
   add_header(c, L, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -315,9 +315,40 @@ static void collect_secrets(uu_client *c, lua_State *L, int opts)
 /* ---- life cycle --------------------------------------------------------- */
 
 /* Frees everything; idempotent, so it serves close, __gc and __close. */
-void uu_client_release(lua_State *L, uu_client *c)
+/* The client's own C strings and buffers: request parts, secrets, the
+** token's forms, options kept as C strings. */
+static void free_strings(uu_client *c)
 {
   int i;
+  uu_buf_free(&c->base);
+  uu_buf_free(&c->url_pre);
+  uu_buf_free(&c->url_post);
+  uu_buf_free(&c->get_pre);
+  uu_buf_free(&c->get_post);
+  uu_buf_free(&c->body_tail);
+  uu_buf_free(&c->scratch);
+  for (i = 0; i < c->nsecrets; i++)
+    free(c->secrets[i]);
+  free(c->secrets);
+  c->secrets = NULL;
+  c->nsecrets = 0;
+  for (i = 0; i < UU_TOKEN_FORMS; i++) {
+    free(c->token_forms[i]);
+    c->token_forms[i] = NULL;
+  }
+  free(c->auth_header);
+  free(c->login_user);
+  free(c->login_pass);
+  free(c->token);
+  free(c->ca_file);
+  free(c->proxy);
+  free(c->user_agent);
+  c->auth_header = c->login_user = c->login_pass = c->token = NULL;
+  c->ca_file = c->proxy = c->user_agent = NULL;
+}
+
+void uu_client_release(lua_State *L, uu_client *c)
+{
   if (c->closed && !c->release_due)
     return;
   c->closed = 1;
@@ -325,22 +356,12 @@ void uu_client_release(lua_State *L, uu_client *c)
   uu_async_cancel(L, c);
   uu_many_release(c);
   uu_budget_close(c, L);
-  uu_slot_free(&c->sync), uu_slot_free(&c->login);
+  uu_slot_free(&c->sync);
+  uu_slot_free(&c->login);
   uu_pool_close(c);                  /* after every easy handle is gone */
-  uu_buf_free(&c->base);
-  uu_buf_free(&c->url_pre), uu_buf_free(&c->url_post);
-  uu_buf_free(&c->get_pre), uu_buf_free(&c->get_post);
-  uu_buf_free(&c->body_tail), uu_buf_free(&c->scratch);
-  curl_slist_free_all(c->headers), c->headers = NULL;
-  for (i = 0; i < c->nsecrets; i++)
-    free(c->secrets[i]);
-  free(c->secrets), c->secrets = NULL, c->nsecrets = 0;
-  for (i = 0; i < UU_TOKEN_FORMS; i++)
-    free(c->token_forms[i]), c->token_forms[i] = NULL;
-  free(c->auth_header), free(c->login_user), free(c->login_pass);
-  free(c->token), free(c->ca_file), free(c->proxy), free(c->user_agent);
-  c->auth_header = c->login_user = c->login_pass = c->token = NULL;
-  c->ca_file = c->proxy = c->user_agent = NULL;
+  curl_slist_free_all(c->headers);
+  c->headers = NULL;
+  free_strings(c);
   luaL_unref(L, LUA_REGISTRYINDEX, c->sleep_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->names_ref);

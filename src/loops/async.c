@@ -50,7 +50,8 @@ static int queue_gc(lua_State *L)
     next = j->next;
     job_free(L, e, j);
   }
-  e->head = NULL, e->n = 0;
+  e->head = NULL;
+  e->n = 0;
   if (e->multi != NULL)
     curl_multi_cleanup(e->multi);
   e->multi = NULL;
@@ -107,8 +108,11 @@ void uu_async_cancel(lua_State *L, uu_client *c)
 ** the arguments put as update and prepare take them, callback last. */
 static int submit_args(lua_State *L)
 {
-  if (lua_type(L, 4) == LUA_TFUNCTION && lua_isnoneornil(L, 5))
-    lua_settop(L, 4), lua_pushnil(L), lua_insert(L, 4);
+  if (lua_type(L, 4) == LUA_TFUNCTION && lua_isnoneornil(L, 5)) {
+    lua_settop(L, 4);
+    lua_pushnil(L);
+    lua_insert(L, 4);
+  }
   if (!lua_isnil(L, 4))
     luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TFUNCTION);
@@ -133,8 +137,11 @@ static int l_submit(lua_State *L)
   if ((j = (job *)calloc(1, sizeof *j)) == NULL)
     return luaL_error(L, "userupd: out of memory");
   j->client_ref = j->cb_ref = LUA_NOREF;
-  j->next = e->head, e->head = j, e->n++;  /* owned by the queue now */
-  j->c = c, j->s.client = c;
+  j->next = e->head;                             /* owned by the queue now */
+  e->head = j;
+  e->n++;
+  j->c = c;
+  j->s.client = c;
   lua_pushvalue(L, 1);
   j->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, 5);

@@ -257,8 +257,10 @@ static int file_spend(uu_budget *b, lua_State *L, long quota, long *sent)
   off_t off = file_begin(b, &r);
   if (off < 0)
     file_fail(b, L);
-  if (r.day != day)
-    r.day = day, r.sent = 0;
+  if (r.day != day) {
+    r.day = day;
+    r.sent = 0;
+  }
   ok = r.sent < quota;
   if (ok)
     r.sent++;
@@ -404,7 +406,9 @@ void uu_budget_open(uu_client *c, lua_State *L, int opts)
   uu_budget *b = (uu_budget *)calloc(1, sizeof *b);
   if (b == NULL)
     luaL_error(L, "userupd: out of memory");
-  b->fd = -1, b->ref = LUA_NOREF, b->day = -1;
+  b->fd = -1;
+  b->ref = LUA_NOREF;
+  b->day = -1;
   b->timeout = (double)c->timeout_ms / 1000.0;
   c->budget = b;                       /* owned by the client from here */
   b->quota = read_quota(c, L, opts);
@@ -501,8 +505,10 @@ int uu_quota_spend(uu_client *c, lua_State *L, long *sent)
     return !file_spend(b, L, b->quota, sent);
   if (b->ref != LUA_NOREF)
     return !lua_spend(b, L, b->quota, sent);
-  if ((day = utc_day()) != b->day)
-    b->day = day, b->sent = 0;
+  if ((day = utc_day()) != b->day) {
+    b->day = day;
+    b->sent = 0;
+  }
   *sent = b->sent;
   if (b->sent >= b->quota)
     return 1;

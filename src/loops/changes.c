@@ -13,7 +13,8 @@
 static int json_equal(lua_State *L, int a, int b)
 {
   int eq = 1;
-  a = uu_absindex(L, a), b = uu_absindex(L, b);
+  a = uu_absindex(L, a);
+  b = uu_absindex(L, b);
   if (lua_type(L, a) != LUA_TTABLE || lua_type(L, b) != LUA_TTABLE)
     return lua_rawequal(L, a, b);
   luaL_checkstack(L, 4, "changed_fields");
@@ -50,8 +51,10 @@ static int mark_changes(lua_State *L, const uu_vendor *v, int cur, int prev,
   for (f = v->fields, i = 0; f->name != NULL; f++, i++) {
     lua_getfield(L, cur, f->name);
     lua_getfield(L, prev, f->name);
-    if (!json_equal(L, -2, -1))
-      mark[i] = 1, n++;
+    if (!json_equal(L, -2, -1)) {
+      mark[i] = 1;
+      n++;
+    }
     lua_pop(L, 2);
   }
   return n;
@@ -125,8 +128,10 @@ static int reduce(uu_run *r, uu_slot *s, int fields)
   uu_bad bad;
   memset(mark, 0, sizeof mark);
   if (uu_json_decode(L, s->prev.p, s->prev.n, 64, msg, sizeof msg) != 0 ||
-      uu_json_decode(L, s->full.p, s->full.n, 64, msg, sizeof msg) != 0)
-    return lua_settop(L, top), 1;                  /* no usable baseline */
+      uu_json_decode(L, s->full.p, s->full.n, 64, msg, sizeof msg) != 0) {
+    lua_settop(L, top);                            /* no usable baseline */
+    return 1;
+  }
   changed = mark_changes(L, r->c->v, top + 2, top + 1, mark);
   lua_settop(L, top);
   if (changed == 0)
@@ -249,8 +254,10 @@ int uu_many_has_secret(const uu_vendor *v, lua_State *L, int fields)
   for (f = v->fields; f->name != NULL; f++)
     if ((f->flags & UU_SECRET)) {
       lua_getfield(L, fields, f->name);
-      if (!lua_isnil(L, -1))
-        return lua_pop(L, 1), 1;
+      if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 1;
+      }
       lua_pop(L, 1);
     }
   return 0;

@@ -48,7 +48,8 @@ void uu_many_release(uu_client *c)
   for (i = 0; i < c->npool; i++)
     uu_slot_free(&c->pool[i]);
   free(c->pool);
-  c->pool = NULL, c->npool = 0;
+  c->pool = NULL;
+  c->npool = 0;
   if (c->multi != NULL)
     curl_multi_cleanup(c->multi);
   c->multi = NULL;
@@ -88,8 +89,10 @@ static void iter_tail(uu_run *r)
   int line = lua_type(L, -2) == LUA_TNUMBER ? -2 : -1;
   r->line = lua_type(L, line) == LUA_TNUMBER ? (long)lua_tonumber(L, line)
                                              : 0;
-  if (line == -2)                                  /* id, fields, line, x */
-    lua_pushnil(L), lua_replace(L, -3);
+  if (line == -2) {                                /* id, fields, line, x */
+    lua_pushnil(L);
+    lua_replace(L, -3);
+  }
   lua_pop(L, 1);                                   /* id, fields, extra */
 }
 
@@ -212,7 +215,9 @@ static int held_back(const uu_run *r)
 static void quota_stop(uu_run *r, long sent)
 {
   int i;
-  r->stop = "daily_quota", r->exhausted = 1, r->quota_sent = sent;
+  r->stop = "daily_quota";
+  r->exhausted = 1;
+  r->quota_sent = sent;
   for (i = 0; i < r->conc; i++)
     if (r->c->pool[i].state == UU_SLOT_WAIT) {
       r->c->pool[i].state = UU_SLOT_IDLE;
@@ -345,7 +350,9 @@ static int loop(lua_State *L)
   uu_run *r = (uu_run *)lua_touserdata(L, 2);
   int running;
   r->L = L;
-  r->src = 3, r->ids = 4, r->kinds = 6;
+  r->src = 3;
+  r->ids = 4;
+  r->kinds = 6;
   r->on_result = lua_isnil(L, 5) ? 0 : 5;
   r->on_skip = lua_isnil(L, 7) ? 0 : 7;
   r->on_plan = lua_isnil(L, 8) ? 0 : 8;
@@ -404,8 +411,10 @@ static long count_opt(lua_State *L, int opts, const char *k, long dflt)
 {
   lua_Integer n;
   lua_getfield(L, opts, k);
-  if (lua_isnil(L, -1))
-    return lua_pop(L, 1), dflt;
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return dflt;
+  }
   n = luaL_checkinteger(L, -1);
   if (n < 0)
     luaL_error(L, "bad argument #2 to 'update_many' (%s must be 0 or more)",
@@ -513,28 +522,40 @@ static void read_hooks(lua_State *L, uu_run *r)
 }
 
 /* client:update_many(source, opts) -> summary */
-int uu_update_many(lua_State *L)
+/* The run r begins: the source at 2 (a list or a function) and the
+** options at 3 (a table, made when nil) checked; raises when the client
+** cannot run update_many now. */
+static void begin(lua_State *L, uu_client *c, uu_run *r)
 {
-  uu_client *c = uu_check_client(L, 1);
-  uu_run r;
-  int status, t = lua_type(L, 2);
-  memset(&r, 0, sizeof r);
-  r.L = L, r.c = c, r.src = 2, r.t0 = uu_now();
+  int t = lua_type(L, 2);
+  memset(r, 0, sizeof *r);
+  r->L = L;
+  r->c = c;
+  r->src = 2;
+  r->t0 = uu_now();
   if (t != LUA_TTABLE && t != LUA_TFUNCTION)
-    return uu_typeerror(L, 2, "table or function");
-  r.iter = t == LUA_TFUNCTION;
+    uu_typeerror(L, 2, "table or function");
+  r->iter = t == LUA_TFUNCTION;
   uu_not_busy(L, c, "update_many");   /* inside update, get, ... */
   if (c->many_running)                 /* the pool is in use: no nesting */
-    return luaL_error(L, "update_many is already running on this client");
+    luaL_error(L, "update_many is already running on this client");
   if (c->transport_ref != LUA_NOREF)   /* inside nginx it would block */
-    return luaL_error(L, "update_many sends with libcurl and this client "
-                      "has a transport: call update per record instead");
+    luaL_error(L, "update_many sends with libcurl and this client has a "
+               "transport: call update per record instead");
   lua_settop(L, 3);
   if (lua_isnil(L, 3)) {
     lua_newtable(L);
     lua_replace(L, 3);
   }
   luaL_checktype(L, 3, LUA_TTABLE);
+}
+
+int uu_update_many(lua_State *L)
+{
+  uu_client *c = uu_check_client(L, 1);
+  uu_run r;
+  int status;
+  begin(L, c, &r);
   read_opts(L, &r, 3);
   read_stop_opts(L, &r, 3);
   read_hooks(L, &r);
@@ -545,8 +566,10 @@ int uu_update_many(lua_State *L)
   status = run_loop(L, &r);
   reset_pool(c);                                   /* closes the journal */
   uu_many_draw(&r, 1);
-  if (status != 0 && uu_many_closed(L))
-    status = 0, r.stop = "closed";     /* a callback closed the client */
+  if (status != 0 && uu_many_closed(L)) {
+    status = 0;                        /* a callback closed the client */
+    r.stop = "closed";
+  }
   if (status != 0)
     return lua_error(L);
   uu_many_summary(&r, 5);

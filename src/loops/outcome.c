@@ -49,9 +49,13 @@ void uu_many_journal(uu_run *r, uu_slot *s, int base, int state)
   if (r->j == NULL || r->dry)            /* a plan writes nothing */
     return;
   memset(&jr, 0, sizeof jr);
-  jr.id = s->id.p, jr.idlen = s->id.n, jr.state = state;
-  jr.attempts = s->answer.attempts, jr.http_status = (int)s->answer.status;
-  jr.elapsed = s->answer.elapsed, jr.line = s->line;
+  jr.id = s->id.p;
+  jr.idlen = s->id.n;
+  jr.state = state;
+  jr.attempts = s->answer.attempts;
+  jr.http_status = (int)s->answer.status;
+  jr.elapsed = s->answer.elapsed;
+  jr.line = s->line;
   if (state != UU_J_OK) {
     jr.kind = err_field(r->L, err, "kind");
     jr.message = err_field(r->L, err, "message");
@@ -63,9 +67,11 @@ void uu_many_journal(uu_run *r, uu_slot *s, int base, int state)
     if (s->secret_fields) {
       /* never a password, not even here */
     } else if (s->full.n > 0) {
-      jr.payload = s->full.p, jr.payload_len = s->full.n;
+      jr.payload = s->full.p;
+      jr.payload_len = s->full.n;
     } else if (uu_many_fields_json(r->c, s) == 0) {
-      jr.payload = r->c->scratch.p, jr.payload_len = r->c->scratch.n;
+      jr.payload = r->c->scratch.p;
+      jr.payload_len = r->c->scratch.n;
     }
   }
   if (uu_journal_record(r->j, &jr) != 0)

@@ -12,7 +12,8 @@ void uu_many_draw(uu_run *r, int final)
   int i, fill_n = 0;
   if (!r->progress)                    /* the common case: not even a clock */
     return;
-  now = uu_now(), el = now - r->t0;
+  now = uu_now();
+  el = now - r->t0;
   if (!final && now - r->drawn < 0.1)
     return;
   r->drawn = now;

@@ -69,7 +69,9 @@ void uu_limits_read(uu_limits *l, const uu_heard *h, double wall)
 double uu_jitter(uu_policy *p)
 {
   uint64_t x = p->rng ? p->rng : 0x9E3779B97F4A7C15ULL;
-  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
   p->rng = x;
   return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }

@@ -99,8 +99,12 @@ void uu_slot_free(uu_slot *s)
   if (s->easy != NULL)
     curl_easy_cleanup(s->easy);
   s->easy = NULL;
-  uu_buf_free(&s->url), uu_buf_free(&s->body), uu_buf_free(&s->resp);
-  uu_buf_free(&s->id), uu_buf_free(&s->full), uu_buf_free(&s->prev);
+  uu_buf_free(&s->url);
+  uu_buf_free(&s->body);
+  uu_buf_free(&s->resp);
+  uu_buf_free(&s->id);
+  uu_buf_free(&s->full);
+  uu_buf_free(&s->prev);
 }
 
 /* Per request: URL, method and body.  POSTFIELDS is not copied by curl;
@@ -108,9 +112,14 @@ void uu_slot_free(uu_slot *s)
 void uu_slot_prepare(uu_slot *s, const char *method, int body)
 {
   CURL *e = s->easy;
-  s->resp.n = 0, s->overflow = 0, s->status = 0, s->errbuf[0] = '\0';
+  s->resp.n = 0;
+  s->overflow = 0;
+  s->status = 0;
+  s->errbuf[0] = '\0';
   memset(&s->heard, 0, sizeof s->heard);
-  s->header_bytes = 0, s->header_overflow = 0, s->headers_done = 0;
+  s->header_bytes = 0;
+  s->header_overflow = 0;
+  s->headers_done = 0;
   curl_easy_setopt(e, CURLOPT_URL, s->url.p);
   if (s->method != method) {                       /* only on a change */
     if (body)

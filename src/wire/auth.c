@@ -16,7 +16,8 @@ void uu_auth_header(uu_client *c, lua_State *L, int opts)
   const char *a, *b;
   lua_getfield(L, opts, c->v->auth_opt1 ? c->v->auth_opt1 : "api_key");
   lua_getfield(L, opts, c->v->auth_opt2 ? c->v->auth_opt2 : "password");
-  a = lua_tostring(L, -2), b = lua_tostring(L, -1);
+  a = lua_tostring(L, -2);
+  b = lua_tostring(L, -1);
   if (c->setup.auth == UU_AUTH_BASIC && a && b) {
     uu_buf_add(&pair, a, strlen(a));
     uu_buf_addc(&pair, ':');

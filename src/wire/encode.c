@@ -23,7 +23,9 @@ int uu_percent_encode(uu_buf *b, const char *s, size_t n)
         return -1;
       continue;
     }
-    esc[0] = '%', esc[1] = hex[ch >> 4], esc[2] = hex[ch & 15];
+    esc[0] = '%';
+    esc[1] = hex[ch >> 4];
+    esc[2] = hex[ch & 15];
     if (uu_buf_add(b, esc, 3) != 0)
       return -1;
   }

@@ -54,7 +54,7 @@ static int unknown_field(const uu_vendor *v, const char *s, size_t n,
   near = nearest(v, s, n);
   if (near != NULL)
     return uu_bad_at(bad, name, "unknown field '%s' (did you mean '%s'?)",
-                  name, near);
+                     name, near);
   return uu_bad_at(bad, name, "unknown field '%s' for %s", name, v->name);
 }
 
@@ -119,7 +119,7 @@ static int note_unknown(walk *w, const char **unknown, size_t *ul)
     t = luaL_typename(w->L, -2);
     lua_pop(w->L, 2);
     return uu_bad_at(w->bad, "?", "field names must be strings, got a %s "
-                  "key (is fields a list instead of a table of names?)", t);
+                     "key (is fields a list instead of a table of names?)", t);
   }
   k = lua_tolstring(w->L, -2, &kl);
   if (*unknown == NULL || strcmp(k, *unknown) < 0)
@@ -142,7 +142,7 @@ static int keep_field(walk *w, int at, int base)
   if (w->given[i] != GIVEN_NO) {
     lua_pop(w->L, 2);
     return uu_bad_at(w->bad, f->name, "%s: given twice, as '%s' and '%s'",
-                  f->name, f->name, f->canon);
+                     f->name, f->name, f->canon);
   }
   w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
   w->slot[i] = base + 1 + i;
@@ -189,7 +189,7 @@ static int scan_null_list(walk *w, const uu_field *nf)
   len = uu_rawlen(w->L, -1);
   if (uu_count_keys(w->L, lua_gettop(w->L)) != len)
     return uu_bad_at(w->bad, nf->name, "%s: expected a list (keys 1..n)",
-                  nf->name);
+                     nf->name);
   for (i = 1; i <= len; i++) {
     snprintf(where, sizeof where, "%s[%lu]", nf->name, (unsigned long)i);
     lua_rawgeti(w->L, -1, (int)i);
@@ -199,7 +199,7 @@ static int scan_null_list(walk *w, const uu_field *nf)
     lua_pop(w->L, 1);
     if (f == NULL || canon || f == nf)
       return uu_bad_at(w->bad, where, "%s: not a %s field name", where,
-                    w->c->v->name);
+                       w->c->v->name);
     w->listed[f - w->c->v->fields] = 1;
   }
   return 0;
@@ -222,9 +222,9 @@ static int check_guard(walk *w, const uu_field *f)
     lf = uu_field_find(w->c->v, p, n, &canon);
     if (lf != NULL && w->given[lf - w->c->v->fields] == GIVEN_NO)
       return uu_bad_at(w->bad, f->name, "%s = true replaces the user's "
-                    "access, but %.*s was not given and would wipe it; give "
-                    "every list it replaces (an empty table to clear one)",
-                    f->name, (int)n, p);
+                       "access, but %.*s was not given and would wipe it; give "
+                       "every list it replaces (an empty table to clear one)",
+                       f->name, (int)n, p);
     if (bar == NULL)
       return 0;
     p = bar + 1;
@@ -241,7 +241,7 @@ static int write_value(walk *w, const uu_field *f, const char *field)
   case UU_NUMBER:
     if (t != LUA_TNUMBER)
       return uu_value_error(L, -1, f, field, f->kind == UU_INT ? "integer"
-                         : "number", w->bad);
+                            : "number", w->bad);
     return f->kind == UU_INT ? uu_write_int(L, -1, w->b, field, w->bad)
                              : uu_write_number(L, -1, w->b, field, w->bad);
   case UU_BOOL:
@@ -289,15 +289,17 @@ static int write_null(walk *w, const uu_field *f, const char *name)
   const uu_vendor *v = w->c->v;
   if (f->flags & UU_NONULL)
     return uu_bad_at(w->bad, name, "%s: cannot be cleared with userupd.null%s",
-                  name, f->kind == UU_KV_LIST || f->kind == UU_STRING_LIST ||
-                  f->kind == UU_UUID_LIST ? "; give {} for an empty list"
+                     name, f->kind == UU_KV_LIST || f->kind == UU_STRING_LIST ||
+                     f->kind == UU_UUID_LIST ? "; give {} for an empty list"
                                           : "");
-  if (v->null_list != NULL)
-    return (w->nulled[f - v->fields] = 1), 0;
+  if (v->null_list != NULL) {
+    (w->nulled[f - v->fields] = 1);
+    return 0;
+  }
   if (!w->c->send_null)
     return uu_bad_at(w->bad, name, "%s: userupd.null refused: %s documents no "
-                  "way to clear a field; set send_null = true on the client "
-                  "to send JSON null anyway", name, v->name);
+                     "way to clear a field; set send_null = true on the client "
+                     "to send JSON null anyway", name, v->name);
   return write_key(w, f->name) != 0 || uu_buf_add(w->b, "null", 4) != 0
              ? -1 : 0;
 }
@@ -327,7 +329,7 @@ static int write_field(walk *w, const uu_field *f)
   if (w->listed[i]) {
     lua_pop(L, 1);
     return uu_bad_at(w->bad, name, "%s: given a value and also listed in %s",
-                  name, w->c->v->null_list);
+                     name, w->c->v->null_list);
   }
   rc = (f->flags & UU_GUARD) ? check_guard(w, f) : 0;
   if (rc == 0 && (rc = write_key(w, f->name)) == 0)
@@ -398,12 +400,12 @@ static int extra_null(walk *w, const char *at)
 {
   if (w->c->v->null_list != NULL)
     return uu_bad_at(w->bad, at, "%s: userupd.null refused: %s clears fields "
-                  "through %s, not JSON null; set send_null = true on the "
-                  "client to send JSON null anyway", at, w->c->v->name,
-                  w->c->v->null_list);
+                     "through %s, not JSON null; set send_null = true on the "
+                     "client to send JSON null anyway", at, w->c->v->name,
+                     w->c->v->null_list);
   return uu_bad_at(w->bad, at, "%s: userupd.null refused: %s documents no way "
-                "to clear a field; set send_null = true on the client to "
-                "send JSON null anyway", at, w->c->v->name);
+                   "to clear a field; set send_null = true on the client to "
+                   "send JSON null anyway", at, w->c->v->name);
 }
 
 /* ,"name":value for one extra member; the value at index value, checked
@@ -450,16 +452,20 @@ static int write_extra(walk *w, int extra)
     return uu_type_error(L, extra, "extra", "a table of name = value", w->bad);
   n = uu_json_sorted_keys(L, extra, 0);
   keys = lua_gettop(L);
-  if (n < 0)
-    return lua_settop(L, top), uu_bad_at(w->bad, "extra", "extra: member "
-                                      "names must be strings");
+  if (n < 0) {
+    lua_settop(L, top);
+    return uu_bad_at(w->bad, "extra", "extra: member names must be "
+                     "strings");
+  }
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, keys, i);
     lua_pushvalue(L, -1);
     lua_rawget(L, extra);                          /* ..., keys, k, v */
     k = lua_tolstring(L, -2, &kl);
-    if (write_extra_member(w, lua_gettop(L), k, kl) != 0)
-      return lua_settop(L, top), -1;
+    if (write_extra_member(w, lua_gettop(L), k, kl) != 0) {
+      lua_settop(L, top);
+      return -1;
+    }
     lua_pop(L, 2);
   }
   lua_settop(L, top);
@@ -500,8 +506,12 @@ static int walk_init(walk *w, uu_client *c, lua_State *L, int idx,
                      uu_buf *body, uu_bad *bad)
 {
   memset(w, 0, sizeof *w);
-  w->c = c, w->L = L, w->idx = uu_absindex(L, idx), w->b = body;
-  w->bad = bad, w->first = 1;
+  w->c = c;
+  w->L = L;
+  w->idx = uu_absindex(L, idx);
+  w->b = body;
+  w->bad = bad;
+  w->first = 1;
   for (w->nfields = 0; c->v->fields[w->nfields].name != NULL; w->nfields++)
     ;
   bad->field[0] = bad->msg[0] = '\0';
@@ -510,6 +520,36 @@ static int walk_init(walk *w, uu_client *c, lua_State *L, int idx,
   if (w->nfields > MAX_FIELDS)
     return uu_bad_at(bad, "?", "vendor descriptor has too many fields");
   return scan_keys(w);
+}
+
+/* The explicit null list, when given, checked (scan_null_list). */
+static int read_null_list(walk *w, const uu_field *nf)
+{
+  int rc;
+  if (nf == NULL || w->given[nf - w->c->v->fields] == GIVEN_NO)
+    return 0;
+  lua_pushvalue(w->L, w->slot[nf - w->c->v->fields]);
+  rc = scan_null_list(w, nf);
+  lua_pop(w->L, 1);
+  return rc;
+}
+
+/* "{", the id where the body carries it, the fields, the extra members:
+** everything up to the credentials. */
+static int write_members(walk *w, const uu_field *nf, int extra,
+                         const char *id, size_t idlen)
+{
+  const uu_vendor *v = w->c->v;
+  if (uu_buf_addc(w->b, '{') != 0)
+    return uu_bad_nomem(w->bad, "body");
+  if (v->id_body != NULL && (write_key(w, v->id_body) != 0 ||
+                             uu_json_string(w->b, id, idlen) != UU_JOK))
+    return uu_bad_nomem(w->bad, "id");
+  if (walk_fields(w, nf) != 0)
+    return -1;
+  if (extra != 0 && !lua_isnil(w->L, extra))
+    return write_extra(w, extra);
+  return 0;
 }
 
 /* The record at idx (and the extra members at extra, 0 for none) ->
@@ -522,25 +562,16 @@ int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
 {
   walk w;
   const uu_field *nf = null_field(c->v);
-  int top = lua_gettop(L);
+  int top = lua_gettop(L), rc;
   extra = extra != 0 ? uu_absindex(L, extra) : 0;
-  if (walk_init(&w, c, L, idx, body, bad) != 0)
-    return lua_settop(L, top), -1;
-  if (nf != NULL && w.given[nf - c->v->fields] != GIVEN_NO) {
-    lua_pushvalue(L, w.slot[nf - c->v->fields]);
-    if (scan_null_list(&w, nf) != 0)
-      return lua_settop(L, top), -1;
-    lua_pop(L, 1);
-  }
-  if (uu_buf_addc(body, '{') != 0)
-    return uu_bad_nomem(bad, "body");
-  if (c->v->id_body != NULL && (write_key(&w, c->v->id_body) != 0 ||
-                                uu_json_string(body, id, idlen) != UU_JOK))
-    return uu_bad_nomem(bad, "id");
-  if (walk_fields(&w, nf) != 0 ||
-      (extra != 0 && !lua_isnil(L, extra) && write_extra(&w, extra) != 0))
-    return lua_settop(L, top), -1;
+  rc = walk_init(&w, c, L, idx, body, bad);
+  if (rc == 0)
+    rc = read_null_list(&w, nf);
+  if (rc == 0)
+    rc = write_members(&w, nf, extra, id, idlen);
   lua_settop(L, top);                              /* the given values */
+  if (rc != 0)
+    return -1;
   *fields_end = body->n;
   if (c->body_tail.n > 0 &&
       ((!w.first && uu_buf_addc(body, ',') != 0) ||

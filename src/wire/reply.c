@@ -164,8 +164,10 @@ const char *uu_status_kind(long status)
 /* Copies v[0..n), trimmed of blanks and CR/LF, into out (cut to fit). */
 static void copy_trimmed(char *out, size_t len, const char *v, size_t n)
 {
-  while (n > 0 && (*v == ' ' || *v == '\t'))
-    v++, n--;
+  while (n > 0 && (*v == ' ' || *v == '\t')) {
+    v++;
+    n--;
+  }
   while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
                    v[n - 1] == ' ' || v[n - 1] == '\t'))
     n--;

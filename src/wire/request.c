@@ -67,19 +67,28 @@ static void token_forms(uu_client *c)
   if (c->token == NULL || (c->token_forms[0] != NULL &&
                            strcmp(c->token_forms[0], c->token) == 0))
     return;
-  for (i = 0; i < UU_TOKEN_FORMS; i++)
-    free(c->token_forms[i]), c->token_forms[i] = NULL;
+  for (i = 0; i < UU_TOKEN_FORMS; i++) {
+    free(c->token_forms[i]);
+    c->token_forms[i] = NULL;
+  }
   n = strlen(c->token);
-  if (uu_buf_add(&r, c->token, n) == 0)
-    c->token_forms[0] = r.p, r.p = NULL;
-  if (uu_percent_encode(&u, c->token, n) == 0 && u.p != NULL)
-    c->token_forms[1] = u.p, u.p = NULL;
+  if (uu_buf_add(&r, c->token, n) == 0) {
+    c->token_forms[0] = r.p;
+    r.p = NULL;
+  }
+  if (uu_percent_encode(&u, c->token, n) == 0 && u.p != NULL) {
+    c->token_forms[1] = u.p;
+    u.p = NULL;
+  }
   if (uu_json_string(&j, c->token, n) == UU_JOK && j.n >= 2) {
     memmove(j.p, j.p + 1, j.n - 2);
     j.p[j.n - 2] = '\0';
-    c->token_forms[2] = j.p, j.p = NULL;
+    c->token_forms[2] = j.p;
+    j.p = NULL;
   }
-  uu_buf_free(&r), uu_buf_free(&u), uu_buf_free(&j);
+  uu_buf_free(&r);
+  uu_buf_free(&u);
+  uu_buf_free(&j);
 }
 
 /* url_pre/url_post (and the read call's) from the templates and options.
@@ -418,8 +427,10 @@ static int l_request_tostring(lua_State *L)
 {
   uu_client *c = (uu_client *)lua_touserdata(L, lua_upvalueindex(1));
   int top;
-  if (c == NULL || c->closed)
-    return lua_pushliteral(L, "userupd.request(client closed)"), 1;
+  if (c == NULL || c->closed) {
+    lua_pushliteral(L, "userupd.request(client closed)");
+    return 1;
+  }
   luaL_checktype(L, 1, LUA_TTABLE);
   top = lua_gettop(L);
   lua_getfield(L, 1, "method");

@@ -74,8 +74,12 @@ void uu_secrets_proxy(uu_client *c, lua_State *L)
     if (!bad && uu_base64(&b64, pair.p, pair.n) == 0)
       bad = uu_secret_keep(c, b64.p, b64.n);
   }
-  curl_free(user), curl_free(pass), curl_free(raw), curl_url_cleanup(u);
-  uu_buf_free(&pair), uu_buf_free(&b64);
+  curl_free(user);
+  curl_free(pass);
+  curl_free(raw);
+  curl_url_cleanup(u);
+  uu_buf_free(&pair);
+  uu_buf_free(&b64);
   if (bad)
     luaL_error(L, "userupd: out of memory");
   if (c->nsecrets > at)                    /* the decoded password */

@@ -15,12 +15,12 @@ static int write_string(uu_client *c, uu_buf *b, const char *field,
   int rc;
   if (n > c->max_string)
     return uu_bad_at(bad, field, "%s: string of %lu bytes is over the limit "
-                  "of %lu", field, (unsigned long)n,
-                  (unsigned long)c->max_string);
+                     "of %lu", field, (unsigned long)n,
+                     (unsigned long)c->max_string);
   rc = uu_json_string(b, s, n);
   if (rc == UU_JUTF8)
     return uu_bad_at(bad, field, "%s: invalid UTF-8 at byte %lu", field,
-                  (unsigned long)uu_utf8_check(s, n) + 1);
+                     (unsigned long)uu_utf8_check(s, n) + 1);
   (void)f;
   return rc == UU_JOK ? 0 : uu_bad_nomem(bad, field);
 }
@@ -39,7 +39,7 @@ int uu_write_int(lua_State *L, int idx, uu_buf *b, const char *field,
   d = lua_tonumber(L, idx);
   if (d != d || d == HUGE_VAL || d == -HUGE_VAL)
     return uu_bad_at(bad, field, "%s: expected an integer, got %s", field,
-                  d != d ? "NaN" : "infinity");
+                     d != d ? "NaN" : "infinity");
   if (floor(d) != d)
     return uu_bad_at(bad, field, "%s: expected an integer, got %.17g",
                      field, d);
@@ -62,7 +62,7 @@ int uu_write_number(lua_State *L, int idx, uu_buf *b, const char *field,
   d = lua_tonumber(L, idx);
   if (d != d || d == HUGE_VAL || d == -HUGE_VAL)
     return uu_bad_at(bad, field, "%s: %s is not a JSON number", field,
-                  d != d ? "NaN" : "infinity");
+                     d != d ? "NaN" : "infinity");
   return uu_json_number(b, d) == UU_JOK ? 0 : uu_bad_nomem(bad, field);
 }
 
@@ -70,7 +70,7 @@ int uu_type_error(lua_State *L, int idx, const char *field,
                       const char *want, uu_bad *bad)
 {
   return uu_bad_at(bad, field, "%s: expected %s, got %s", field, want,
-                luaL_typename(L, idx));
+                   luaL_typename(L, idx));
 }
 
 /* A scalar of the wrong type, a string shown quoted and cut (hidden for a
@@ -85,7 +85,7 @@ int uu_value_error(lua_State *L, int idx, const uu_field *f,
     return uu_type_error(L, idx, field, want, bad);
   s = lua_tolstring(L, idx, &n);
   return uu_bad_at(bad, field, "%s: expected %s, got string %s", field, want,
-                uu_shown(f, s, n, tmp, sizeof tmp));
+                   uu_shown(f, s, n, tmp, sizeof tmp));
 }
 
 /* A string-shaped scalar: plain, enum, date or UUID. */
@@ -100,19 +100,19 @@ int uu_write_text(uu_client *c, lua_State *L, int idx, uu_buf *b,
   s = lua_tolstring(L, idx, &n);
   if (f->kind == UU_ENUM && !uu_in_set(f->arg, s, n))
     return uu_bad_at(bad, field, "%s: %s is not one of %s", field,
-                  uu_shown(f, s, n, tmp, sizeof tmp), f->arg);
+                     uu_shown(f, s, n, tmp, sizeof tmp), f->arg);
   if (f->kind == UU_DATE && !uu_is_date(s, n))
     return uu_bad_at(bad, field, "%s: %s is not a date (YYYY-MM-DD or "
-                  "ISO 8601 date-time)", field,
-                  uu_shown(f, s, n, tmp, sizeof tmp));
+                     "ISO 8601 date-time)", field,
+                     uu_shown(f, s, n, tmp, sizeof tmp));
   if (f->kind == UU_SFID && !uu_is_uuid(s, n) && !uu_is_sfid(s, n))
     return uu_bad_at(bad, field, "%s: %s is neither a UUID nor a Salesforce "
-                  "id (15 or 18 letters and digits)", field,
-                  uu_shown(f, s, n, tmp, sizeof tmp));
+                     "id (15 or 18 letters and digits)", field,
+                     uu_shown(f, s, n, tmp, sizeof tmp));
   if (f->kind == UU_UUID && !uu_is_uuid(s, n))
     return uu_bad_at(bad, field, "%s: %s is not a UUID "
-                  "(8-4-4-4-12 hex digits)", field,
-                  uu_shown(f, s, n, tmp, sizeof tmp));
+                     "(8-4-4-4-12 hex digits)", field,
+                     uu_shown(f, s, n, tmp, sizeof tmp));
   return write_string(c, b, field, f, s, n, bad);
 }
 
@@ -190,7 +190,7 @@ int uu_write_object(uu_client *c, lua_State *L, int idx, uu_buf *b,
     lua_pop(L, 2);
     if (numeric)
       return uu_bad_at(bad, field, "%s: expected an object (string keys), "
-                    "got a list", field);
+                       "got a list", field);
   }
   je.path[0] = '\0';
   if (uu_json_value(L, idx, b, UU_MAX_DEPTH, c->max_string, &je) == UU_JOK)
@@ -220,33 +220,46 @@ static int write_pair(uu_client *c, lua_State *L, uu_buf *b,
   return 0;
 }
 
+/* {"Key":k} or {"Key":k,"Value":v} from the Key and Value above item. */
+static int write_key_value(uu_client *c, lua_State *L, uu_buf *b,
+                           const char *at, int item, uu_bad *bad)
+{
+  uu_field sf = {"", UU_STRING, 0, NULL, NULL, NULL};
+  if (uu_buf_add(b, "{\"Key\":", 7) != 0)
+    return uu_bad_nomem(bad, at);
+  if (uu_write_text(c, L, item + 1, b, at, &sf, bad) != 0)
+    return -1;
+  if (!lua_isnil(L, item + 2)) {
+    if (uu_buf_add(b, ",\"Value\":", 9) != 0)
+      return uu_bad_nomem(bad, at);
+    if (uu_write_text(c, L, item + 2, b, at, &sf, bad) != 0)
+      return -1;
+  }
+  return uu_buf_addc(b, '}') == 0 ? 0 : uu_bad_nomem(bad, at);
+}
+
 /* One item of a Metadata list given as a list: { Key = k [, Value = v] },
 ** written as given ({"Key":k} alone is the seed's only example). */
 static int write_item(uu_client *c, lua_State *L, uu_buf *b, const char *at,
                       const uu_field *f, uu_bad *bad)
 {
-  uu_field sf = {"", UU_STRING, 0, NULL, NULL, NULL};
   int item = lua_gettop(L), rc;
   size_t n = 0;
   (void)f;                             /* Key and Value are plain strings */
   if (lua_type(L, item) != LUA_TTABLE)
-    return uu_type_error(L, item, at, "a table { Key = k [, Value = v] }", bad);
+    return uu_type_error(L, item, at, "a table { Key = k [, Value = v] }",
+                         bad);
   lua_getfield(L, item, "Key");
   lua_getfield(L, item, "Value");
   n = uu_count_keys(L, item);
   if (lua_type(L, item + 1) != LUA_TSTRING)
-    return lua_settop(L, item), uu_bad_at(bad, at, "%s: Key must be a string",
-                                       at);
-  if (n != 1u + !lua_isnil(L, -1))
-    return lua_settop(L, item), uu_bad_at(bad, at, "%s: only Key and Value "
-                                       "may be given", at);
-  rc = uu_buf_add(b, "{\"Key\":", 7) != 0 ? uu_bad_nomem(bad, at)
-       : uu_write_text(c, L, item + 1, b, at, &sf, bad);
-  if (rc == 0 && !lua_isnil(L, -1))
-    rc = uu_buf_add(b, ",\"Value\":", 9) != 0 ? uu_bad_nomem(bad, at)
-         : uu_write_text(c, L, item + 2, b, at, &sf, bad);
+    rc = uu_bad_at(bad, at, "%s: Key must be a string", at);
+  else if (n != 1u + !lua_isnil(L, -1))
+    rc = uu_bad_at(bad, at, "%s: only Key and Value may be given", at);
+  else
+    rc = write_key_value(c, L, b, at, item, bad);
   lua_settop(L, item);
-  return rc != 0 ? -1 : uu_buf_addc(b, '}') == 0 ? 0 : uu_bad_nomem(bad, at);
+  return rc;
 }
 
 /* Metadata given as a list of { Key = k [, Value = v] }: kept in order. */
@@ -272,17 +285,22 @@ int uu_write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
     return write_items(c, L, idx, b, field, bad);
   nkeys = uu_json_sorted_keys(L, idx, 0);
   keys = lua_gettop(L);
-  if (nkeys < 0)
-    return lua_settop(L, top), uu_bad_at(bad, field, "%s: keys must be "
-                                      "strings", field);
-  if (uu_buf_addc(b, '[') != 0)
-    return lua_settop(L, top), uu_bad_nomem(bad, field);
+  if (nkeys < 0) {
+    lua_settop(L, top);
+    return uu_bad_at(bad, field, "%s: keys must be strings", field);
+  }
+  if (uu_buf_addc(b, '[') != 0) {
+    lua_settop(L, top);
+    return uu_bad_nomem(bad, field);
+  }
   for (i = 1; i <= nkeys; i++) {
     lua_rawgeti(L, keys, i);
     lua_pushvalue(L, -1);
     lua_rawget(L, idx);                            /* ..., keys, k, v */
-    if (write_pair(c, L, b, field, i == 1, bad) != 0)
-      return lua_settop(L, top), -1;
+    if (write_pair(c, L, b, field, i == 1, bad) != 0) {
+      lua_settop(L, top);
+      return -1;
+    }
     lua_pop(L, 2);
   }
   lua_settop(L, top);

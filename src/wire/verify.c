@@ -62,7 +62,8 @@ static int same_value(lua_State *L, int a, int b, const uu_field *f)
            : lua_rawequal(L, a, b);
   if (lua_type(L, b) != LUA_TSTRING)
     return 0;
-  sa = lua_tolstring(L, a, &na), sb = lua_tolstring(L, b, &nb);
+  sa = lua_tolstring(L, a, &na);
+  sb = lua_tolstring(L, b, &nb);
   if (f->kind == UU_DATE && na >= 10 && nb >= 10)
     return memcmp(sa, sb, 10) == 0;
   if (f->canon != NULL && strcmp(f->canon, "email") == 0 && na == nb)
