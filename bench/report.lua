@@ -157,6 +157,7 @@ p("|---|---|---|---|---|")
 local tp_rows = {
   { "c_easy", "C libcurl easy loop, sequential, one reused handle" },
   { "update", "`client:update`, sequential" },
+  { "update_trace", "`client:update`, sequential, with on_attempt" },
   { "c_multi_1", "C libcurl multi loop, 1 handle" },
   { "many_1", "`update_many`, concurrency 1" },
   { "many_cb_1", "`update_many`, concurrency 1, with on_result" },
@@ -166,6 +167,7 @@ local tp_rows = {
   { "c_multi_16", "C libcurl multi loop, 16 handles" },
   { "many_16", "`update_many`, concurrency 16" },
   { "many_cb_16", "`update_many`, concurrency 16, with on_result" },
+  { "many_trace_16", "`update_many`, concurrency 16, with on_attempt" },
   { "jit_many_16", "LuaJIT: `update_many`, concurrency 16" },
   { "jit_many_cb_16", "LuaJIT: `update_many`, concurrency 16, with on_result" },
   { "wrk_16", "wrk, 1 thread, 16 connections (Lua script PUT)" },
@@ -355,6 +357,12 @@ for _, c in ipairs { 1, 4, 16 } do
   ratio_row("`update_many` " .. c .. " with on_result / C multi " .. c,
     paired("many_cb_" .. c, "c_multi_" .. c, by_rate))
 end
+-- on_attempt's cost: the same loop with the hook set, in the same round
+ratio_row("`update` with on_attempt / without", paired("update_trace", "update",
+  by_rate), ">= 0.9x", function(m) return m >= 0.9 end)
+ratio_row("`update_many` 16 with on_attempt / without",
+  paired("many_trace_16", "many_16", by_rate), ">= 0.9x",
+  function(m) return m >= 0.9 end)
 if samples.jit_many_16 then
   ratio_row("LuaJIT `update_many` 16 / C multi 16", paired("jit_many_16", "c_multi_16", by_rate))
 end

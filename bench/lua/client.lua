@@ -109,9 +109,17 @@ function modes.micro()
   B.emit(r)
 end
 
+-- An on_attempt hook that does the least a real one does: look at the
+-- trace (the cost of on_attempt set: bench rows *_trace).
+local traced = 0
+local function trace_hook(a)
+  if a.status then traced = traced + 1 end
+end
+
 function modes.update()
-  local n, max_secs = num(2, 10000), num(3, 3)
-  local c = B.client("smartermeasure")
+  local n, max_secs, trace = num(2, 10000), num(3, 3), num(4, 0) == 1
+  local c = B.client("smartermeasure",
+                     { on_attempt = trace and trace_hook or nil })
   for _ = 1, 200 do check_user(c:update(B.ID, B.FIELDS)) end   -- warm-up
   local secs, cpu, done = B.measure(function()
     local deadline = ru.now() + max_secs
@@ -128,7 +136,8 @@ end
 
 function modes.many()
   local conc, cb, n, max_secs = num(2, 16), num(3, 0) == 1, num(4, 50000), num(5, 3)
-  local c = B.client("smartermeasure")
+  local c = B.client("smartermeasure",
+                     { on_attempt = num(6, 0) == 1 and trace_hook or nil })
   local seen, bad = 0, 0
   local opts = { concurrency = conc, progress = false }
   if cb then
