@@ -60,6 +60,20 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 
 /* ---- slots ------------------------------------------------------------ */
 
+/* The proxy rule (docs/security.md): the `proxy` option is used as
+** given.  Without it libcurl honours the environment (https_proxy,
+** ALL_PROXY, NO_PROXY, ...) for https, where a proxy only relays a CONNECT
+** tunnel; a plain-http request carries the credential in clear, so it
+** never goes to an environment proxy ("" turns them off). */
+static void set_proxy(const uu_client *c, CURL *e)
+{
+  const char *b = c->base.p;
+  if (c->proxy != NULL)
+    curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  else if (b == NULL || c->base.n < 6 || strncasecmp(b, "https:", 6) != 0)
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+}
+
 /* An easy handle with everything that does not change between requests:
 ** set once, so the hot path only sets the URL and the body. */
 int uu_slot_init(uu_client *c, uu_slot *s)
@@ -87,8 +101,7 @@ int uu_slot_init(uu_client *c, uu_slot *s)
 #endif
   if (c->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->proxy)
-    curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  set_proxy(c, e);
   uu_pool_easy(c, e);
   s->method = NULL;
   return 0;
