@@ -24,7 +24,15 @@ static int l_vendor_new(lua_State *L)
   return uu_client_new(L, v, 1);
 }
 
-/* userupd.new(vendor, opts) */
+/* Under lua_pcall: the vendor (light userdata) and its options. */
+static int new_client(lua_State *L)
+{
+  return uu_client_new(L, (const uu_vendor *)lua_touserdata(L, 1), 2);
+}
+
+/* userupd.new(vendor, opts).  The constructor's errors name its options
+** as "bad argument #1 to '<vendor>'" (they are userupd.<vendor>'s first
+** argument); here they are new's second, and the message says so. */
 static int l_new(lua_State *L)
 {
   const char *name = luaL_checkstring(L, 1);
@@ -32,7 +40,20 @@ static int l_new(lua_State *L)
   if (v == NULL)
     return luaL_argerror(L, 1, lua_pushfstring(L, "unknown vendor '%s'",
                                                 name));
-  return uu_client_new(L, v, 2);
+  lua_settop(L, 2);
+  lua_pushcfunction(L, new_client);
+  lua_pushlightuserdata(L, (void *)v);
+  lua_pushvalue(L, 2);
+  if (lua_pcall(L, 2, 1, 0) == 0)
+    return 1;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    lua_pushfstring(L, "bad argument #1 to '%s' (", v->name);
+    luaL_gsub(L, lua_tostring(L, -2), lua_tostring(L, -1),
+              "bad argument #2 to 'new' (");
+    luaL_gsub(L, lua_tostring(L, -1), "bad argument #2 to '?' (",
+              "bad argument #2 to 'new' (");        /* a luaL_check* */
+  }
+  return lua_error(L);
 }
 
 static const char *optype_name(uu_optype t)
