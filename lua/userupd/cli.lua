@@ -118,6 +118,10 @@ local function add_run_options(apply)
     "reach the vendor and count toward --max-invalid instead. " ..
     "(default: none)")
     :argname "N":convert(whole_number(1))
+  apply:option("--max-rate-limited", "Stop after N records in a row " ..
+    "were still rate-limited after their retries (a 429 storm, a spent " ..
+    "allowance), leaving the rest pending (exit 75); 0 never stops.")
+    :argname "N":convert(whole_number(0)):default("5")
   apply:option("--max-invalid", "Stop (sending nothing more) once more " ..
     "than N invalid rows were read, or more than N% of the rows read " ..
     "(counted from the " .. reasons.MIN_ROWS .. "th row on): a file whose " ..

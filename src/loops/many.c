@@ -358,6 +358,7 @@ static int loop(lua_State *L)
   r->on_plan = lua_isnil(L, 8) ? 0 : 8;
   for (;;) {
     uu_many_check_stop(r);
+    uu_many_tell_stop(r);
     fill(r);
     if (!busy(r) && r->exhausted)
       break;
@@ -367,6 +368,7 @@ static int loop(lua_State *L)
     complete(r);
     uu_many_draw(r, 0);
     uu_many_check_stop(r);
+    uu_many_tell_stop(r);
     fill(r);                           /* refill freed slots before waiting, */
     start_due(r);                      /* or they idle a whole round trip */
     if (busy(r))
@@ -424,10 +426,12 @@ static long count_opt(lua_State *L, int opts, const char *k, long dflt)
 }
 
 /* Options for stopping early: max_auth_failures (default 5),
-** max_failures (default 0, never), interruptible, on_skip. */
+** max_rate_limited (default 5), max_failures (default 0, never),
+** interruptible. */
 static void read_stop_opts(lua_State *L, uu_run *r, int opts)
 {
   r->max_auth = count_opt(L, opts, "max_auth_failures", 5);
+  r->max_rl = count_opt(L, opts, "max_rate_limited", 5);
   r->max_failures = count_opt(L, opts, "max_failures", 0);
   lua_getfield(L, opts, "interruptible");
   r->interruptible = lua_toboolean(L, -1);
@@ -485,6 +489,12 @@ static int run_loop(lua_State *L, uu_run *r)
 {
   struct sigaction old[2];
   int status;
+  lua_getfield(L, 3, "on_stop");      /* a ref, taken and given back here */
+  r->stop_ref = LUA_NOREF;
+  if (!lua_isnil(L, -1))
+    r->stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_pop(L, 1);
   lua_pushcfunction(L, loop);
   lua_pushvalue(L, 1);
   lua_pushlightuserdata(L, r);
@@ -499,6 +509,7 @@ static int run_loop(lua_State *L, uu_run *r)
   r->c->many_running = 1;
   status = lua_pcall(L, 8, 0, 0);
   r->c->many_running = 0;
+  luaL_unref(L, LUA_REGISTRYINDEX, r->stop_ref);
   if (r->interruptible)
     uu_many_sigint_restore(r, old);
   r->L = L;
@@ -519,6 +530,10 @@ static void read_hooks(lua_State *L, uu_run *r)
   lua_getfield(L, 3, "on_plan");                   /* 7 */
   if (!lua_isnil(L, 7))
     luaL_checktype(L, 7, LUA_TFUNCTION);
+  lua_getfield(L, 3, "on_stop");   /* checked here, taken by run_loop */
+  if (!lua_isnil(L, -1))
+    luaL_checktype(L, -1, LUA_TFUNCTION);
+  lua_pop(L, 1);
 }
 
 /* client:update_many(source, opts) -> summary */

@@ -198,6 +198,8 @@ void uu_many_summary(uu_run *r, int kinds)
     lua_pushstring(L, r->stop);
     lua_setfield(L, -2, "stopped");
     set_count(L, "held", r->held);     /* pulled, never sent */
+    if (r->abandoned > 0)              /* in flight at a second signal */
+      set_count(L, "abandoned", r->abandoned);
   }
   if (r->signal != 0) {                /* 2 SIGINT, 15 SIGTERM */
     lua_pushinteger(L, r->signal);

@@ -41,6 +41,14 @@ typedef struct uu_run {
   int signal;                /* SIGINT or SIGTERM that stopped it, or 0 */
   long max_auth;             /* auth failures in a row that stop; 0 never */
   long max_failures;         /* failures in a row that stop; 0 never */
+  long max_rl;               /* rate_limited outcomes in a row that stop;
+                                0 never */
+  long rl_row;               /* the current streak of rate_limited ones */
+  int stop_ref;              /* registry ref of opts.on_stop, or
+                                LUA_NOREF */
+  int stop_told;             /* on_stop was called for this stop */
+  long abandoned;            /* in flight at a second signal, dropped
+                                unjournaled: the next run sends them */
   long auth_row;             /* the current streak of auth failures */
   long fail_row;             /* the current streak of failures of any kind */
   lua_Integer next;          /* a list source: the last index read */
@@ -70,6 +78,7 @@ void uu_many_streak(uu_run *r, const char *kind);
 void uu_many_sigint_catch(struct sigaction *old); /* old[2]: INT, TERM */
 void uu_many_sigint_restore(uu_run *r, const struct sigaction *old);
 void uu_many_check_stop(uu_run *r);
+void uu_many_tell_stop(uu_run *r);
 
 /* outcome.c */
 int uu_many_fields_json(uu_client *c, const uu_slot *s);

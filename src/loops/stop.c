@@ -31,7 +31,9 @@ int uu_many_closed(lua_State *L)
 }
 
 /* Stopping early on systemic failure: max_auth_failures (default 5)
-** auth failures in a row, or max_failures failures of any kind in a row
+** auth failures in a row, max_rate_limited (default 5) records still
+** rate_limited after their retries in a row, or max_failures failures of
+** any kind in a row
 ** (invalid records are the data's fault and break no streak).  The run
 ** then pulls nothing more; what is in flight finishes and is journaled. */
 void uu_many_streak(uu_run *r, const char *kind)
@@ -40,11 +42,15 @@ void uu_many_streak(uu_run *r, const char *kind)
     return;
   r->auth_row = kind != NULL && strcmp(kind, "auth") == 0 ? r->auth_row + 1
                                                           : 0;
+  r->rl_row = kind != NULL && strcmp(kind, "rate_limited") == 0
+              ? r->rl_row + 1 : 0;
   r->fail_row = kind != NULL ? r->fail_row + 1 : 0;
   if (r->stop != NULL)
     return;
   if (r->max_auth > 0 && r->auth_row >= r->max_auth)
     r->stop = "auth";
+  else if (r->max_rl > 0 && r->rl_row >= r->max_rl)
+    r->stop = "rate_limited";          /* a 429 storm: the rest waits */
   else if (r->max_failures > 0 && r->fail_row >= r->max_failures)
     r->stop = "max_failures";
 }
@@ -52,23 +58,30 @@ void uu_many_streak(uu_run *r, const char *kind)
 /* SIGINT or SIGTERM (systemd, docker, timeout) while a run with
 ** `interruptible` is going: the first asks the run to stop (nothing more
 ** is pulled or retried; what is in flight finishes, within the client's
-** timeout, and is journaled); a second restores the default action and
-** delivers itself, ending the process.  Holds the signal that came. */
+** timeout, and is journaled); a second drops what is still in flight
+** (not journaled: the next run sends it again) so the run ends at once
+** with its summary; a third restores the default action and delivers
+** itself, for a loop that cannot come back.  Holds the signal that came,
+** and how many came. */
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t presses;
 
 static void on_signal(int sig)
 {
-  if (interrupted) {
+  if (presses >= 2) {
     signal(sig, SIG_DFL);
     raise(sig);
   }
-  interrupted = sig;
+  presses = presses + 1;
+  if (!interrupted)
+    interrupted = sig;
 }
 
 void uu_many_sigint_catch(struct sigaction *old)
 {
   struct sigaction sa;
   interrupted = 0;
+  presses = 0;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -93,6 +106,22 @@ void uu_many_sigint_restore(uu_run *r, const struct sigaction *old)
   note_signal(r);
 }
 
+/* A second signal: the requests in flight are dropped unanswered.  They
+** were sent but are not journaled, so the next run sends them again (a PUT
+** is idempotent); the summary counts them as abandoned. */
+static void abandon(uu_run *r)
+{
+  int i;
+  for (i = 0; i < r->conc; i++) {
+    uu_slot *s = &r->c->pool[i];
+    if (s->state != UU_SLOT_ACTIVE)
+      continue;
+    curl_multi_remove_handle(r->c->multi, s->easy);
+    s->state = UU_SLOT_IDLE;
+    r->abandoned++;
+  }
+}
+
 /* Ends the pulling when the run must stop, and drops the records still
 ** waiting for their turn: they were never sent, and not journaled, so the
 ** next run sends them. */
@@ -109,4 +138,26 @@ void uu_many_check_stop(uu_run *r)
       r->c->pool[i].state = UU_SLOT_IDLE;
       r->held++;                       /* left for the next run */
     }
+  if (r->interruptible && presses >= 2)
+    abandon(r);
+}
+
+/* Tells opts.on_stop(why, in_flight), once, that the run stops pulling:
+** the CLI says so at once instead of waiting silently for the slowest
+** answer.  The callback may close the client (checked after). */
+void uu_many_tell_stop(uu_run *r)
+{
+  int i;
+  long flying = 0;
+  if (r->stop == NULL || r->stop_told || r->stop_ref == LUA_NOREF)
+    return;
+  r->stop_told = 1;
+  for (i = 0; i < r->conc; i++)
+    if (r->c->pool[i].state == UU_SLOT_ACTIVE)
+      flying++;
+  lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->stop_ref);
+  lua_pushstring(r->L, r->stop);
+  lua_pushinteger(r->L, (lua_Integer)flying);
+  lua_call(r->L, 2, 0);
+  uu_many_check_open(r);
 }

@@ -87,6 +87,19 @@ function records.id_key(kind, id)
   return tostring(id)
 end
 
+-- The ids seen so far in a Lua table, where the module has no idset:
+-- add(key, line) returns the line the key was first seen at, or nil.
+local function table_set()
+  local first = {}
+  local set = {}
+  function set.add(_, key, line)
+    if first[key] then return first[key] end
+    first[key] = line
+  end
+  function set.close() end
+  return set
+end
+
 -- The vendor's id kind, and a set of the ids seen so far: the module's
 -- idset (no Lua value per id: memory stays flat over any file), or a
 -- table where the module has none.
@@ -94,17 +107,23 @@ local function id_kind_and_set(vendor)
   local ok, userupd = pcall(require, "userupd")
   ok = ok and type(userupd) == "table"
   local v = ok and userupd.vendors and userupd.vendors[vendor]
-  local set
-  if ok and userupd.idset then
-    set = userupd.idset()
-  else
-    local first = {}
-    set = { add = function(_, key, line)
-              if first[key] then return first[key] end
-              first[key] = line
-            end, close = function() end }
-  end
+  local set = (ok and userupd.idset) and userupd.idset() or table_set()
   return type(v) == "table" and v.id or nil, set
+end
+
+-- A row the map skipped (why = "empty": it returned no fields).
+local function skipped(counts, why)
+  counts.skipped = counts.skipped + 1
+  if why == "empty" then
+    counts.skipped_empty = (counts.skipped_empty or 0) + 1
+  end
+end
+
+-- A row refused before the library saw it (map error, bad cell).
+local function refused(counts, lineno)
+  counts.invalid = counts.invalid + 1
+  counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
+  counts.invalid_lines[#counts.invalid_lines + 1] = lineno
 end
 
 -- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
@@ -124,14 +143,9 @@ function records.stream(rows, map, vendor, counts, report, guard)
       if row then id, fields, extra = map_row(map, row, vendor) end
       local first = id and ids:add(records.id_key(kind, id), lineno)
       if id == nil then
-        counts.skipped = counts.skipped + 1
-        if fields == "empty" then
-          counts.skipped_empty = (counts.skipped_empty or 0) + 1
-        end
+        skipped(counts, fields)
       elseif id == false then
-        counts.invalid = counts.invalid + 1
-        counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
-        counts.invalid_lines[#counts.invalid_lines + 1] = lineno
+        refused(counts, lineno)
         report(lineno, fields, true)
         if guard and guard(read) then return nil end
       elseif first then

@@ -49,6 +49,18 @@ local function source(recs, counts, bar, lines)
   end
 end
 
+-- The run stops pulling: said at once, so Ctrl-C never meets a silent
+-- wait for the slowest answer.
+local function on_stop(why, flying)
+  if why == "interrupted" then
+    err_line(("stopping: %d in flight will finish and be journaled; " ..
+              "Ctrl-C again to quit now"):format(flying))
+  elseif flying > 0 then
+    err_line(("stopping (%s): %d in flight will finish and be journaled")
+             :format(why, flying))
+  end
+end
+
 local function options(args, counts, bar, lines)
   return {
     concurrency = args.concurrency, journal = args.journal,
@@ -56,7 +68,9 @@ local function options(args, counts, bar, lines)
     progress = false, interruptible = true,
     changed_fields = args.changed_fields or nil,
     max_failures = args.max_failures,
+    max_rate_limited = args.max_rate_limited,
     on_result = on_result(counts, bar, lines),
+    on_stop = on_stop,
     on_skip = function(id)
       lines[id] = nil
       counts.unchanged = counts.unchanged + 1
@@ -76,6 +90,15 @@ local function explain_stop(s, ctx, counts)
   elseif s.stopped == "max_failures" then
     err_line(("stopped: %d failures in a row (--max-failures); the journal " ..
       "keeps what was done"):format(ctx.args.max_failures))
+  elseif s.stopped == "rate_limited" then
+    err_line(("stopped: %d records in a row still rate-limited after " ..
+      "their retries (--max-rate-limited): the vendor's allowance is spent; " ..
+      "the rest is pending: run the same command again later"):format(
+      ctx.args.max_rate_limited or 5))
+  elseif s.stopped == "interrupted" and (s.abandoned or 0) > 0 then
+    err_line(("interrupted again: %d in flight dropped unanswered, not " ..
+      "journaled (the next run sends them again); %d done%s"):format(
+      s.abandoned, done, ctx.args.journal and " and journaled" or ""))
   elseif s.stopped == "interrupted" then
     err_line(ctx.args.journal and
       ("interrupted: %d done and journaled; run the same command again " ..
