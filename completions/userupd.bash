@@ -18,7 +18,7 @@ _userupd() {
         case "$arg" in
             apply)
                 cmd="apply"
-                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --against-vendor -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --against-vendor -h --help"
                 break
                 ;;
             failures)
@@ -28,7 +28,7 @@ _userupd() {
                 ;;
             diff)
                 cmd="diff"
-                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --sample -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --sample -h --help"
                 break
                 ;;
             fields)
@@ -79,6 +79,10 @@ _userupd() {
                     return 0
                     ;;
                 --max-failures)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --max-rate-limited)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
@@ -165,6 +169,10 @@ _userupd() {
                     return 0
                     ;;
                 --max-failures)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --max-rate-limited)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;

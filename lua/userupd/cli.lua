@@ -161,6 +161,10 @@ local function add_input_options(apply)
     "few seconds while it runs and at the end, each time whole (a " ..
     "temporary file renamed); see docs/observability.md.")
     :argname "FILE"
+end
+
+-- Progress and log lines (docs/cli.md: logs for unattended runs).
+local function add_output_options(apply)
   apply:flag("--no-progress", "Do not show progress at all.")
   apply:flag("--progress", "Show progress even when stderr is not a " ..
     "terminal, and a last progress line even for a short run (a file " ..
@@ -198,6 +202,7 @@ local function add_apply(parser, vendors, name)
     "users; without it such a journal is refused.")
   add_run_options(apply)
   add_input_options(apply)
+  add_output_options(apply)
   if name then
     apply:option("--sample", ("Rows to read at the vendor (default " ..
       "%d)."):format(preview.SAMPLE)):argname "N":convert(whole_number(1))
