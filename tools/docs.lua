@@ -32,7 +32,9 @@ local COMMON = {
   max_string = { "longest string field, bytes", "64 KiB" },
   user_agent = { "User-Agent header", "`userupd/<version>`" },
   ca_file = { "CA bundle for TLS (always verified)", "libcurl's" },
-  proxy = { "HTTP(S) proxy URL", "none" },
+  proxy = { "HTTP(S) proxy URL, used as given; without it, https uses " ..
+            "the environment's proxies and plain http none " ..
+            "(docs/security.md)", "environment, https only" },
   allow_http = { "plain http:// to non-loopback hosts", "false" },
   http_version = { "`\"1.1\"` or `\"2\"`; absent: HTTP/2 where the server offers it (ALPN)", "negotiate" },
   send_null = { "send JSON `null` for `userupd.null` (refused otherwise where the seed documents no way to clear)", "false" },
