@@ -117,6 +117,23 @@ describe("Lua that runs during a call", function()
     assert.matches("/users/111?", req.url, 1, true)
   end)
 
+  it("argument errors of the guarded methods still name the method",
+     function()
+    local c = qp()
+    for _, case in ipairs{
+      { function() c:update() end, "bad argument #1 to 'update'" },
+      { function() c:update(1, "x") end,
+        "bad argument #2 to 'update' (table expected, got string)" },
+      { function() c:get() end, "bad argument #1 to 'get'" },
+      { function() c:prepare(1, 5) end, "bad argument #2 to 'prepare'" },
+      { function() c:encode(1, true) end, "bad argument #2 to 'encode'" },
+    } do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches(case[2], err, 1, true)
+    end
+  end)
+
   it("never calls __pairs or __len of the fields (raw traversal)", function()
     local c = qp()
     local called = false

@@ -10,6 +10,8 @@
 ** at once (the running call ends with a "closed" error) and freed when
 ** the running call has returned.  docs/reentrancy.md lists every place.
 */
+#include <stdlib.h>
+#include <string.h>
 #include "userupd.h"
 
 /* The refusal: programmer error, so it raises. */
@@ -27,6 +29,25 @@ void uu_not_busy(lua_State *L, const uu_client *c, const char *what)
 {
   if (c->busy != NULL)
     refuse(L, c, what);
+}
+
+/* An argument error raised inside the protected call names no function
+** ('?') and counts the client: as a method's, it is "#N to 'what'" with
+** N counted after self, the way Lua names it for c:what(...). */
+static void name_argerror(lua_State *L, const char *what)
+{
+  const char *s = lua_tostring(L, -1), *to;
+  char *end;
+  long n;
+  if (s == NULL || strncmp(s, "bad argument #", 14) != 0)
+    return;
+  n = strtol(s + 14, &end, 10);
+  to = end;
+  if (end == s + 14 || n < 2 || strncmp(to, " to '?' (", 9) != 0)
+    return;
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s", (int)(n - 1), what,
+                  to + 9);
+  lua_replace(L, -2);
 }
 
 /* Runs f, a method taking the client at 1, on the arguments on the stack
@@ -48,7 +69,9 @@ int uu_guarded(lua_State *L, const char *what, lua_CFunction f)
   c->busy = NULL;
   if (c->release_due && luaL_callmeta(L, 1, "__gc"))
     lua_pop(L, 1);                         /* the close asked for */
-  if (status != 0)
+  if (status != 0) {
+    name_argerror(L, what);
     return lua_error(L);
+  }
   return lua_gettop(L) - 1;
 }
