@@ -166,6 +166,40 @@ describe("userupd.budget.redis", function()
                   "after 00:00 UTC", s.message)
   end)
 
+  it("knows its scripts' SHA-1s: Redis' own for the same text", function()
+    for name, script in pairs(rstore.SCRIPTS) do
+      assert.are.equal(rc:script("load", script), rstore.SHA[name], name)
+    end
+  end)
+
+  -- Redis' count of each command it ran.
+  local function calls()
+    local t = {}
+    for name, v in pairs(rc:info("commandstats").commandstats) do
+      t[name:gsub("^cmdstat_", "")] = tonumber(tostring(v):match("calls=(%d+)"))
+    end
+    return t
+  end
+
+  it("sends scripts by SHA-1, loading one only when Redis lacks it",
+     function()
+    rc:script("flush")                       -- as after a Redis restart
+    rc:config("resetstat")
+    local store = rstore.new{ port = PORT }
+    for _ = 1, 3 do assert.is_number(store:take("k-sha", 50, 5)) end
+    assert.is_true(select(2, store:spend("k-sha", 10)))
+    local n = calls()
+    assert.is_nil(n.eval)                    -- the script text never goes
+    assert.are.equal(2, n["script|load"])     -- once per script
+    assert.are.equal(6, n.evalsha)           -- 4 + the two NOSCRIPTs
+    -- known now: by SHA only
+    rc:config("resetstat")
+    assert.is_number(store:take("k-sha", 50, 5))
+    n = calls()
+    assert.are.same({ evalsha = 1 }, { evalsha = n.evalsha, eval = n.eval,
+                                       ["script|load"] = n["script|load"] })
+  end)
+
   it("says so when Redis is gone", function()
     local c = ti{ rate = 5, shared_budget = rstore.new{ port = PORT + 7 } }
     local ok, err = pcall(c.update, c, UUID, { firstName = "A" })
