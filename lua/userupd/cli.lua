@@ -413,13 +413,36 @@ local function planned(client, recs, counts, ctx)
   return code
 end
 
+local WAIT_WHY = { retry_after = "Retry-After from %s", backoff =
+  "backing off after an error from %s", budget = "the shared budget for %s" }
+
+-- Every attempt: retries and time waited for the summary, and a wait
+-- longer than a second on the progress line with its reason ("waiting
+-- 20 s: Retry-After from QuestionPro").  ctx.counts and ctx.bar come later.
+local function attempt_hook(ctx, chain)
+  local title = setup.TITLES[ctx.vendor] or ctx.vendor
+  return function(a)
+    local c = ctx.counts
+    if c then
+      if (a.attempt or 1) > 1 then c.retries = (c.retries or 0) + 1 end
+      if (a.wait or 0) > 0 then c.waited = (c.waited or 0) + a.wait end
+    end
+    if ctx.bar and a.verdict == "retry" and (a.retry_in or 0) > 1 then
+      ctx.bar:set_wait(a.retry_in, (WAIT_WHY[a.retry_reason] or
+        "retrying %s"):format(title))
+    end
+    if chain then return chain(a) end
+  end
+end
+
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
   local client, origin, hooks
   if args.metrics_file then              -- counts it from every attempt
     ctx.metrics = metrics.new(args.metrics_file, {}, ctx.vendor)
-    hooks = { on_attempt = ctx.metrics:hook() }
   end
+  hooks = { on_attempt = attempt_hook(ctx, ctx.metrics and
+                                           ctx.metrics:hook()) }
   client, ctx.opts, origin = setup.make_client(ctx.userupd, ctx.vendor, args,
                                                hooks)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
@@ -429,6 +452,7 @@ local function cmd_apply(args)
     err_line(line)
   end
   local counts = new_counts(ctx.vendor, args)
+  ctx.counts = counts
   local group = reasons.new(counts)
   counts.group = group
   counts.guard = invalid_guard(args, counts, group)
@@ -443,6 +467,7 @@ local function cmd_apply(args)
     return finish(ctx, counts, planned(client, recs, counts, ctx))
   end
   local bar = make_progress(ctx, format)
+  ctx.bar = bar
   ctx.seen.on_missing = function(k)
     err_line(("warning: the map read column %q, which the input does not " ..
               "have"):format(k))

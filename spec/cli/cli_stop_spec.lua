@@ -39,8 +39,9 @@ local function command(argv)
   local words = { "apply", "questionpro", "--input",
     write(tmp(".csv"), argv.csv or roster(10)), "--map",
     write(tmp(".lua"), MAP), "--base-url", sandbox.url(), "--rate", "0",
-    "--no-progress", "--log-format", "plain" }
+    "--log-format", "plain" }
   for _, a in ipairs(argv) do words[#words + 1] = a end
+  if words[#words] ~= "--progress" then words[#words + 1] = "--no-progress" end
   for i, w in ipairs(words) do words[i] = q(w) end
   local env = { "USERUPD_QUESTIONPRO_API_KEY=k" }
   for k, v in pairs(argv.env or {}) do env[#env + 1] = k .. "=" .. q(v) end
@@ -157,5 +158,22 @@ describe("userupd apply, stopping", function()
     assert.are.equal(5, requests())
     assert.matches("stopped: 5 records in a row", util.read_if(c.err), 1,
                    true)
+  end)
+end)
+
+describe("userupd apply, waits", function()
+  setup(function() sandbox.start() end)
+  before_each(function() sandbox.reset() end)
+
+  it("a wait longer than a second shows with its reason, and the summary " ..
+     "counts retries and time waited", function()
+    sandbox.fault{ fault = "429:retry_after=2", vendor = "questionpro",
+                   count = 1 }
+    local c = start{ csv = roster(3), "--concurrency", "1", "--progress" }
+    local code = finish(c)
+    if code then assert.are.equal(0, code) end
+    local err, out = util.read_if(c.err), util.read_if(c.out)
+    assert.matches("waiting 2 s: Retry-After from QuestionPro", err, 1, true)
+    assert.matches("retries 1, time spent waiting 2 s", out, 1, true)
   end)
 end)

@@ -91,8 +91,11 @@ void uu_push_attempt(lua_State *L, uu_client *c, uu_slot *s, int verdict,
   if (s->trace_why != NULL)
     set_string(L, "wait_reason", s->trace_why);
   set_string(L, "verdict", verdicts[verdict]);
-  if (verdict == UU_RETRY)
+  if (verdict == UU_RETRY) {
     set_number(L, "retry_in", next_wait);
+    if (s->why != NULL)                /* noted at settle: the next wait's */
+      set_string(L, "retry_reason", s->why);
+  }
   if (s->heard.request_id[0] != '\0')
     set_string(L, "request_id", s->heard.request_id);
 }

@@ -65,12 +65,17 @@ end
 -- A wait longer than a second shows with its reason until it is over:
 -- set_wait(seconds, "Retry-After from QuestionPro"), set_wait(nil).
 function Progress:set_wait(secs, why)
-  if secs and secs > 1 then
-    self.wait = { till = util.now() + secs, why = why }
-  else
-    self.wait = nil
+  local now = util.now()
+  self.wait = nil
+  if secs and secs > 1 then self.wait = { till = now + secs, why = why } end
+  if self.mode == "lines" and self.wait and now >= (self.quiet_till or 0)
+  then                                   -- a log line, at most one in 5 s
+    self.quiet_till = now + 5
+    util.log_event("wait", ("waiting %d s: %s"):format(
+      math.floor(secs + 0.5), why), { seconds = secs })
+  elseif self.mode == "redraw" and self.counts then
+    self:draw(self.counts, false, true)
   end
-  if self.counts then self:draw(self.counts, false, true) end
 end
 
 -- The parts of the line, each { text, keep }: on a narrow terminal the

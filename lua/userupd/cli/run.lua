@@ -21,6 +21,11 @@ end
 -- Under the summary: the by-reason table, rows the map gave nothing to
 -- send, where --max-invalid stops a real run, and the file's hints again.
 function run.print_reasons(c)
+  if (c.retries or 0) > 0 or (c.waited or 0) >= 1 then
+    out(("  retries %s, time spent waiting %s (pacing, Retry-After and " ..
+         "backoff, summed over the requests)"):format(
+      util.thousands(c.retries or 0), util.duration(c.waited or 0)))
+  end
   if c.group then c.group:table(out) end
   if (c.skipped_empty or 0) > 0 then
     out(("  skipped %s rows whose map returned no fields"):format(
