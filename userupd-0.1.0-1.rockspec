@@ -68,6 +68,7 @@ build = {
         "src/binding/json_lua.c",
         "src/binding/optcheck.c",
         "src/binding/term.c",
+        "src/binding/private.c",
         "src/journal/idset.c",
         "src/journal/journal.c",
         "src/journal/owner.c",

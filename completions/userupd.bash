@@ -23,7 +23,7 @@ _userupd() {
                 ;;
             failures)
                 cmd="failures"
-                opts="$opts --journal --format -h --help"
+                opts="$opts --journal --format --output -h --help"
                 break
                 ;;
             diff)
@@ -133,6 +133,10 @@ _userupd() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
             esac

@@ -224,6 +224,8 @@ local function add_failures(parser)
     "--journal`."):argname "FILE"
   f:option("--format", "Output format.")
     :choices({ "csv", "jsonl" }):default("jsonl")
+  f:option("--output", "Write to FILE, created readable by its owner " ..
+    "only (0600), instead of standard output."):argname "FILE"
   return f
 end
 

@@ -144,4 +144,23 @@ describe("userupd apply --journal of another run", function()
     assert.equal("600", sh("stat -c %a " .. q(db)):match("%d+"))
     assert.equal("600", sh("stat -c %a " .. q(db .. ".lock")):match("%d+"))
   end)
+
+  it("userupd failures --output writes a 0600 file", function()
+    local db = db_path()
+    run("bad-key", argv(db))                       -- auth failures
+    local csv = file("", ".csv")
+    os.execute("chmod 644 " .. q(csv))             -- an existing file too
+    local r = run("k", { "failures", "--journal", db, "--format", "csv",
+                         "--output", csv })
+    assert.equal(0, r.rc, r.err)
+    assert.equal("600", sh("stat -c %a " .. q(csv)):match("%d+"))
+    assert.matches("^id,line,state,kind", util.read(csv))
+    assert.matches(",failed,auth,", util.read(csv), 1, true)
+    local fresh = os.tmpname() .. ".jsonl"
+    scratch[#scratch + 1] = fresh
+    r = run("k", { "failures", "--journal", db, "--output", fresh })
+    assert.equal(0, r.rc, r.err)
+    assert.equal("600", sh("stat -c %a " .. q(fresh)):match("%d+"))
+    assert.matches('"kind":"auth"', util.read(fresh), 1, true)
+  end)
 end)

@@ -6,13 +6,13 @@ local csv = require "userupd.csv"
 local util = require "userupd.cli.util"
 local setup = require "userupd.cli.setup"
 
-local fail, out = util.fail, util.out
+local fail = util.fail
 local failures = {}
 
 local COLUMNS = { "id", "line", "state", "kind", "status", "attempts",
                   "message", "payload" }
 
-local function jsonl_writer(userupd)
+local function jsonl_writer(userupd, fh)
   local function enc(v)
     if v == nil then return "null" end
     return userupd.json_encode(v) or "null"
@@ -28,17 +28,29 @@ local function jsonl_writer(userupd)
       parts[i] = ("%q:%s"):format(COLUMNS[i], enc(f[COLUMNS[i]]))
     end
     parts[#parts + 1] = '"payload":' .. (payload or "null")
-    out("{" .. table.concat(parts, ",") .. "}")
+    fh:write("{", table.concat(parts, ","), "}\n")
   end
 end
 
-local function csv_writer()
-  csv.write_row(io.stdout, COLUMNS)
+local function csv_writer(fh)
+  csv.write_row(fh, COLUMNS)
   return function(f)
     local row = { n = #COLUMNS }
     for i, k in ipairs(COLUMNS) do row[i] = csv.neutralize(f[k]) end
-    csv.write_row(io.stdout, row)
+    csv.write_row(fh, row)
   end
+end
+
+-- --output FILE: created 0600 (or truncated and made 0600) before a byte
+-- of it is written, as its rows are student records; else stdout.
+local function output(userupd, path)
+  if not path or path == "-" then return io.stdout end
+  local ok, why = userupd.create_private(path)
+  if not ok then fail("cannot write --output %s", tostring(why)) end
+  local fh
+  fh, why = io.open(path, "wb")
+  if not fh then fail("cannot write --output %s", tostring(why)) end
+  return fh
 end
 
 -- Failures one at a time when the journal can stream them.
@@ -56,13 +68,16 @@ function failures.command(args)
   local userupd = setup.load_module()
   local journal, why = userupd.journal(args.journal)
   if not journal then fail("cannot open the journal: %s", tostring(why)) end
-  local write = args.format == "csv" and csv_writer() or jsonl_writer(userupd)
+  local fh = output(userupd, args.output)
+  local write = args.format == "csv" and csv_writer(fh)
+                or jsonl_writer(userupd, fh)
   local count = 0
   for f in each_failure(journal) do
     write(f)
     count = count + 1
   end
   journal:close()
+  if fh ~= io.stdout then fh:close() end
   return 0, { failures = count }
 end
 
