@@ -78,10 +78,11 @@ describe("userupd apply --journal of another run", function()
   it("another key: exit 2 naming both, nothing sent; --journal-rebind",
      function()
     local db = db_path()
-    assert.equal(0, run("rehearsal-key", argv(db)).rc)
+    local first = run("rehearsal-key", argv(db))
+    assert.equal(0, first.rc, first.err)
     sandbox.reset()
     local r = run("production-key", argv(db))
-    assert.equal(2, r.rc)
+    assert.equal(2, r.rc, r.err)
     assert.matches("userupd: journal .- was written for questionpro " ..
                    "account %x+ at http://127%.0%.0%.1:%d+; this run is " ..
                    "account %x+ at http://127%.0%.0%.1:%d+", r.err)
@@ -90,8 +91,9 @@ describe("userupd apply --journal of another run", function()
     assert.is_nil(r.err:find("production-key", 1, true))
     assert.same({}, sandbox.puts("questionpro"))
     r = run("production-key", argv(db, { "--journal-rebind" }))
-    assert.equal(0, r.rc)
-    assert.equal(0, run("production-key", argv(db)).rc)   -- stays rebound
+    assert.equal(0, r.rc, r.err)
+    r = run("production-key", argv(db))                  -- stays rebound
+    assert.equal(0, r.rc, r.err)
   end)
 
   it("another --base-url: exit 2 naming both endpoints", function()
