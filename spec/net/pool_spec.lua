@@ -125,6 +125,24 @@ describe("one connection pool per client", function()
     assert.are.equal(1, sandbox.stats().tls_full)
   end)
 
+  it("lets a cold burst go after one handshake, not one answer (issue 22)",
+     function()
+    -- answers take 3 s: waiting for the first answer before the burst
+    -- made it 6 s; after the first TLS handshake the other 31 join its h2
+    -- connection at once, so all 32 come back together after ~3 s
+    sandbox.config{ delay_ms = 3000 }
+    local c = qp()
+    local t0 = clock()
+    local s = c:update_many(records(32), { concurrency = 32, progress = false })
+    local took = clock() - t0
+    assert.are.equal(32, s.ok)
+    assert.is_true(took < 5, "took " .. took)
+    local st = sandbox.stats()
+    assert.are.equal(32, st.h2_requests)
+    assert.is_true(st.connections <= 2, "connections " .. st.connections)
+    assert.are.equal(1, st.tls_full)
+  end)
+
   it("holds a cold burst back for the first transfer only, answer or not",
      function()
     -- every request stalls past the timeout: the first failure warms the

@@ -197,15 +197,26 @@ static void fill(uu_run *r)
   }
 }
 
-/* A cold TLS pool runs one transfer alone (uu_pool_cold). */
+/* A cold TLS pool runs one transfer alone (uu_pool_cold) until its TLS
+** handshake is done: then a connection that may multiplex is there for
+** PIPEWAIT to wait on, and the burst goes.  With http_version "1.1"
+** (one connection per transfer) it waits for the answer, which brings
+** the TLS session every later connection resumes. */
 static int held_back(const uu_run *r)
 {
+  curl_off_t done;
   int i;
   if (!uu_pool_cold(r->c))
     return 0;
   for (i = 0; i < r->conc; i++)
-    if (r->c->pool[i].state == UU_SLOT_ACTIVE)
-      return 1;
+    if (r->c->pool[i].state == UU_SLOT_ACTIVE) {
+      done = 0;
+      if (r->c->http_version == CURL_HTTP_VERSION_1_1 ||
+          curl_easy_getinfo(r->c->pool[i].easy, CURLINFO_PRETRANSFER_TIME_T,
+                            &done) != CURLE_OK)
+        return 1;
+      return done <= 0;
+    }
   return 0;
 }
 
@@ -234,8 +245,9 @@ static void start_due(uu_run *r)
   double now = uu_now();
   int i;
   long sent;
-  if (r->h2_seen != c->pool_h2) {      /* the first answer came over h2 */
-    r->h2_seen = c->pool_h2;
+  if (r->h2_seen != c->pool_h2 || r->warm_seen != c->pool_warm) {
+    r->h2_seen = c->pool_h2;           /* the first answer came (over h2) */
+    r->warm_seen = c->pool_warm;
     uu_pool_multi(c, c->multi, r->conc);
   }
   r->first = (r->first + 1) % r->conc;
@@ -309,12 +321,12 @@ static void complete(uu_run *r)
 static void wait_some(uu_run *r)
 {
   double now = uu_now(), next = -1, t;
-  int i, active = 0;
+  int i, active = 0, held = held_back(r);  /* held: network news only */
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &r->c->pool[i];
     if (s->state == UU_SLOT_ACTIVE)
       active = 1;
-    else if (s->state == UU_SLOT_WAIT) {
+    else if (s->state == UU_SLOT_WAIT && !held) {
       t = s->due > r->c->policy.pause_until ? s->due : r->c->policy.pause_until;
       if (next < 0 || t < next)
         next = t;

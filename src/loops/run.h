@@ -37,6 +37,7 @@ typedef struct uu_run {
   int interruptible;         /* SIGINT stops the run gently */
   int first;                 /* the slot where start_due starts this round */
   int h2_seen;               /* the multi's cap knows the pool speaks h2 */
+  int warm_seen;             /* and that the pool is warm */
   const char *stop;          /* why the run stopped early, or NULL */
   int signal;                /* SIGINT or SIGTERM that stopped it, or 0 */
   long max_auth;             /* auth failures in a row that stop; 0 never */

@@ -67,12 +67,15 @@ void uu_pool_easy(uu_client *c, CURL *e)
 ** is known to speak h2, inflight transfers need only inflight/100
 ** connections (+1 of slack): the cap keeps libcurl from opening one more
 ** connection per transfer past a full connection's 100 streams; those
-** transfers wait for a free stream instead. */
+** transfers wait for a free stream instead.  A cold TLS pool gets that
+** cap too: its burst starts once the first handshake is done (many.c),
+** before anyone knows whether the server multiplexes, and the first
+** answer (uu_pool_note) lifts the cap for an HTTP/1.1 server. */
 void uu_pool_multi(uu_client *c, CURLM *m, int inflight)
 {
   long cap = c->max_conn, h2cap = (inflight + UU_H2_STREAMS - 1) /
                                   UU_H2_STREAMS + 1;
-  if (c->pool_h2 && (cap == 0 || cap > h2cap))
+  if ((c->pool_h2 || uu_pool_cold(c)) && (cap == 0 || cap > h2cap))
     cap = h2cap;
   curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 #if LIBCURL_VERSION_NUM >= 0x074300
