@@ -108,6 +108,19 @@ describe("journal owner", function()
     assert.is_false(pcall(send, client("bad-key"), db))  -- bound now
   end)
 
+  it("a dry run checks the binding too, and stores nothing", function()
+    local db = db_path()
+    assert.equal(3, send(client(KEY_A), db).ok)
+    local ok, err = pcall(send, client(KEY_B), db, { dry_run = true })
+    assert.is_false(ok)
+    assert.matches("was written for questionpro account", tostring(err))
+    -- with journal_rebind the plan runs, and the journal keeps its owner
+    assert.is_true(pcall(send, client(KEY_B), db, { dry_run = true,
+                                                    journal_rebind = true }))
+    assert.is_false(pcall(send, client(KEY_B), db))
+    assert.is_true(pcall(send, client(KEY_A), db, { dry_run = true }))
+  end)
+
   it("keeps a fingerprint, never the credential", function()
     local db = db_path()
     send(client(KEY_A), db)

@@ -154,7 +154,8 @@ int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
 /* Binds the journal to an account (a SHA-256 the client made of its
    credential options: only a keyed fingerprint of it is stored) and an
    endpoint (base URL).  An unbound journal is bound; another account or
-   endpoint is refused (-1, err names both) unless rebind.  0 ok. */
+   endpoint is refused (-1, err names both) unless rebind.  On a
+   read-only journal (a dry run) it only checks.  0 ok. */
 int uu_journal_bind(uu_journal *j, const unsigned char account[32],
                     const char *endpoint, int rebind, char *err,
                     size_t errlen);

@@ -211,6 +211,8 @@ static int bind_in(uu_journal *j, const char *fp, const char *ep,
   }
   if (held < 0)
     return -1;
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return 1;                     /* a dry run's check: nothing to store */
   return meta_set(db, "account", fp) == 0 &&
          meta_set(db, "endpoint", ep) == 0 ? 1 : -1;
 }
@@ -223,7 +225,8 @@ int uu_journal_bind(uu_journal *j, const unsigned char account[32],
   char fp[OWN_FP];
   int rc;
   fingerprint(j, account, fp);
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+  if (sqlite3_exec(db, sqlite3_db_readonly(db, "main") == 1 ? "BEGIN"
+                   : "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     rc = -1;
   else if ((rc = bind_in(j, fp, endpoint, rebind, err, errlen)) == 1 &&
            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)

@@ -451,8 +451,9 @@ static void read_stop_opts(lua_State *L, uu_run *r, int opts)
 }
 
 /* One writer at a time, and only for the account and endpoint it was
-** written for, unless journal_rebind (owner.c).  A refusal closes the
-** journal, and its lock, before it raises. */
+** written for, unless journal_rebind (owner.c); a dry run (read-only)
+** takes no lock and only checks.  A refusal closes the journal, and its
+** lock, before it raises. */
 static void own_journal(lua_State *L, uu_run *r, int opts)
 {
   char err[640], took[200];
@@ -460,7 +461,8 @@ static void own_journal(lua_State *L, uu_run *r, int opts)
   lua_getfield(L, opts, "journal_rebind");
   rebind = lua_toboolean(L, -1);
   lua_pushlstring(L, r->c->base.p, r->c->base.n);
-  if (uu_journal_lock(r->j, took, sizeof took, err, sizeof err) == 0 &&
+  if ((r->dry || uu_journal_lock(r->j, took, sizeof took, err,
+                                 sizeof err) == 0) &&
       uu_journal_bind(r->j, r->c->account, lua_tostring(L, -1), rebind, err,
                       sizeof err) == 0) {
     lua_pop(L, 2);
@@ -481,8 +483,10 @@ static void open_journal(lua_State *L, uu_run *r, int opts)
                            sizeof err) < 0)
       luaL_error(L, "userupd: %s", err);
     r->j = r->c->journal;              /* NULL: no journal yet, all new */
-    if (r->j != NULL)
+    if (r->j != NULL) {
+      own_journal(L, r, opts);
       uu_many_secret_key(r);
+    }
   } else if (path != NULL) {
     if (uu_journal_open(path, r->c->v->name, &r->c->journal, err,
                         sizeof err) != 0)

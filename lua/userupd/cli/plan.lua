@@ -134,13 +134,15 @@ function plan.run(client, recs, counts, ctx)
     rec.id, rec.fields, rec.extra, rec.line = id, fields, extra, lineno
     return id, fields, extra, lineno
   end
-  local s = client:update_many(source, {
+  local ok, s = pcall(client.update_many, client, source, {
     dry_run = true, journal = args.journal, progress = false,
+    journal_rebind = args.journal_rebind or nil,
     interruptible = true, changed_fields = args.changed_fields or nil,
     on_result = on_result(counts, rec),
     on_skip = function() counts.unchanged = counts.unchanged + 1 end,
     on_plan = on_plan(client, counts, rec, args, differ),
   })
+  if not ok then util.journal_refused(s, rec.id ~= nil) end
   counts.quota_left = s.quota_left
   counts.signal = s.signal
   counts:finish(s.stopped)

@@ -143,15 +143,6 @@ local function left_over(s, counts, recs, args)
   return n
 end
 
--- A journal that another run holds, or that was written for another
--- account or endpoint, is refused before any row is read: a usage error
--- (exit 2).  Anything else goes on up as it was raised.
-local function journal_refused(e, pulled)
-  local msg = not pulled and type(e) == "string" and
-              e:match("^userupd: (journal .*)$")
-  if msg then util.fail("%s", msg) end
-  error(e, 0)
-end
 
 -- ctx: userupd, vendor, opts (client options), args.
 function send.real(client, recs, counts, ctx, bar)
@@ -163,7 +154,7 @@ function send.real(client, recs, counts, ctx, bar)
     pulled = true
     return pull()
   end, opts)
-  if not ok then journal_refused(s, pulled) end
+  if not ok then util.journal_refused(s, pulled) end
   counts.elapsed = s.elapsed or 0
   bar:finish(counts)
   counts.group:flush()

@@ -83,6 +83,17 @@ function util.pass_interrupt(ok, e)
   end
 end
 
+-- update_many's error e: a journal that another run holds, or that was
+-- written for another account or endpoint, is refused before any row is
+-- read (pulled false): a usage error, exit 2.  Anything else goes on up
+-- as it was raised.
+function util.journal_refused(e, pulled)
+  local msg = not pulled and type(e) == "string" and
+              e:match("^userupd: (journal .*)$")
+  if msg then util.fail("%s", msg) end
+  error(e, 0)
+end
+
 -- 2000 -> "2,000"
 function util.thousands(n)
   local s = tostring(math.floor(n))
