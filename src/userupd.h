@@ -438,6 +438,7 @@ int uu_slot_start(lua_State *L, uu_client *c, int cidx, uu_slot *s,
 int uu_slot_settle(lua_State *L, uu_client *c, uu_slot *s, double *wait);
 int uu_slot_harvest(lua_State *L, CURLM *multi);
 double uu_slot_pace(uu_client *c, lua_State *L, uu_slot *s, double now);
+double uu_slot_paced(uu_client *c, uu_slot *s, double w, double now);
 void uu_slot_begins(uu_slot *s);
 
 /* Why an attempt waited (on_attempt's wait_reason). */

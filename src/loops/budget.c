@@ -54,6 +54,7 @@ struct uu_budget {
   double timeout;                      /* the client's: each store call's */
                                        /* deadline, passed to the store */
   char msg[112];                       /* a refusal's message */
+  double take_t0;                      /* when driver.lua's take began */
 };
 
 /* One record of the file: the key, the bucket, today's count. */
@@ -298,19 +299,12 @@ static void store_fail(uu_budget *b, lua_State *L, const char *method,
 ** pushed (nargs of them); timeout is the client's, the call's deadline.
 ** Leaves its two results (take: wait, -; spend: sent, ok), or raises,
 ** naming the store, when the first is nil or the answer came too late. */
-static void store_call(uu_budget *b, lua_State *L, const char *method,
-                       int nargs)
+/* Refuses the store's answer on top (two values) when it failed or came
+** later than the client's timeout allows (the call began at t0). */
+static void check_answer(uu_budget *b, lua_State *L, const char *method,
+                         double t0)
 {
-  int base = lua_gettop(L) - nargs;
-  double t0 = uu_now(), took;
-  lua_pushnumber(L, b->timeout);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
-  lua_getfield(L, -1, method);
-  lua_insert(L, base + 1);                         /* method */
-  lua_insert(L, base + 2);                         /* self */
-  lua_pushstring(L, b->key);
-  lua_insert(L, base + 3);
-  lua_call(L, nargs + 3, 2);
+  double took;
   if (lua_isnil(L, -2))
     store_fail(b, L, method, lua_isstring(L, -1) ? lua_tostring(L, -1)
                                                  : "no reason");
@@ -322,15 +316,29 @@ static void store_call(uu_budget *b, lua_State *L, const char *method,
   }
 }
 
-static double lua_take(uu_budget *b, lua_State *L, double rate,
-                       double burst)
+static void store_call(uu_budget *b, lua_State *L, const char *method,
+                       int nargs)
+{
+  int base = lua_gettop(L) - nargs;
+  double t0 = uu_now();
+  lua_pushnumber(L, b->timeout);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
+  lua_getfield(L, -1, method);
+  lua_insert(L, base + 1);                         /* method */
+  lua_insert(L, base + 2);                         /* self */
+  lua_pushstring(L, b->key);
+  lua_insert(L, base + 3);
+  lua_call(L, nargs + 3, 2);
+  check_answer(b, L, method, t0);
+}
+
+/* The wait of the take answer on top (two values, popped), refused when
+** no budget could have made it. */
+static double take_wait(uu_budget *b, lua_State *L, double rate,
+                        double burst)
 {
   char msg[240];
-  double wait;
-  lua_pushnumber(L, rate);
-  lua_pushnumber(L, burst);
-  store_call(b, L, "take", 2);
-  wait = lua_tonumber(L, -2);
+  double wait = lua_tonumber(L, -2);
   lua_pop(L, 2);
   if (wait > skew_limit(rate, burst)) {
     snprintf(msg, sizeof msg, "its reservation lies %.0f s ahead, more "
@@ -340,6 +348,15 @@ static double lua_take(uu_budget *b, lua_State *L, double rate,
     store_fail(b, L, "take", msg);
   }
   return wait > 0 ? wait : 0;                      /* also NaN */
+}
+
+static double lua_take(uu_budget *b, lua_State *L, double rate,
+                       double burst)
+{
+  lua_pushnumber(L, rate);
+  lua_pushnumber(L, burst);
+  store_call(b, L, "take", 2);
+  return take_wait(b, L, rate, burst);
 }
 
 static int lua_spend(uu_budget *b, lua_State *L, long quota, long *sent)
@@ -446,6 +463,36 @@ double uu_budget_pace(uu_client *c, lua_State *L, double now)
   rate = c->policy.rate;
   burst = c->policy.burst - START_MARGIN * rate;  /* may go below 1 */
   w = b->fd >= 0 ? file_take(b, L, rate, burst) : lua_take(b, L, rate, burst);
+  return w > wait ? w : wait;
+}
+
+int uu_budget_take_args(uu_client *c, lua_State *L)
+{
+  uu_budget *b = c->budget;
+  if (b == NULL || b->ref == LUA_NOREF || c->policy.rate <= 0)
+    return 0;
+  luaL_checkstack(L, 6, "shared_budget");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
+  lua_pushstring(L, b->key);
+  lua_pushnumber(L, c->policy.rate);
+  lua_pushnumber(L, c->policy.burst - START_MARGIN * c->policy.rate);
+  lua_pushnumber(L, b->timeout);
+  b->take_t0 = uu_now();
+  return 5;
+}
+
+double uu_budget_taken(uu_client *c, lua_State *L, int idx, double now)
+{
+  uu_budget *b = c->budget;
+  double wait = c->policy.pause_until > now ? c->policy.pause_until - now
+                                            : 0, w;
+  if (b == NULL || b->ref == LUA_NOREF)
+    return luaL_error(L, "userupd: this client has no Lua shared_budget");
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, idx + 1);
+  check_answer(b, L, "take", b->take_t0);
+  w = take_wait(b, L, c->policy.rate,
+                c->policy.burst - START_MARGIN * c->policy.rate);
   return w > wait ? w : wait;
 }
 

@@ -25,6 +25,15 @@ double uu_budget_pace(uu_client *c, lua_State *L, double now);
 ** for it when that is longer than wait (the backoff); else wait. */
 double uu_budget_retry(uu_client *c, lua_State *L, double wait);
 
+/* The same in two halves, for a Lua transport's call loop (driver.lua),
+** where a store's take may yield: take_args pushes store, key, rate,
+** burst, timeout and returns 5 when the take goes to a Lua store (else 0:
+** use uu_budget_pace); the loop calls store:take(key, rate, burst,
+** timeout) in Lua, and taken turns its answer (at idx, idx + 1: wait, or
+** nil and a message) into the wait, checked as a take from C is. */
+int uu_budget_take_args(uu_client *c, lua_State *L);
+double uu_budget_taken(uu_client *c, lua_State *L, int idx, double now);
+
 /* Whether the pace comes from a shared store (file or Lua), not the
 ** client's own bucket (on_attempt's "budget" reason). */
 int uu_budget_shared(const uu_client *c);

@@ -291,12 +291,27 @@ static int l_closed_error(lua_State *L)
   return 2;
 }
 
-/* c:_pace() -> seconds to wait before the next attempt, which starts
-** after that wait (its trace notes it, trace.c). */
+/* c:_take() -> store, key, rate, burst, timeout when the next attempt's
+** token comes from a Lua shared_budget store: driver.lua calls
+** store:take(...) itself, where it may yield, and hands the answer to
+** c:_pace(true, ...).  Nothing when C paces on its own. */
+static int l_take(lua_State *L)
+{
+  return uu_budget_take_args(uu_check_client(L, 1), L);
+}
+
+/* c:_pace() or c:_pace(true, store's answer...) -> seconds to wait
+** before the next attempt, which starts after that wait (its trace notes
+** it, trace.c). */
 static int l_pace(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
-  lua_pushnumber(L, uu_slot_pace(c, L, &c->sync, uu_now()));
+  double now = uu_now(), w;
+  if (lua_toboolean(L, 2))
+    w = uu_slot_paced(c, &c->sync, uu_budget_taken(c, L, 3, now), now);
+  else
+    w = uu_slot_pace(c, L, &c->sync, now);
+  lua_pushnumber(L, w);
   uu_slot_begins(&c->sync);
   return 1;
 }
@@ -379,7 +394,8 @@ const luaL_Reg uu_driver_methods[] = {
   {"_login_request", l_login_request}, {"_login_answer", l_login_answer},
   {"_login_begin", l_login_begin}, {"_login_busy", l_login_busy},
   {"_verdict", l_verdict}, {"_token_gen", l_token_gen},
-  {"_pace", l_pace}, {"_now", l_now}, {"_attempt", l_attempt},
+  {"_pace", l_pace}, {"_take", l_take}, {"_now", l_now},
+  {"_attempt", l_attempt},
   {"_hooks", l_hooks}, {"_closed", l_closed},
   {"_closed_error", l_closed_error}, {NULL, NULL}};
 

@@ -53,6 +53,15 @@ local function attempt(c, transport, on_attempt, req, op, n, t0, relogged,
   return verdict, a, b, d
 end
 
+-- The wait before the next attempt.  A Lua shared_budget store is asked
+-- here, in Lua, so that it may yield (lua-resty-redis inside nginx); C
+-- checks its answer.
+local function pace(c)
+  local store, key, rate, burst, timeout = c:_take()
+  if store == nil then return c:_pace() end
+  return c:_pace(true, store:take(key, rate, burst, timeout))
+end
+
 local function drive(c, op, id, fields, opts)
   local transport, sleep, on_attempt = c:_hooks()
   local t0 = c:_now()
@@ -69,7 +78,7 @@ local function drive(c, op, id, fields, opts)
       if not req then return nil, err, info end
       gen = c:_token_gen()               -- the token req carries
     end
-    local wait = c:_pace()
+    local wait = pace(c)
     if wait > 0 then sleep(wait) end
     gone, err, info = closed(c, op, attempts, t0)
     if gone then return nil, err, info end

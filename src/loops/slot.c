@@ -101,8 +101,14 @@ void uu_slot_begins(uu_slot *s)
 ** store, or the client's own pace. */
 double uu_slot_pace(uu_client *c, lua_State *L, uu_slot *s, double now)
 {
+  return uu_slot_paced(c, s, uu_budget_pace(c, L, now), now);
+}
+
+/* Notes w, the pace of the next attempt of s decided at now, with its
+** reason; returns w. */
+double uu_slot_paced(uu_client *c, uu_slot *s, double w, double now)
+{
   double pause = c->policy.pause_until - now;
-  double w = uu_budget_pace(c, L, now);
   note_wait(s, w, pause > 0 && pause >= w ? UU_WHY_RETRY_AFTER
                   : uu_budget_shared(c) ? UU_WHY_BUDGET : UU_WHY_PACING);
   return w;
