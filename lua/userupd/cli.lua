@@ -75,7 +75,9 @@ is a table of members the vendor's descriptor lacks, sent after the
 documented ones and marked as extra in --dry-run. An empty cell
 reaches the map as nil: the field is left out and the vendor keeps its
 value. To clear a field, return userupd.null for it, or run with
---blank=clear.
+--blank=clear: then an empty cell reaches the map as "" (so string
+helpers keep working) and a field returned as "" is sent as a clear.
+userupd.is_blank(v) is true for nil, "", spaces and userupd.null.
 
 With --journal, a re-run sends only the records whose payload differs from
 the last one that succeeded (changed rows, failures, new rows): the same
@@ -91,26 +93,30 @@ error, 130 interrupted (Ctrl-C; run the same command again to resume).]]
 -- Where a command that talks to the vendor sends, and how fast.
 local function add_client_options(command)
   command:option("--base-url", "Send to this scheme and host instead " ..
-    "(a sandbox, a proxy, a region).")
+    "(a sandbox, a proxy, a region). (default: the vendor's host)")
     :argname "URL"
   command:option("--config", "Lua file returning a table of client " ..
-    "options.")
+    "options. (default: none)")
     :argname "FILE"
   command:option("--rate", "Requests per second (overrides the vendor's " ..
-    "default pace; 0 means no pacing).")
+    "default pace; 0 means no pacing). (default: the vendor's " ..
+    "documented pace)")
     :argname "R":convert(rate_number)
 end
 
 local function add_run_options(apply)
-  apply:option("--concurrency", "Requests in flight at once.")
+  apply:option("--concurrency", "Requests in flight at once. (default: " ..
+    "8, or fewer where the vendor allows fewer connections)")
     :argname "N":convert(whole_number(1))
   apply:option("--rate", "Requests per second (overrides the vendor's " ..
-    "default pace; 0 means no pacing).")
+    "default pace; 0 means no pacing). (default: the vendor's " ..
+    "documented pace)")
     :argname "R":convert(rate_number)
   apply:option("--base-url", "Send to this scheme and host instead " ..
-    "(a sandbox, a proxy, a region).")
+    "(a sandbox, a proxy, a region). (default: the vendor's host)")
     :argname "URL"
-  apply:option("--config", "Lua file returning a table of client options.")
+  apply:option("--config", "Lua file returning a table of client " ..
+    "options. (default: none)")
     :argname "FILE"
   apply:option("--max-failures", "Stop after N failures in a row (the " ..
     "run always stops after 5 authentication failures in a row). Counts " ..
@@ -133,16 +139,17 @@ end
 
 local function add_input_options(apply)
   apply:option("--format", "Input format, when the file name does not " ..
-    "tell.")
+    "tell. (default: from the file name)")
     :choices({ "csv", "jsonl" })
-  apply:option("--sep", "CSV field separator (default ','; \\t for tab).")
+  apply:option("--sep", "CSV field separator (\\t for tab). (default: ,)")
     :argname "C":convert(separator)
   apply:flag("--strict-csv", "Refuse a row with a quote inside an " ..
     "unquoted field (default: take it as text, as spreadsheets do, and " ..
     "warn once).")
-  apply:option("--blank", "Empty cells (and JSON null): absent leaves " ..
-    "the field out, so the vendor keeps its value (default); clear " ..
-    "clears it.")
+  apply:option("--blank", "Empty cells (and JSON null): absent gives " ..
+    "the map nil, so the field is left out and the vendor keeps its " ..
+    "value; clear gives the map \"\" and sends a field the map returns " ..
+    "as \"\" as a clear (userupd.null).")
     :choices({ "absent", "clear" }):default("absent")
   apply:flag("--dry-run", "Validate every row and print a summary; " ..
     "send nothing.")
@@ -154,12 +161,13 @@ local function add_input_options(apply)
     "the journal (secret fields redacted).")
   apply:flag("--diff-all", "With --diff: every row, not only the first 20.")
   apply:option("--summary-json", "Write the run's summary to FILE as a " ..
-    "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs too.")
+    "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs " ..
+    "too. (default: none)")
     :argname "FILE"
   apply:option("--metrics-file", "Write the run's metrics to FILE in " ..
     "Prometheus text format (node_exporter's textfile collector), every " ..
     "few seconds while it runs and at the end, each time whole (a " ..
-    "temporary file renamed); see docs/observability.md.")
+    "temporary file renamed); see docs/observability.md. (default: none)")
     :argname "FILE"
 end
 
@@ -190,12 +198,12 @@ local function add_apply(parser, vendors, name)
                       APPLY_EPILOG)
   apply:argument("vendor", "One of: " .. vendors .. "."):argname "VENDOR"
   apply:option("--input", "Users to update: a .csv, .jsonl or .ndjson " ..
-    "file, or - for standard input (then give --format).")
+    "file, or - for standard input (then give --format). (required)")
     :argname "FILE"
   apply:option("--map", "Lua file returning function(row, vendor) -> " ..
-    "id, fields."):argname "MAP.lua"
+    "id, fields. (required)"):argname "MAP.lua"
   apply:option("--journal", "Journal database: a re-run sends only what " ..
-    "changed or failed.")
+    "changed or failed. (default: none: every row is sent)")
     :argname "FILE"
   apply:flag("--journal-rebind", "With --journal: use a journal written " ..
     "for another account (key) or --base-url, because it holds the same " ..
@@ -208,7 +216,8 @@ local function add_apply(parser, vendors, name)
       "%d)."):format(preview.SAMPLE)):argname "N":convert(whole_number(1))
   else
     apply:option("--against-vendor", "With --dry-run: read N of the rows " ..
-      "it would send at the vendor and show what would change there.")
+      "it would send at the vendor and show what would change there. " ..
+      "(default: none)")
       :argname "N":convert(whole_number(1))
   end
   return apply
@@ -221,7 +230,7 @@ local function add_failures(parser)
     "kind, status, attempts, message, payload (the fields that were sent,\n" ..
     "as JSON, or null; never credentials).")
   f:option("--journal", "Journal written by `userupd apply " ..
-    "--journal`."):argname "FILE"
+    "--journal`. (required)"):argname "FILE"
   f:option("--format", "Output format.")
     :choices({ "csv", "jsonl" }):default("jsonl")
   f:option("--output", "Write to FILE, created readable by its owner " ..
@@ -340,6 +349,18 @@ local function invalid_guard(args, counts, group)
   end
 end
 
+-- A journal must go into a directory that exists: said before anything
+-- else, in words (SQLite would say "unable to open database file").
+local function check_journal_dir(path)
+  if not path then return end
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == "" then dir = "/" end
+  if dir and not os.rename(dir, dir) then
+    fail("--journal %s: the directory %s does not exist", util.one_line(path),
+         util.one_line(dir))
+  end
+end
+
 local function prepare_apply(args)
   if not args.input then fail("missing --input FILE (the users to update)") end
   if not args.map then fail("missing --map MAP.lua (row -> id, fields)") end
@@ -361,6 +382,7 @@ local function prepare_apply(args)
     fail("--changed-fields needs --journal FILE (it compares with the " ..
          "last payload sent)")
   end
+  check_journal_dir(args.journal)
   local userupd = setup.load_module()
   local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
   setup.check_vendor(userupd, vendor)
@@ -369,6 +391,7 @@ local function prepare_apply(args)
   local format = input.format(args.input, args.format)
   local map, map_opts = records.load_map(args.map)
   if map_opts.blank == "clear" then args.blank = "clear" end
+  if args.blank == "clear" then map = records.clearing(map, userupd.null) end
   return { userupd = userupd, vendor = vendor, args = args, map = map,
            seen = {} }, format
 end
@@ -472,7 +495,7 @@ local function cmd_apply(args)
   ctx.bar = bar
   ctx.seen.on_missing = function(k)
     err_line(("warning: the map read column %q, which the input does not " ..
-              "have"):format(k))
+              "have%s"):format(k, input.with_hint(ctx.seen, k):sub(#k + 1)))
   end
   return finish(ctx, counts, send.real(client, recs, counts, ctx, bar))
 end

@@ -3,7 +3,10 @@
 --
 -- Blank means absent: an empty CSV cell (and a JSON null) reaches the map
 -- as nil, so the field is left out and the vendor keeps its value.  With
--- blank = "clear" it reaches the map as userupd.null, which clears it.
+-- blank = "clear" it reaches the map as "" (a string, so the map's string
+-- helpers keep working), and a field the map returns as "" is sent as
+-- userupd.null, which clears it (records.clearing).  userupd.is_blank(v)
+-- tells a blank cell in either mode.
 -- Reads of columns the file does not have are noted (a misspelled
 -- row["E-mail"] would otherwise drop a field without a word).
 local csv = require "userupd.csv"
@@ -66,7 +69,7 @@ end
 local function clean(row, blank, null)
   for k, v in pairs(row) do
     if v == "" or v == null then
-      row[k] = blank == "clear" and null or nil
+      row[k] = blank == "clear" and "" or nil
     elseif type(v) == "string" then
       local ok, why = utf8check.check(v)
       if not ok then return false, ("column \"%s\" %s"):format(k, why) end
@@ -133,6 +136,58 @@ local function csv_rows(path, opts, seen, null)
   end
 end
 
+-- The end of the JSON string whose opening quote is at j (the index after
+-- its closing quote), or nil.
+local function string_end(line, j)
+  local k = j + 1
+  while true do
+    local q = line:find('["\\]', k)
+    if not q then return nil end
+    if line:byte(q) == 92 then k = q + 2 else return q + 1 end
+  end
+end
+
+-- A member name given twice in the line's top-level object, or nil (the
+-- decoder keeps the last one silently; a row must not lose a value so).
+local function duplicate_key(line)
+  local depth, i, names = 0, 1, {}
+  while true do
+    local j, _, c = line:find('(["{}%[%]])', i)
+    if not j then return nil end
+    i = j + 1
+    if c == '"' then
+      i = string_end(line, j)
+      if not i then return nil end
+      if depth == 1 and line:find("^%s*:", i) then
+        local name = line:sub(j + 1, i - 2)
+        if names[name] then return name end
+        names[name] = true
+      end
+    elseif c == "{" or c == "[" then
+      depth = depth + 1
+    else
+      depth = depth - 1
+    end
+  end
+end
+
+-- A JSON Lines row: the object, or nil and why it cannot be one.
+local function jsonl_object(userupd, line)
+  if not line:find("^%s*{") then
+    return nil, "not a JSON object (each line must be {...})"
+  end
+  local ok, value, err = pcall(userupd.json_decode, line)
+  util.pass_interrupt(ok, value)
+  if not ok or type(value) ~= "table" then
+    return nil, "bad JSON: " .. tostring(ok and err or value)
+  end
+  local dup = duplicate_key(line)
+  if dup then
+    return nil, ("key '%s' given twice"):format(util.one_line(dup))
+  end
+  return value
+end
+
 -- JSON Lines: (object, lineno) or (false, lineno, message).  A key the map
 -- reads counts as missing only when no line so far had it.
 local function jsonl_rows(path, opts, seen, userupd)
@@ -140,6 +195,7 @@ local function jsonl_rows(path, opts, seen, userupd)
   if path ~= "-" then fh, why = io.open(path, "rb") end
   if not fh then fail("cannot read %s", tostring(why)) end
   local lineno, keys, done = 0, {}, false
+  seen.columns = {}
   local function is_known(k) return keys[k] end
   seen.is_known = is_known
   return function()
@@ -148,13 +204,14 @@ local function jsonl_rows(path, opts, seen, userupd)
       lineno = lineno + 1
       line = line:gsub("\r$", "")
       if line:find("%S") then
-        local ok, value, err = pcall(userupd.json_decode, line)
-        util.pass_interrupt(ok, value)
-        if not ok or type(value) ~= "table" then
-          err = ok and (value ~= nil and "expected a JSON object" or err) or value
-          return false, lineno, "bad JSON: " .. tostring(err)
+        local value, err = jsonl_object(userupd, line)
+        if not value then return false, lineno, err end
+        for k in pairs(value) do
+          if not keys[k] then
+            keys[k] = true
+            seen.columns[#seen.columns + 1] = k
+          end
         end
-        for k in pairs(value) do keys[k] = true end
         local row, msg = clean(value, opts.blank, userupd.null)
         if not row then return false, lineno, msg end
         return present(row, seen, is_known), lineno
@@ -179,9 +236,19 @@ end
 function input.missing(seen)
   local list = {}
   for _, k in ipairs(seen.missing or {}) do
-    if not (seen.is_known and seen.is_known(k)) then list[#list + 1] = k end
+    if not (seen.is_known and seen.is_known(k)) then
+      list[#list + 1] = input.with_hint(seen, k)
+    end
   end
   return list
+end
+
+-- A column the map read, with the file's own spelling when it has one
+-- that differs in spacing or case (or by a typo): id (the file has "id ").
+function input.with_hint(seen, k)
+  local near = seen.columns and util.nearest(k, seen.columns)
+  if not near then return k end
+  return ("%s (did you mean %q?)"):format(k, near)
 end
 
 local EXACT_LIMIT = 32 * 1024 * 1024

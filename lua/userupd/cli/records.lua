@@ -28,6 +28,21 @@ function records.load_map(path)
   return fn, type(opts) == "table" and opts or {}
 end
 
+-- --blank=clear: the map saw "" for a blank cell; a field it returns as
+-- "" is sent as null (userupd.null), which clears it at the vendor.  Only
+-- the top level: a "" inside a list or object is the map's own value.
+function records.clearing(map, null)
+  return function(row, vendor)
+    local id, fields, extra = map(row, vendor)
+    if type(fields) == "table" then
+      for k, v in pairs(fields) do
+        if v == "" then fields[k] = null end
+      end
+    end
+    return id, fields, extra
+  end
+end
+
 -- Runs the mapping on one row.  Returns id, fields, extra; nil to skip
 -- (nil, "empty" when the map returned no fields at all); or
 -- false and a message.  An error in the mapping is the row's fault, not the

@@ -38,8 +38,13 @@ end
 
 function setup.check_vendor(userupd, vendor)
   if type(userupd.vendors[vendor]) ~= "table" then
-    fail("unknown vendor '%s'; expected one of: %s", vendor,
-         setup.vendor_list())
+    local names = {}
+    for name in pairs(userupd.vendors) do names[#names + 1] = name end
+    table.sort(names)
+    local near = util.nearest(vendor:gsub("[%s_%-]", ""), names)
+    fail("unknown vendor '%s'%s; expected one of: %s", util.one_line(vendor),
+         near and (" (did you mean '%s'?)"):format(near) or "",
+         table.concat(names, ", "))
   end
 end
 
@@ -151,10 +156,13 @@ end
 -- The module's constructor error as a sentence for people: no "bad
 -- argument #1 to ...", and the variables to set for the options it names
 -- (not every variable the vendor has).
-local function client_error(vendor, msg, config)
+local function client_error(vendor, msg, config, origin)
   msg = msg:gsub("^bad argument #%d+ to '[^']*' %((.*)%)$", "%1")
   local spec = require("userupd").vendors[vendor].options
   local name = msg:match("option '([%w_]+)'")
+  if name and origin and origin[name] then     -- fix it where it came from
+    return ("%s (%s came from %s)"):format(msg, name, origin[name])
+  end
   if name and spec[name] then
     return ("%s: %s"):format(msg, where_to_set(vendor, name, config))
   end
@@ -178,7 +186,7 @@ function setup.make_client(userupd, vendor, args, hooks)
   local ok, client = pcall(userupd.new, vendor, opts)
   if not ok then
     fail("cannot set up the %s client: %s", vendor,
-         client_error(vendor, tostring(client), args.config))
+         client_error(vendor, tostring(client), args.config, origin))
   end
   return client, opts, origin
 end

@@ -103,6 +103,41 @@ function util.thousands(n)
   return head .. digits:gsub("^,", "")
 end
 
+-- Levenshtein distance between a and b (short names only).
+local function distance(a, b)
+  local prev, cur = {}, {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    cur[0] = i
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev, cur = cur, prev
+  end
+  return prev[#b]
+end
+
+-- The candidate a person most likely meant by name, or nil: first one
+-- that differs only in case and surrounding spaces ("id " for "id"), else
+-- the nearest within a third of the name's length (2 edits at least).
+function util.nearest(name, candidates)
+  local key = tostring(name):lower():match("^%s*(.-)%s*$")
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local ck = tostring(c):lower():match("^%s*(.-)%s*$")
+    if ck == key and c ~= name then return c end
+    if #key <= 64 and #ck <= 64 then
+      local d = distance(key, ck)
+      if d > 0 and (not best_d or d < best_d) then best, best_d = c, d end
+    end
+  end
+  if best_d and best_d <= math.max(2, math.floor(#key / 3)) then
+    return best
+  end
+  return nil
+end
+
 -- "QuestionPro's", but "Thought Industries'" (a name ending in s).
 function util.possessive(name)
   return name .. (name:find("s$") and "'" or "'s")
