@@ -319,8 +319,8 @@ describe("apply --dry-run", function()
     assert.equal(1, r.rc)
     assert.matches("# line 1, id 1234599", r.out, 1, true)
     assert.matches("line 3: invalid: bad JSON", r.err, 1, true)
-    assert.matches("line 5: invalid: bad JSON: expected a JSON object", r.err,
-                   1, true)
+    assert.matches("line 4: invalid: not a JSON object", r.err, 1, true)
+    assert.matches("line 5: invalid: not a JSON object", r.err, 1, true)
     assert.matches("# line 6, id 1234602", r.out, 1, true)
   end)
 
