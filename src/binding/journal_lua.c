@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/compat.h"
+#include "base/whole.h"
 #include "journal/journal.h"
 
 #define J_MT "userupd.journal"
@@ -412,6 +413,17 @@ static int state_field(lua_State *L)
   return field_error(L, "state", "'ok', 'failed' or 'invalid'");
 }
 
+/* line: a whole number from 0 to 2^53, or absent (0).  Range first: the
+** cast of 1e300 or NaN would be undefined. */
+static long opt_line_field(lua_State *L)
+{
+  long line = 0;
+  if (get_field(L, "line") != LUA_TNIL &&
+      !uu_lua_whole(L, -1, 0, UU_MAX_SAFE_DOUBLE, &line))
+    field_error(L, "line", "whole number from 0 to 2^53");
+  return line;
+}
+
 /* Fills r from the table at 3, raising on a bad field; idbuf backs an
    integer id. */
 static void read_record(lua_State *L, uu_jrecord *r, char *idbuf)
@@ -433,7 +445,7 @@ static void read_record(lua_State *L, uu_jrecord *r, char *idbuf)
   r->hash = opt_hash_field(L);
   r->payload = opt_string_field(L, "payload", &r->payload_len);
   r->elapsed = (double)opt_number_field(L, "elapsed", 0);
-  r->line = (long)opt_number_field(L, "line", 0);
+  r->line = opt_line_field(L);
 }
 
 static int l_journal_record(lua_State *L)

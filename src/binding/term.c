@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "base/compat.h"
+#include "base/whole.h"
 
 void uu_term_open(lua_State *L);
 
@@ -16,8 +17,8 @@ void uu_term_open(lua_State *L);
 ** missing argument means stderr (2), where progress is drawn. */
 static int fd_arg(lua_State *L)
 {
-  lua_Integer fd = luaL_optinteger(L, 1, 2);
-  if (fd < 0 || fd > 65535)
+  long fd = 2;
+  if (!lua_isnoneornil(L, 1) && !uu_lua_whole(L, 1, 0, 65535, &fd))
     luaL_argerror(L, 1, "file descriptor out of range");
   return (int)fd;
 }

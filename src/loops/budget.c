@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "loops/budget.h"
 #include "journal/journal.h"
+#include "base/whole.h"
 
 #define FILE_MAGIC "userupd shared budget 1\n"
 #define REC_SIZE 64
@@ -364,7 +365,9 @@ static int lua_spend(uu_budget *b, lua_State *L, long quota, long *sent)
   int ok;
   lua_pushinteger(L, (lua_Integer)quota);
   store_call(b, L, "spend", 1);
-  *sent = (long)lua_tointeger(L, -2);
+  if (!uu_lua_whole(L, -2, 0, 1e15, sent))
+    store_fail(b, L, "spend", "its count of calls sent today is not a whole "
+               "number from 0 to 10^15");
   ok = lua_toboolean(L, -1);
   lua_pop(L, 2);
   return ok;

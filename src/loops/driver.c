@@ -15,8 +15,19 @@
 #include <strings.h>
 #include <stdlib.h>
 #include "userupd.h"
+#include "base/whole.h"
 #include "loops/budget.h"
 #include "loops/driver_lua.h"
+
+/* A count driver.lua passes (attempts, a token generation): a whole
+** number from 0 to 2^31 - 1. */
+static int whole_arg(lua_State *L, int idx)
+{
+  long n = 0;
+  if (!uu_lua_whole(L, idx, 0, 2147483647.0, &n))
+    luaL_argerror(L, idx, "whole number from 0 to 2^31-1 expected");
+  return (int)n;
+}
 
 static uu_op check_op(lua_State *L, int idx)
 {
@@ -176,7 +187,11 @@ static void answer_from_lua(lua_State *L, uu_client *c, uu_slot *s, int idx,
     snprintf(s->errbuf, sizeof s->errbuf, "%s", body ? body : "no answer");
     a->curl_msg = s->errbuf;
   } else {
-    a->status = s->status = (long)luaL_checkinteger(L, idx);
+    if (!uu_lua_whole(L, idx, 100, 599, &a->status))
+      luaL_error(L, "userupd: a transport's status must be a whole number "
+                 "from 100 to 599, got %s", lua_type(L, idx) == LUA_TNUMBER
+                 ? lua_tostring(L, idx) : luaL_typename(L, idx));
+    s->status = a->status;
     a->body = body ? body : "";
     a->len = n;
     a->overflow = s->overflow = n > c->max_response;
@@ -224,9 +239,9 @@ static int l_verdict_run(lua_State *L)
   uu_slot *s = &c->sync;
   double t0 = luaL_checknumber(L, 4), wait;
   int verdict;
-  s->attempts = (int)luaL_checkinteger(L, 3);
+  s->attempts = whole_arg(L, 3);
   s->relogged = lua_toboolean(L, 5);
-  s->token_gen = (int)luaL_checkinteger(L, 6);
+  s->token_gen = whole_arg(L, 6);
   lua_settop(L, 10);
   answer_from_lua(L, c, s, 7, op, &s->answer);
   if (op == UU_OP_UPDATE && lua_type(L, 10) == LUA_TSTRING)
@@ -284,7 +299,7 @@ static int l_closed_error(lua_State *L)
   uu_client *c = uu_to_client(L, 1);
   uu_answer a;
   uu_closed_answer(&a, check_op(L, 2));
-  a.attempts = (int)luaL_checkinteger(L, 3);
+  a.attempts = whole_arg(L, 3);
   a.elapsed = uu_now() - luaL_checknumber(L, 4);
   uu_push_answer(L, c, &a);
   lua_remove(L, -3);                               /* the nil user */

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include "loops/budget.h"
 #include "loops/run.h"
+#include "base/whole.h"
 
 /* ---- the pool and the multi handle ------------------------------------ */
 
@@ -87,8 +88,8 @@ static void iter_tail(uu_run *r)
 {
   lua_State *L = r->L;
   int line = lua_type(L, -2) == LUA_TNUMBER ? -2 : -1;
-  r->line = lua_type(L, line) == LUA_TNUMBER ? (long)lua_tonumber(L, line)
-                                             : 0;
+  if (!uu_lua_whole(L, line, 0, UU_MAX_SAFE_DOUBLE, &r->line))
+    r->line = 0;                   /* not a line number (1e300, NaN, 2.5) */
   if (line == -2) {                                /* id, fields, line, x */
     lua_pushnil(L);
     lua_replace(L, -3);
@@ -395,12 +396,12 @@ static int loop(lua_State *L)
 static void read_opts(lua_State *L, uu_run *r, int opts)
 {
   int max = r->c->max_conn > 0 ? r->c->max_conn : 256;
+  long n = max < 8 ? max : 8;
   lua_getfield(L, opts, "concurrency");
-  r->conc = lua_isnil(L, -1) ? (max < 8 ? max : 8)
-                             : (int)luaL_checkinteger(L, -1);
-  if (r->conc < 1 || r->conc > 256)
+  if (!lua_isnil(L, -1) && !uu_lua_whole(L, -1, 1, 256, &n))
     luaL_error(L, "bad argument #2 to 'update_many' (concurrency must be "
                "1 to 256)");
+  r->conc = (int)n;
   if (r->conc > max)
     r->conc = max;                     /* the vendor's connection limit */
   lua_getfield(L, opts, "progress");
@@ -408,7 +409,10 @@ static void read_opts(lua_State *L, uu_run *r, int opts)
   lua_getfield(L, opts, "skip_unchanged");
   r->skip_unchanged = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, opts, "total");
-  r->total = lua_isnil(L, -1) ? -1 : luaL_checkinteger(L, -1);
+  if (!lua_isnil(L, -1) && !uu_lua_whole(L, -1, 0, UU_MAX_SAFE_DOUBLE, &n))
+    luaL_error(L, "bad argument #2 to 'update_many' (total must be a whole "
+               "number from 0 to 2^53)");
+  r->total = lua_isnil(L, -1) ? -1 : (lua_Integer)n;
   lua_getfield(L, opts, "changed_fields");
   r->changed_fields = lua_toboolean(L, -1);
   lua_getfield(L, opts, "dry_run");
@@ -423,18 +427,17 @@ static void read_opts(lua_State *L, uu_run *r, int opts)
 /* A whole number of at least 0, or dflt when the option is nil. */
 static long count_opt(lua_State *L, int opts, const char *k, long dflt)
 {
-  lua_Integer n;
+  long n = 0;
   lua_getfield(L, opts, k);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return dflt;
   }
-  n = luaL_checkinteger(L, -1);
-  if (n < 0)
-    luaL_error(L, "bad argument #2 to 'update_many' (%s must be 0 or more)",
-               k);
+  if (!uu_lua_whole(L, -1, 0, UU_MAX_SAFE_DOUBLE, &n))
+    luaL_error(L, "bad argument #2 to 'update_many' (%s must be a whole "
+               "number, 0 or more)", k);
   lua_pop(L, 1);
-  return (long)n;
+  return n;
 }
 
 /* Options for stopping early: max_auth_failures (default 5),

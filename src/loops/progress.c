@@ -21,8 +21,8 @@ void uu_many_draw(uu_run *r, int final)
   if (r->total > 0) {
     fill_n = (int)(24.0 * (double)seen / (double)r->total);
     fill_n = fill_n > 24 ? 24 : fill_n;
-    if (rate > 0)
-      eta = (double)(r->total - seen) / rate;
+    if (rate > 0 && (double)(r->total - seen) / rate < 360000)
+      eta = (double)(r->total - seen) / rate;    /* else none: (int) safe */
   }
   for (i = 0; i < 24; i++)
     bar[i] = i < fill_n ? '=' : (i == fill_n ? '>' : ' ');
