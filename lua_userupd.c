@@ -13,6 +13,7 @@
 void uu_journal_open_lua(lua_State *L);
 void uu_term_open(lua_State *L);
 void uu_private_open(lua_State *L);
+void uu_sigterm_open(lua_State *L);
 void uu_csv_open_lua(lua_State *L);
 void uu_push_field_info(lua_State *L, const uu_vendor *v); /* describe.c */
 void uu_push_error_kinds(lua_State *L);
@@ -227,6 +228,7 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   uu_json_open(L);
   uu_term_open(L);                                 /* isatty, term_width */
   uu_private_open(L);                              /* create_private */
+  uu_sigterm_open(L);                              /* catch_sigterm */
   uu_idset_open_lua(L);                            /* the CLI's duplicates */
   uu_csv_open_lua(L);                              /* userupd.csv's scanner */
   uu_journal_open_lua(L);

@@ -69,6 +69,7 @@ build = {
         "src/binding/optcheck.c",
         "src/binding/term.c",
         "src/binding/private.c",
+        "src/binding/sigterm.c",
         "src/journal/idset.c",
         "src/journal/journal.c",
         "src/journal/owner.c",

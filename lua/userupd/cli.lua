@@ -520,7 +520,8 @@ local COMMANDS = { apply = cmd_apply, failures = failures.command,
                    diff = cmd_diff }
 
 -- Runs a command; a Usage error becomes exit status 2 with its message,
--- Ctrl-C outside a run (Lua's own "interrupted!") exit status 130.
+-- Ctrl-C outside a run (Lua's own "interrupted!") exit status 130, SIGTERM
+-- ("terminated!", userupd.catch_sigterm) 143.
 local function guarded(fn, args)
   local ok, code, counts = pcall(fn, args)
   if ok then return code, counts end
@@ -534,6 +535,11 @@ local function guarded(fn, args)
     err_line("\ninterrupted: nothing more was sent; run the same command " ..
              "again to resume")
     return run.INTERRUPTED
+  end
+  if tostring(code):find("terminated!$") then      -- userupd.catch_sigterm
+    err_line("\nterminated (SIGTERM): nothing more was sent; run the " ..
+             "same command again to resume")
+    return 143
   end
   err_line("userupd: internal error: ", util.one_line(code))
   return 2
@@ -571,6 +577,11 @@ function cli.parser()
 end
 
 function cli.main(argv)
+  -- SIGTERM outside update_many: a Lua error, as Ctrl-C is (sigterm.c)
+  local ok, userupd = pcall(require, "userupd")
+  if ok and type(userupd) == "table" and userupd.catch_sigterm then
+    userupd.catch_sigterm()
+  end
   local code = cli.run(argv or {})
   io.stdout:flush()
   return code

@@ -246,9 +246,12 @@ function Reader:keyed(fields)
 end
 
 -- Ctrl-C in the standalone interpreter raises "interrupted!" from a hook,
--- wherever Lua code runs: it must end the program, not become a bad row.
+-- wherever Lua code runs (and SIGTERM "terminated!" once the command line
+-- called userupd.catch_sigterm): it must end the program, not become a
+-- bad row.
 local function pass_interrupt(ok, e)
-  if not ok and type(e) == "string" and find(e, "interrupted!$") then
+  if not ok and type(e) == "string" and (find(e, "interrupted!$") or
+                                          find(e, "terminated!$")) then
     error(e, 0)
   end
 end

@@ -26,9 +26,12 @@ end
 local function command(argv)
   local words = {}
   for i, a in ipairs(argv) do words[i] = q(a) end
-  return ("exec env -i PATH=/usr/bin:/bin LUA_PATH='./lua/?.lua;;' " ..
-          "LUA_CPATH='./?.so;;' USERUPD_QUESTIONPRO_API_KEY=term-key %s " ..
-          "bin/userupd %s"):format(LUA, table.concat(words, " "))
+  -- the module built for this Lua (runspecs' LUA_CPATH), not ./userupd.so
+  return ("exec env -i PATH=/usr/bin:/bin LUA_PATH=%s LUA_CPATH=%s " ..
+          "USERUPD_QUESTIONPRO_API_KEY=term-key %s bin/userupd %s")
+    :format(q("./lua/?.lua;" .. (os.getenv("LUA_PATH") or ";;")),
+            q(os.getenv("LUA_CPATH") or "./?.so;;"), LUA,
+            table.concat(words, " "))
 end
 
 local MAP = [[
@@ -100,6 +103,29 @@ describe("userupd apply and SIGTERM", function()
       assert.equal(1, n, "id " .. id .. " was sent " .. n .. " times")
     end
     assert.equal(60, total_puts())
+  end)
+
+  it("outside the sending loop: says so and exits 143", function()
+    -- a map that takes its time to load: the signal comes before any row
+    local slow = write(tmp(".lua"), [[
+      local t = os.clock()
+      repeat until os.clock() - t > 8
+      return function(row) return tonumber(row.id), { firstName = row.first }
+      end]])
+    local argv = { "apply", "questionpro", "--input",
+                   write(tmp(".csv"), roster(3)), "--map", slow,
+                   "--base-url", sandbox.url(), "--no-progress",
+                   "--log-format", "plain" }
+    local p, pid, _, err = start(argv)
+    sleep(1.0)
+    local t0 = os.time()
+    os.execute("kill -TERM " .. pid)
+    local code = finish(p)
+    if code then assert.equal(143, code) end
+    assert.is_true(os.time() - t0 <= 5)
+    assert.matches("terminated (SIGTERM): nothing more was sent",
+                   util.read(err), 1, true)
+    assert.equal(0, total_puts())
   end)
 
   it("ends a wait on a long Retry-After soon after the signal", function()

@@ -20,6 +20,7 @@ function records.load_map(path)
     fail("%s", util.load_error("--map", path, why))
   end
   local ok, fn, opts = pcall(chunk)
+  util.pass_interrupt(ok, fn)
   if not ok then fail("%s", util.load_error("--map", path, fn, true, true)) end
   if type(fn) ~= "function" then
     fail("--map %s must return a function(row, vendor), got %s",

@@ -80,6 +80,7 @@ local function load_config(path)
   local chunk, why = loadfile(path)
   if not chunk then fail("%s", util.load_error("--config", path, why)) end
   local ok, t = pcall(chunk)
+  util.pass_interrupt(ok, t)
   if not ok then
     fail("%s", util.load_error("--config", path, t, true))
   end

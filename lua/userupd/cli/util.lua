@@ -78,7 +78,8 @@ end
 -- wherever Lua code runs, possibly inside a pcall that guards one row:
 -- re-raised here, it ends the command (exit 130) instead of a row.
 function util.pass_interrupt(ok, e)
-  if not ok and type(e) == "string" and e:find("interrupted!$") then
+  if not ok and type(e) == "string" and (e:find("interrupted!$") or
+                                          e:find("terminated!$")) then
     error(e, 0)
   end
 end
