@@ -4,6 +4,7 @@
 ** here), the generic userupd.new, the null sentinel, and a description of
 ** every vendor for tools such as bin/userupd.
 */
+#include <stdio.h>
 #include <string.h>
 #include "userupd.h"
 #include "journal/journal.h"
@@ -63,6 +64,32 @@ static const char *optype_name(uu_optype t)
   return t == UU_OPT_INT ? "integer" : "string";
 }
 
+/* { secret, required, required_unless, type, choices } for option o of
+** v: required_unless = "base_url" for an option the default host is made
+** from ({subdomain}, {school}): required unless base_url replaces it (a
+** vendor with a configure hook may choose another host by itself). */
+static void push_option(lua_State *L, const uu_vendor *v, const uu_option *o)
+{
+  char slot[64];
+  lua_createtable(L, 0, 5);
+  lua_pushboolean(L, (o->flags & UU_OPT_SECRET) != 0);
+  lua_setfield(L, -2, "secret");
+  lua_pushboolean(L, (o->flags & UU_OPT_REQUIRED) != 0);
+  lua_setfield(L, -2, "required");
+  snprintf(slot, sizeof slot, "{%s}", o->name);
+  if (!(o->flags & UU_OPT_REQUIRED) && v->configure == NULL &&
+      v->base != NULL && strstr(v->base, slot) != NULL) {
+    lua_pushliteral(L, "base_url");
+    lua_setfield(L, -2, "required_unless");
+  }
+  lua_pushstring(L, optype_name(o->type));
+  lua_setfield(L, -2, "type");
+  if (o->choices) {
+    lua_pushstring(L, o->choices);
+    lua_setfield(L, -2, "choices");
+  }
+}
+
 /* { options = { name = { secret, required, type, choices } }, id = ...,
 **   fields = { "FirstName", ... } } for one vendor. */
 static void push_vendor_info(lua_State *L, const uu_vendor *v)
@@ -75,17 +102,7 @@ static void push_vendor_info(lua_State *L, const uu_vendor *v)
   lua_newtable(L);
   uu_push_common_options(L);
   for (o = v->options; o->name != NULL; o++) {
-    lua_createtable(L, 0, 4);
-    lua_pushboolean(L, (o->flags & UU_OPT_SECRET) != 0);
-    lua_setfield(L, -2, "secret");
-    lua_pushboolean(L, (o->flags & UU_OPT_REQUIRED) != 0);
-    lua_setfield(L, -2, "required");
-    lua_pushstring(L, optype_name(o->type));
-    lua_setfield(L, -2, "type");
-    if (o->choices) {
-      lua_pushstring(L, o->choices);
-      lua_setfield(L, -2, "choices");
-    }
+    push_option(L, v, o);
     lua_setfield(L, -2, o->name);
   }
   lua_setfield(L, -2, "options");

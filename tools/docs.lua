@@ -93,7 +93,9 @@ local function vendor_rows(out)
       local o = opts[name]
       out[#out + 1] = ("| %s | `%s` | %s%s | %s | `%s` |"):format(vendor, name,
         o.type or "string", o.secret and ", secret" or "",
-        o.required and "yes" or "no", M.env_name(vendor, name))
+        o.required and "yes" or o.required_unless and
+          ("yes, unless `%s`"):format(o.required_unless) or "no",
+        M.env_name(vendor, name))
     end
   end
 end

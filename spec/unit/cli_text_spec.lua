@@ -91,3 +91,13 @@ describe("possessives", function()
                      progress.estimate(2000, 1, "Thought Industries"))
   end)
 end)
+
+describe("options the default host is made from", function()
+  it("are required unless base_url (docs/reference.md says so)", function()
+    local userupd = require "userupd"
+    local ti = userupd.vendors.thoughtindustries.options
+    assert.are.equal("base_url", ti.subdomain.required_unless)
+    assert.is_nil(ti.api_key.required_unless)        -- required outright
+    assert.is_true(ti.api_key.required)
+  end)
+end)
