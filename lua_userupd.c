@@ -249,6 +249,7 @@ UU_EXPORT int luaopen_userupd(lua_State *L)
   uu_idset_open_lua(L);                            /* the CLI's duplicates */
   uu_csv_open_lua(L);                              /* userupd.csv's scanner */
   uu_journal_open_lua(L);
+  uu_history_open_lua(L);                          /* journal methods */
   lua_getfield(L, -1, "journal");                  /* for client:failures */
   lua_setfield(L, LUA_REGISTRYINDEX, "userupd.journal.open");
   uu_setfuncs(L, uu_async_funcs, 0);               /* poll, pending */

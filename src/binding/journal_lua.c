@@ -276,6 +276,12 @@ static int l_journal_summary(lua_State *L)
   return 1;
 }
 
+/* The open journal at argument 1, for history_lua.c (raises otherwise). */
+uu_journal *uu_journal_arg(lua_State *L)
+{
+  return check_journal(L)->j;
+}
+
 static int l_journal_vendor(lua_State *L)
 {
   l_journal *lj = check_journal(L);

@@ -164,11 +164,47 @@ int uu_journal_bind(uu_journal *j, const unsigned char account[32],
 struct sqlite3 *uu_journal_db(uu_journal *j);
 int *uu_journal_lock_slot(uu_journal *j);
 
+/* ---- History (history.c): runs and the rows a run refused ---- */
+
+typedef struct uu_hrun {
+  int64_t started, finished; /* Unix time, seconds */
+  const char *stopped;       /* why it stopped early, or NULL */
+  const char *header;        /* the input's columns as a JSON array, or NULL */
+} uu_hrun;
+
+typedef struct uu_hrefused {
+  long line;                 /* input line */
+  const char *id;            /* the id, when the row had one, or NULL */
+  const char *kind;          /* invalid, duplicate, ... */
+  const char *reason;        /* the message (no secret) */
+  const char *cells;         /* the row's cells as a JSON object, or NULL */
+} uu_hrefused;
+
+/* Opens a transaction, adds the run (*run gets its number) and forgets the
+   rows earlier runs refused; then uu_history_refuse per row, and
+   uu_history_end(j, 1) commits (0 rolls back).  0 ok, -1 error. */
+int uu_history_run(uu_journal *j, const uu_hrun *r, int64_t *run);
+int uu_history_refuse(uu_journal *j, int64_t run, const uu_hrefused *f);
+int uu_history_end(uu_journal *j, int ok);
+
+/* JSON arrays of the runs and of the refused rows, malloc'd (NULL when
+   there is no history yet).  0 ok, -1 error. */
+int uu_history_runs_json(uu_journal *j, char **out, size_t *len);
+int uu_history_refused_json(uu_journal *j, char **out, size_t *len);
+
+/* Failed and invalid rows last written before `before` leave the list:
+   back to their last success, or removed.  *n: how many.  0 ok, -1. */
+int uu_history_prune(uu_journal *j, int64_t before, int64_t *n);
+
 /* ---- Lua face (journal_lua.c) ---- */
 
 /* Sets journal and _journal_record on the table at the top of the stack
    and creates the shared "userupd.journal" metatable. */
 struct lua_State;
 void uu_journal_open_lua(struct lua_State *L);
+/* history_lua.c: adds record_run, runs, refused and prune to the journal
+   methods; uu_journal_arg is the open journal at argument 1. */
+void uu_history_open_lua(struct lua_State *L);
+uu_journal *uu_journal_arg(struct lua_State *L);
 
 #endif
