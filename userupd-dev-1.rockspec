@@ -128,6 +128,7 @@ build = {
     ["userupd.cli.exit"] = "lua/userupd/cli/exit.lua",
     ["userupd.cli.inspect"] = "lua/userupd/cli/inspect.lua",
     ["userupd.cli.preview"] = "lua/userupd/cli/preview.lua",
+    ["userupd.cli.refused"] = "lua/userupd/cli/refused.lua",
     ["userupd.cli.reasons"] = "lua/userupd/cli/reasons.lua",
     ["userupd.transport.ngx"] = "lua/userupd/transport/ngx.lua",
     ["userupd.budget.ngx"] = "lua/userupd/budget/ngx.lua",

@@ -23,7 +23,7 @@ _userupd() {
                 ;;
             failures)
                 cmd="failures"
-                opts="$opts --journal --format --output -h --help"
+                opts="$opts --journal --format --output --prune -h --help"
                 break
                 ;;
             diff)
@@ -132,7 +132,7 @@ _userupd() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "csv jsonl" -- "$cur"))
+                    COMPREPLY=($(compgen -W "csv jsonl input" -- "$cur"))
                     return 0
                     ;;
                 --output)

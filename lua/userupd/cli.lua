@@ -32,6 +32,7 @@ local term = require "userupd.cli.term"
 local plan = require "userupd.cli.plan"
 local inspect = require "userupd.cli.inspect"
 local preview = require "userupd.cli.preview"
+local refused = require "userupd.cli.refused"
 local reasons = require "userupd.cli.reasons"
 local utf8check = require "userupd.cli.utf8check"
 
@@ -225,16 +226,23 @@ end
 
 local function add_failures(parser)
   local f = parser:command("failures",
-    "Print the records a journal holds as failed or invalid.",
-    "csv and jsonl carry the same columns: id, line (of the input), state,\n" ..
-    "kind, status, attempts, message, payload (the fields that were sent,\n" ..
-    "as JSON, or null; never credentials).")
+    "Print the rows a journal holds as failed or invalid, and the rows " ..
+    "the last run refused before sending (map errors, short rows, bad " ..
+    "ids, duplicates).",
+    "csv and jsonl carry the same columns: id, line (of the input), state\n" ..
+    "(failed, invalid, refused), kind, status, attempts, message, payload\n" ..
+    "(the fields that were sent, as JSON, or null; never credentials),\n" ..
+    "time (UTC), run (the journal's run number), cells (the input row,\n" ..
+    "secret cells redacted). --format input prints the refused rows as\n" ..
+    "the input's CSV, to fix and feed back with --input.")
   f:option("--journal", "Journal written by `userupd apply " ..
     "--journal`. (required)"):argname "FILE"
   f:option("--format", "Output format.")
-    :choices({ "csv", "jsonl" }):default("jsonl")
+    :choices({ "csv", "jsonl", "input" }):default("jsonl")
   f:option("--output", "Write to FILE, created readable by its owner " ..
     "only (0600), instead of standard output."):argname "FILE"
+  f:flag("--prune", "Remove the rows absent from the last complete " ..
+    "run's input from the list.")
   return f
 end
 
@@ -325,6 +333,7 @@ end
 local function refuse_row(args, counts, group)
   return function(lineno, id, e)
     local msg = util.describe_error(e)
+    if counts.refused then counts.refused:add(lineno, "invalid", msg, nil, id) end
     counts.invalid = counts.invalid + 1
     counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
     counts.invalid_lines[#counts.invalid_lines + 1] = lineno
@@ -478,6 +487,9 @@ local function cmd_apply(args)
   end
   local counts = new_counts(ctx.vendor, args)
   ctx.counts = counts
+  if args.journal and not args.dry_run then  -- a plan writes nothing
+    counts.refused = refused.new(ctx.userupd, ctx.vendor, ctx.seen)
+  end
   local group = reasons.new(counts)
   counts.group = group
   counts.guard = invalid_guard(args, counts, group)

@@ -345,8 +345,8 @@ function Reader:next_row()
   elseif fields then
     row, why = self:keyed(fields)
   end
-  if not row then
-    return false, start, ("line %d: %s"):format(start, why)
+  if not row then                      -- the fields too, when parsed
+    return false, start, ("line %d: %s"):format(start, why), fields or nil
   end
   return row, start
 end
@@ -357,13 +357,13 @@ end
 function Reader:rows()
   return function()
     if self.closed then return nil end
-    local row, lineno, why = self:next_row()
+    local row, lineno, why, fields = self:next_row()
     if row == nil then
       self:close()
       local w = self:stray_warning()
       if w and self.warn then self.warn(w) end    -- once: closed from here
     end
-    return row, lineno, why
+    return row, lineno, why, fields
   end
 end
 

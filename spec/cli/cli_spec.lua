@@ -145,7 +145,8 @@ describe("userupd --help", function()
     local r = run({ "failures", "--help" })
     assert.equal(0, r.rc)
     assert.matches("--journal FILE", r.out, 1, true)
-    assert.matches("--format {csv,jsonl}", r.out, 1, true)
+    assert.matches("--format {csv,jsonl,input}", r.out, 1, true)
+    assert.matches("--prune", r.out, 1, true)
   end)
 
   it_module("prints the version", function()
@@ -384,7 +385,8 @@ describe("apply (sending)", function()
     assert.matches('"firstName":"Ada"', r.out, 1, true)
     r = run({ "failures", "--journal", journal, "--format", "csv" })
     assert.equal(0, r.rc)
-    assert.matches("^id,line,state,kind,status,attempts,message,payload\r\n",
+    assert.matches("^id,line,state,kind,status,attempts,message,payload," ..
+                   "time,run,cells\r\n",
                    r.out)
     assert.matches("1234602,6,failed,transport,", r.out, 1, true)
     assert.matches('""firstName"":""Alan""', r.out, 1, true)

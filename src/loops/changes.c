@@ -182,6 +182,29 @@ static int same_payload(uu_run *r, uu_slot *s, const uu_jentry *e,
 ** send now is the one that last succeeded for it (one rule for resuming
 ** and for a nightly sync); with changed_fields send only the fields that
 ** differ.  skip_unchanged = false sends everything again. */
+/* An unchanged record the journal holds as failed or invalid: what it
+** would send is what last succeeded, so it leaves the failures list (a
+** real run only: a plan writes nothing). */
+static void heal(uu_run *r, const uu_slot *s, const uu_jentry *e,
+                 int have_prev)
+{
+  uu_jrecord jr;
+  if (r->dry || e->state == UU_J_OK || e->state == UU_J_NONE)
+    return;
+  memset(&jr, 0, sizeof jr);
+  jr.id = s->id.p;
+  jr.idlen = s->id.n;
+  jr.state = UU_J_OK;
+  jr.hash = s->hash;
+  jr.line = s->line;
+  if (have_prev && !s->secret_fields) {
+    jr.payload = s->prev.p;
+    jr.payload_len = s->prev.n;
+  }
+  if (uu_journal_record(r->j, &jr) != 0)
+    luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
+}
+
 int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
 {
   uu_jentry e;
@@ -200,8 +223,10 @@ int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
                                                                  : "failed";
   if (!r->skip_unchanged)
     return 0;
-  if (same_payload(r, s, &e, have_prev))
+  if (same_payload(r, s, &e, have_prev)) {
+    heal(r, s, &e, have_prev);
     return unchanged(r);
+  }
   if (r->changed_fields && !whole && have_prev &&
       !s->secret_fields && uu_many_fields_json(r->c, s) == 0) {
     s->full.n = 0;

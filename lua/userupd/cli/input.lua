@@ -122,9 +122,11 @@ local function csv_rows(path, opts, seen, null)
   local function is_known(k) return known[k] end
   seen.is_known = is_known
   return function()
-    local row, lineno, msg = rows()
+    local row, lineno, msg, fields = rows()
     yielded = yielded + 1
-    if row == false then return false, lineno, (msg:gsub("^line %d+: ", "")) end
+    if row == false then           -- fields: a short or long row's values
+      return false, lineno, (msg:gsub("^line %d+: ", "")), fields
+    end
     if not row then
       local problem = yielded == 1 and input.no_rows_problem(path)
       if problem then return false, 2, problem end  -- an error, not 0 rows

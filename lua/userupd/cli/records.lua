@@ -135,11 +135,20 @@ local function skipped(counts, why)
   end
 end
 
+-- A refused row, kept for `userupd failures` (a real run with a journal:
+-- counts.refused, userupd.cli.refused).
+local function keep(counts, lineno, kind, reason, row, id, fields)
+  if counts.refused then
+    counts.refused:add(lineno, kind, reason, row, id, fields)
+  end
+end
+
 -- A row refused before the library saw it (map error, bad cell).
-local function refused(counts, lineno)
+local function refused(counts, lineno, why, row)
   counts.invalid = counts.invalid + 1
   counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
   counts.invalid_lines[#counts.invalid_lines + 1] = lineno
+  keep(counts, lineno, "invalid", why, row)
 end
 
 -- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
@@ -152,7 +161,7 @@ function records.stream(rows, map, vendor, counts, report, guard)
   local read = 0
   counts.duplicates = counts.duplicates or {}
   return function()
-    for row, lineno, why in rows do
+    for row, lineno, why, raw in rows do
       local id, fields, extra = false, why, nil
       read = read + 1
       counts.read = read
@@ -161,12 +170,15 @@ function records.stream(rows, map, vendor, counts, report, guard)
       if id == nil then
         skipped(counts, fields)
       elseif id == false then
-        refused(counts, lineno)
+        refused(counts, lineno, fields, row or raw)
         report(lineno, fields, true)
         if guard and guard(read) then return nil end
       elseif first then
         duplicate(counts, records.id_key(kind, id), first, lineno, report)
+        keep(counts, lineno, "duplicate", ("duplicate id, first at line %d")
+          :format(first), row, id, fields)
       else
+        if counts.refused then counts.refused:remember(lineno, row, fields) end
         return id, fields, lineno, extra
       end
     end

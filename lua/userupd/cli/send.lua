@@ -25,6 +25,10 @@ local function on_result(counts, bar, lines)
       end
       counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
       local msg = util.describe_error(e)
+      if counts.refused then
+        counts.refused:add(lines[id], kind == "invalid" and "invalid" or
+                           "failed", msg, nil, id)
+      end
       counts.group:row(("line %s: id %s: %s: %s"):format(
         tostring(lines[id] or "?"), util.one_line(id), kind, msg),
         (kind == "invalid" and "" or kind .. ": ") .. reasons.key(msg))
@@ -132,9 +136,11 @@ local function left_over(s, counts, recs, args)
   end
   local n_lines, n_dups = #counts.invalid_lines, #counts.duplicates
   args.quiet_rows = true
+  local collector = counts.refused       -- not this run's rows
+  counts.refused = nil
   local n = s.held or 0
   for _ in recs do n = n + 1 end
-  args.quiet_rows = nil
+  args.quiet_rows, counts.refused = nil, collector
   for k, v in pairs(keep) do counts[k] = v end
   for i = #counts.invalid_lines, n_lines + 1, -1 do
     counts.invalid_lines[i] = nil
@@ -164,6 +170,14 @@ function send.real(client, recs, counts, ctx, bar)
   counts:finish(s.stopped or (counts.invalid_stop and "max_invalid"))
   if counts.stopped then
     counts.left = left_over(s, counts, recs, ctx.args)
+  end
+  if counts.refused then
+    local run_no, why = counts.refused:write(ctx.args.journal, counts)
+    if not run_no then
+      err_line(("warning: the journal did not take this run's refused rows " ..
+                "(userupd failures will miss them): %s"):format(
+                util.one_line(why)))
+    end
   end
   run.print_summary(ctx.vendor, counts)
   return exit.code(counts)
