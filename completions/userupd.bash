@@ -18,7 +18,7 @@ _userupd() {
         case "$arg" in
             apply)
                 cmd="apply"
-                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --against-vendor -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --metrics-file --no-progress --progress --progress-every --log-format --show-requests --diff --diff-all --summary-json --against-vendor -h --help"
                 break
                 ;;
             failures)
@@ -28,7 +28,7 @@ _userupd() {
                 ;;
             diff)
                 cmd="diff"
-                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --show-requests --diff --diff-all --summary-json --metrics-file --no-progress --progress --progress-every --log-format --sample -h --help"
+                opts="$opts --input --map --journal --journal-rebind --concurrency --rate --base-url --config --max-failures --max-rate-limited --max-invalid --changed-fields --format --sep --strict-csv --blank --dry-run --metrics-file --no-progress --progress --progress-every --log-format --show-requests --diff --diff-all --summary-json --sample -h --help"
                 break
                 ;;
             fields)
@@ -102,10 +102,6 @@ _userupd() {
                     COMPREPLY=($(compgen -W "absent clear" -- "$cur"))
                     return 0
                     ;;
-                --summary-json)
-                    COMPREPLY=($(compgen -f -- "$cur"))
-                    return 0
-                    ;;
                 --metrics-file)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
@@ -116,6 +112,10 @@ _userupd() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json plain" -- "$cur"))
+                    return 0
+                    ;;
+                --summary-json)
+                    COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
                 --against-vendor)
@@ -196,10 +196,6 @@ _userupd() {
                     COMPREPLY=($(compgen -W "absent clear" -- "$cur"))
                     return 0
                     ;;
-                --summary-json)
-                    COMPREPLY=($(compgen -f -- "$cur"))
-                    return 0
-                    ;;
                 --metrics-file)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
@@ -210,6 +206,10 @@ _userupd() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json plain" -- "$cur"))
+                    return 0
+                    ;;
+                --summary-json)
+                    COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
                 --sample)

@@ -138,6 +138,21 @@ local function add_run_options(apply)
     "that differ from the last successful payload.")
 end
 
+-- The plan and what it shows (userupd.cli.plan, .diff, .summary).
+local function add_plan_options(apply)
+  apply:flag("--show-requests", "With --dry-run: print each request the " ..
+    "real run would send (with --journal: only changed, new and failed " ..
+    "rows).")
+  apply:flag("--diff", "With --dry-run: for the first 20 rows it would " ..
+    "send, each field that differs from the last successful payload in " ..
+    "the journal (secret fields redacted).")
+  apply:flag("--diff-all", "With --diff: every row, not only the first 20.")
+  apply:option("--summary-json", "Write the run's summary to FILE as a " ..
+    "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs " ..
+    "too. (default: none)")
+    :argname "FILE"
+end
+
 local function add_input_options(apply)
   apply:option("--format", "Input format, when the file name does not " ..
     "tell. (default: from the file name)")
@@ -154,17 +169,6 @@ local function add_input_options(apply)
     :choices({ "absent", "clear" }):default("absent")
   apply:flag("--dry-run", "Validate every row and print a summary; " ..
     "send nothing.")
-  apply:flag("--show-requests", "With --dry-run: print each request the " ..
-    "real run would send (with --journal: only changed, new and failed " ..
-    "rows).")
-  apply:flag("--diff", "With --dry-run: for the first 20 rows it would " ..
-    "send, each field that differs from the last successful payload in " ..
-    "the journal (secret fields redacted).")
-  apply:flag("--diff-all", "With --diff: every row, not only the first 20.")
-  apply:option("--summary-json", "Write the run's summary to FILE as a " ..
-    "JSON object (schema userupd.summary/1, see docs/cli.md); dry runs " ..
-    "too. (default: none)")
-    :argname "FILE"
   apply:option("--metrics-file", "Write the run's metrics to FILE in " ..
     "Prometheus text format (node_exporter's textfile collector), every " ..
     "few seconds while it runs and at the end, each time whole (a " ..
@@ -212,6 +216,7 @@ local function add_apply(parser, vendors, name)
   add_run_options(apply)
   add_input_options(apply)
   add_output_options(apply)
+  add_plan_options(apply)
   if name then
     apply:option("--sample", ("Rows to read at the vendor (default " ..
       "%d)."):format(preview.SAMPLE)):argname "N":convert(whole_number(1))
@@ -469,6 +474,14 @@ local function attempt_hook(ctx, chain)
   end
 end
 
+-- The target, once every usage check passed and before any row is read.
+local function name_target(ctx, client, origin)
+  for _, line in ipairs(setup.target_lines(ctx.userupd, ctx.vendor, client,
+                                           ctx.opts, origin)) do
+    err_line(line)
+  end
+end
+
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
   local client, origin, hooks
@@ -480,11 +493,7 @@ local function cmd_apply(args)
   client, ctx.opts, origin = setup.make_client(ctx.userupd, ctx.vendor, args,
                                                hooks)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
-  -- the target, once every usage check passed and before any row is read
-  for _, line in ipairs(setup.target_lines(ctx.userupd, ctx.vendor, client,
-                                           ctx.opts, origin)) do
-    err_line(line)
-  end
+  name_target(ctx, client, origin)
   local counts = new_counts(ctx.vendor, args)
   ctx.counts = counts
   if args.journal and not args.dry_run then  -- a plan writes nothing

@@ -7,7 +7,7 @@
 **                               cells = JSON }, ... } }  -> run number
 **   j:runs()     -> { { run, started, finished, stopped, header }, ... }
 **   j:refused()  -> { { run, line, id, kind, reason, cells }, ... }
-**   j:prune(t)   -> rows that left the failures list (written before t)
+**   j:prune(ids) -> how many of these failed ids left the failures list
 **
 ** Failures return nil, message.  record_run checks every row before it
 ** opens the transaction, so a bad argument raises with nothing written.
@@ -149,11 +149,31 @@ static int l_refused(lua_State *L)
   return push_json(L, uu_history_refused_json);
 }
 
+/* j:prune(ids): the ids (strings) leave the failures list. */
 static int l_prune(lua_State *L)
 {
   uu_journal *j = uu_journal_arg(L);
-  int64_t n;
-  if (uu_history_prune(j, (int64_t)luaL_checkinteger(L, 2), &n) != 0)
+  int64_t n = 0;
+  int i, count, ok = 1;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  count = (int)uu_rawlen(L, 2);
+  for (i = 1; i <= count; i++) {       /* checked first: nothing half done */
+    lua_rawgeti(L, 2, i);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad argument #1 to 'prune' (ids must be strings)");
+    lua_pop(L, 1);
+  }
+  if (uu_history_prune_begin(j) != 0)
+    return push_fail(L, j);
+  for (i = 1; i <= count && ok; i++) {
+    size_t len;
+    const char *id;
+    lua_rawgeti(L, 2, i);
+    id = lua_tolstring(L, -1, &len);
+    ok = uu_history_prune(j, id, len, &n) == 0;
+    lua_pop(L, 1);
+  }
+  if (uu_history_end(j, ok) != 0)
     return push_fail(L, j);
   lua_pushinteger(L, (lua_Integer)n);
   return 1;

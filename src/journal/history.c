@@ -22,6 +22,14 @@ static const char tables_sql[] =
   "line INTEGER NOT NULL, id TEXT, kind TEXT NOT NULL, reason TEXT NOT NULL, "
   "cells TEXT);";
 
+/* What earlier runs refused is forgotten, except rows whose id the
+   journal still holds as failed or invalid: they keep the run they
+   failed in (an outcome's time alone cannot tell two runs of one second
+   apart). */
+static const char forget_sql[] =
+  "DELETE FROM refused WHERE id IS NULL OR id NOT IN "
+  "(SELECT id FROM records WHERE state IN (2, 3))";
+
 static int exec(uu_journal *j, const char *sql)
 {
   return sqlite3_exec(uu_journal_db(j), sql, NULL, NULL, NULL) == SQLITE_OK
@@ -49,7 +57,7 @@ int uu_history_run(uu_journal *j, const uu_hrun *r, int64_t *run)
   uu_journal_end_read(j);
   if (exec(j, "BEGIN IMMEDIATE") != 0)
     return -1;
-  if (exec(j, tables_sql) != 0 || exec(j, "DELETE FROM refused") != 0 ||
+  if (exec(j, tables_sql) != 0 || exec(j, forget_sql) != 0 ||
       sqlite3_prepare_v2(db, "INSERT INTO runs (started, finished, stopped, "
                          "header) VALUES (?1, ?2, ?3, ?4)", -1, &st,
                          NULL) != SQLITE_OK) {
@@ -106,8 +114,10 @@ static int query_json(uu_journal *j, const char *sql, char **out,
   *out = NULL;
   *len = 0;
   uu_journal_end_read(j);
-  if (sqlite3_prepare_v2(uu_journal_db(j), sql, -1, &st, NULL) != SQLITE_OK)
-    return sqlite3_finalize(st), 0;    /* no such table: no history */
+  if (sqlite3_prepare_v2(uu_journal_db(j), sql, -1, &st, NULL) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return 0;                          /* no such table: no history */
+  }
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW && (text = sqlite3_column_text(st, 0)) != NULL) {
     *len = (size_t)sqlite3_column_bytes(st, 0);
@@ -136,38 +146,39 @@ int uu_history_refused_json(uu_journal *j, char **out, size_t *len)
                     "ORDER BY line)", out, len);
 }
 
-/* One prune statement over failed and invalid rows older than before;
-   adds the rows it changed to *n. */
-static int prune_step(uu_journal *j, const char *sql, int64_t before,
-                      int64_t *n)
+/* One prune statement for one id; adds the rows it changed to *n. */
+static int prune_step(uu_journal *j, const char *sql, const char *id,
+                      size_t idlen, int64_t *n)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(uu_journal_db(j), sql, -1, &st, NULL) != SQLITE_OK) {
     sqlite3_finalize(st);
     return -1;
   }
-  sqlite3_bind_int(st, 1, UU_J_FAILED);
-  sqlite3_bind_int(st, 2, UU_J_INVALID);
-  sqlite3_bind_int64(st, 3, before);
+  sqlite3_bind_text(st, 1, id, (int)idlen, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 2, UU_J_FAILED);
+  sqlite3_bind_int(st, 3, UU_J_INVALID);
   if (step_done(st) != 0)
     return -1;
   *n += sqlite3_changes(uu_journal_db(j));
   return 0;
 }
 
+int uu_history_prune_begin(uu_journal *j)
+{
+  uu_journal_end_read(j);
+  return exec(j, "BEGIN IMMEDIATE");
+}
+
 /* A row with a payload that once succeeded goes back to that success
    (nothing the journal knew is lost); one that never succeeded goes. */
-int uu_history_prune(uu_journal *j, int64_t before, int64_t *n)
+int uu_history_prune(uu_journal *j, const char *id, size_t idlen,
+                     int64_t *n)
 {
-  *n = 0;
-  uu_journal_end_read(j);
-  if (exec(j, "BEGIN IMMEDIATE") != 0)
+  if (prune_step(j, "UPDATE records SET state = 1 WHERE id = ?1 AND state "
+                 "IN (?2, ?3) AND ok_hash IS NOT NULL AND ok_hash != 0",
+                 id, idlen, n) != 0)
     return -1;
-  if (prune_step(j, "UPDATE records SET state = 1 WHERE state IN (?1, ?2) "
-                 "AND updated_at < ?3 AND ok_hash IS NOT NULL AND "
-                 "ok_hash != 0", before, n) != 0 ||
-      prune_step(j, "DELETE FROM records WHERE state IN (?1, ?2) AND "
-                 "updated_at < ?3", before, n) != 0)
-    return uu_history_end(j, 0);
-  return uu_history_end(j, 1);
+  return prune_step(j, "DELETE FROM records WHERE id = ?1 AND state IN "
+                    "(?2, ?3)", id, idlen, n);
 }

@@ -181,7 +181,8 @@ typedef struct uu_hrefused {
 } uu_hrefused;
 
 /* Opens a transaction, adds the run (*run gets its number) and forgets the
-   rows earlier runs refused; then uu_history_refuse per row, and
+   rows earlier runs refused (all but those the journal still holds as
+   failed or invalid); then uu_history_refuse per row, and
    uu_history_end(j, 1) commits (0 rolls back).  0 ok, -1 error. */
 int uu_history_run(uu_journal *j, const uu_hrun *r, int64_t *run);
 int uu_history_refuse(uu_journal *j, int64_t run, const uu_hrefused *f);
@@ -192,9 +193,12 @@ int uu_history_end(uu_journal *j, int ok);
 int uu_history_runs_json(uu_journal *j, char **out, size_t *len);
 int uu_history_refused_json(uu_journal *j, char **out, size_t *len);
 
-/* Failed and invalid rows last written before `before` leave the list:
-   back to their last success, or removed.  *n: how many.  0 ok, -1. */
-int uu_history_prune(uu_journal *j, int64_t before, int64_t *n);
+/* --prune: uu_history_prune_begin opens a transaction, uu_history_prune
+   takes one failed or invalid id off the list (back to its last success,
+   or removed; *n counts), uu_history_end(j, ok) ends it.  0 ok, -1. */
+int uu_history_prune_begin(uu_journal *j);
+int uu_history_prune(uu_journal *j, const char *id, size_t idlen,
+                     int64_t *n);
 
 /* ---- Lua face (journal_lua.c) ---- */
 

@@ -108,14 +108,19 @@ end
 -- Every row of the list, journal failures first (id order), then the rows
 -- refused before sending (line order).
 local function each_row(journal, userupd, runs, refused, write)
-  local by_id, used, count = {}, {}, 0
-  for i, r in ipairs(refused) do
-    if r.id then by_id[r.id] = by_id[r.id] or i end
+  local by_id, all, used, count = {}, {}, {}, 0
+  for i, r in ipairs(refused) do       -- the latest run's entry per id
+    local seen = r.id and by_id[r.id]
+    if r.id and (not seen or refused[seen].run < r.run) then by_id[r.id] = i end
+    if r.id then
+      all[r.id] = all[r.id] or {}
+      table.insert(all[r.id], i)
+    end
   end
   for f in each_failure(journal) do
-    local run = run_at(runs, f.updated_at)
     local i = by_id[f.id]
-    if i then used[i] = true end
+    local run = i and { run = refused[i].run } or run_at(runs, f.updated_at)
+    for _, k in ipairs(all[f.id] or {}) do used[k] = true end
     f.time, f.run = iso(f.updated_at), run and run.run
     f.cells = i and cells_text(userupd, refused[i].cells) or nil
     write(f)
@@ -158,10 +163,12 @@ local function input_csv(runs, refused, fh)
   return n
 end
 
--- --prune: failed and invalid rows last written before the last complete
--- run began were not in its input (every row it read that had failed was
--- tried again, or seen unchanged and healed).
-local function prune(journal, runs)
+-- --prune: the failed and invalid rows the last complete run did not see
+-- leave the list.  Every failed row in its input was tried again (and
+-- got that run's number) or seen unchanged (and healed); a row whose last
+-- failure belongs to an earlier run was not in it.  Without a run number,
+-- the time tells (a failure from before that run began).
+local function prune(journal, runs, refused)
   local last
   for _, r in ipairs(runs) do
     if not r.stopped then last = r end
@@ -170,11 +177,24 @@ local function prune(journal, runs)
     fail("--prune needs a run that read its whole input: the journal has " ..
          "none yet (or only stopped ones)")
   end
-  local n, why = journal:prune(last.started)
+  local latest = {}
+  for _, r in ipairs(refused) do
+    if r.id and (latest[r.id] or 0) < r.run then latest[r.id] = r.run end
+  end
+  local ids = {}
+  for f in each_failure(journal) do
+    local run = latest[f.id]
+    if (run and run < last.run) or (not run and f.updated_at < last.started)
+    then
+      ids[#ids + 1] = f.id
+    end
+  end
+  local n, why = journal:prune(ids)
   if not n then fail("cannot prune the journal: %s", tostring(why)) end
   util.err_line(("pruned %d %s absent from the input of run %d (%s)")
-    :format(n, n == 1 and "row" or "rows", last.run, iso(last.started)))
-  return n
+    :format(#ids, #ids == 1 and "row" or "rows", last.run,
+            iso(last.started)))
+  return #ids
 end
 
 function failures.command(args)
@@ -185,7 +205,7 @@ function failures.command(args)
   local fh
   local ok, count, list = pcall(function()
     local runs, refused = history(journal, userupd)
-    if args.prune then return prune(journal, runs), nil end
+    if args.prune then return prune(journal, runs, refused), nil end
     fh = output(userupd, args.output)
     if args.format == "input" then return input_csv(runs, refused, fh) end
     local write = args.format == "csv" and csv_writer(fh) or
