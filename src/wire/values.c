@@ -25,8 +25,10 @@ static int write_string(uu_client *c, uu_buf *b, const char *field,
   return rc == UU_JOK ? 0 : uu_bad_nomem(bad, field);
 }
 
-/* Integers are exact: 64-bit on 5.3+, up to 2^53 where Lua has only
-** doubles (a larger double is not the integer the caller meant). */
+/* Integers are exact: a Lua integer (64-bit on 5.3+) as it is; a float
+** only when it is whole and below 2^53 in size, on every Lua: past that
+** a float is a rounding of what was written (a JSON 9007199254740993.0
+** is read as 2^53), so it may be another user's id or department. */
 int uu_write_int(lua_State *L, int idx, uu_buf *b, const char *field,
                      uu_bad *bad)
 {
@@ -43,10 +45,10 @@ int uu_write_int(lua_State *L, int idx, uu_buf *b, const char *field,
   if (floor(d) != d)
     return uu_bad_at(bad, field, "%s: expected an integer, got %.17g",
                      field, d);
-  if (UU_HAS_INT64 ? (d < -9223372036854775808.0 ||
-                      d >= 9223372036854775808.0)
-                   : (fabs(d) > UU_MAX_SAFE_DOUBLE))
-    return uu_bad_at(bad, field, "%s: integer %.17g is out of range", field, d);
+  if (fabs(d) >= UU_MAX_SAFE_DOUBLE)
+    return uu_bad_at(bad, field, "%s: %.17g is a float beyond 2^53, not "
+                     "exactly the integer that was written; give it as an "
+                     "integer", field, d);
   return uu_json_integer(b, (long long)d) == UU_JOK
              ? 0 : uu_bad_nomem(bad, field);
 }
