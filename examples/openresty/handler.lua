@@ -22,7 +22,10 @@
 -- The clients use nginx cosockets (userupd.transport.ngx) and ngx.sleep,
 -- so a call that waits for a slow vendor parks only its own request: one
 -- worker serves many updates at once.  Pacing (the vendor's rate budget)
--- is per client, hence per worker.
+-- is shared by every worker through the lua_shared_dict userupd_budget
+-- when nginx.conf declares it; USERUPD_<VENDOR>_SHARED_BUDGET =
+-- redis://host:port shares it between nginx servers through one Redis
+-- (lua-resty-redis, on cosockets).
 
 local userupd = require "userupd"
 local ngxt = require "userupd.transport.ngx"
@@ -77,6 +80,25 @@ function M.configure(t)
   clients = {}
 end
 
+-- The budget the client paces against: redis://host[:port] in
+-- shared_budget names a Redis shared with other nginx servers; without
+-- one, the workers of this nginx share the lua_shared_dict userupd_budget
+-- (when nginx.conf declares it).  Any other shared_budget is the client's
+-- own (a file path).
+local function shared_budget(opts)
+  local sb = opts.shared_budget
+  if type(sb) == "string" then
+    local host, port = sb:match("^redis://([^:/]+):?(%d*)/?$")
+    if host then
+      opts.shared_budget = require("userupd.budget.redis").new{
+        host = host, port = tonumber(port) or 6379 }
+    end
+  elseif sb == nil and ngx.shared.userupd_budget then
+    opts.shared_budget = require("userupd.budget.ngx").new("userupd_budget")
+  end
+  return opts
+end
+
 local function options(vendor)
   local spec = userupd.vendors[vendor]
   local opts = {}
@@ -101,7 +123,7 @@ local function options(vendor)
     return nil, ("%s is not configured: set %s (and declare it with nginx's " ..
                  "env directive)"):format(vendor, table.concat(missing, ", "))
   end
-  return ngxt.options(opts)
+  return ngxt.options(shared_budget(opts))
 end
 
 -- The worker's client for vendor, made on first use.

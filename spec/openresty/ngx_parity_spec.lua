@@ -7,7 +7,9 @@
 --   * on_attempt on the nginx path: a retry after a 429 with Retry-After,
 --     a backoff, a reused connection, and a hook that yields;
 --   * a client option the ngx transport cannot honour (proxy, ca_file,
---     HTTP/2) is refused, at options{} and per request, never dropped.
+--     HTTP/2) is refused, at options{} and per request, never dropped;
+--   * the example's handler (examples/openresty/handler.lua) paces against
+--     the lua_shared_dict its nginx.conf declares, or a redis:// store.
 -- nginx and redis-server are stopped by their PIDs.
 local cjson = require "cjson"
 local util = require "support.util"
@@ -48,9 +50,10 @@ http {
     uwsgi_temp_path tmp/uwsgi;
     scgi_temp_path tmp/scgi;
     access_log off;
-    lua_package_path "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;;";
+    lua_package_path "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;@ROOT@/examples/openresty/?.lua;;";
     lua_package_cpath "@ROOT@/build/jit/?.so;;";
     lua_shared_dict results 1m;
+    lua_shared_dict userupd_budget 1m;      # as examples/openresty/nginx.conf
     init_worker_by_lua_block {
         -- each worker: wait for /go, then send for SECS seconds, one
         -- update at a time, through the Redis budget
@@ -123,6 +126,23 @@ http {
                 ngx.say(require("cjson").encode{ seen = seen,
                     yielded = yielded, ok1 = u1 ~= nil, ok2 = u2 ~= nil,
                     e1 = e1 and tostring(e1), e2 = e2 and tostring(e2) })
+            }
+        }
+        location /users/ {
+            content_by_lua_block {
+                local h = require "handler"
+                h.configure{
+                    questionpro = { api_key = "qp-ex-key",
+                        base_url = "@BASE@", rate = 50 },
+                    thoughtindustries = { api_key = "ti-ex-key",
+                        base_url = "@BASE@", rate = 50,
+                        shared_budget = "redis://127.0.0.1:@REDIS@" } }
+                h.handle()
+            }
+        }
+        location = /budget_keys {
+            content_by_lua_block {
+                ngx.say(#ngx.shared.userupd_budget:get_keys(0))
             }
         }
         location = /refuse {
@@ -290,6 +310,29 @@ describe("OpenResty parity", function()
       assert.is_nil(tm.dns)
     end
     assert.is_nil(cjson.encode(s):find("qp-ngx-Secret-3", 1, true))
+  end)
+
+  it("the example handler paces against the dict, or a redis:// store",
+     function()
+    local res = sandbox.http("GET", ("http://127.0.0.1:%d/budget_keys")
+                             :format(PORTS[2]))
+    assert.are.equal("0", res.body:match("%d+"))
+    res = sandbox.http("PUT", ("http://127.0.0.1:%d/users/questionpro/" ..
+      "1234599"):format(PORTS[2]), { body = '{"firstName":"Ex"}',
+      headers = { ["Content-Type"] = "application/json" } })
+    assert.are.equal(200, res.status, res.body)
+    res = sandbox.http("GET", ("http://127.0.0.1:%d/budget_keys")
+                       :format(PORTS[2]))
+    assert.are.equal("1", res.body:match("%d+"))   -- the QP key's bucket
+    sh(("redis-cli -p %d flushall"):format(REDIS_PORT))
+    res = sandbox.http("PUT", ("http://127.0.0.1:%d/users/thoughtindustries/" ..
+      "3f2b9c1e-8d4a-4e6f-9a1b-2c3d4e5f6a7b"):format(PORTS[2]),
+      { body = '{"firstName":"Ex"}',
+        headers = { ["Content-Type"] = "application/json" } })
+    assert.are.equal(200, res.status, res.body)
+    local after = sh(("redis-cli -p %d --raw keys 'userupd:tat:*' | wc -l")
+                     :format(REDIS_PORT))
+    assert.are.equal(1, tonumber(after))     -- the TI key's bucket
   end)
 
   it("refuses a client option the ngx transport cannot honour", function()
