@@ -143,7 +143,7 @@ static void new_client_mt(lua_State *L, const char *name, int lua_loop)
   uu_setfuncs(L, uu_client_meta, 0);
   lua_newtable(L);
   uu_setfuncs(L, uu_client_methods, 0);            /* client.c */
-  uu_setfuncs(L, uu_many_methods, 0);              /* many.c */
+  uu_setfuncs(L, uu_many_methods, 0);              /* many_lua.c */
   uu_setfuncs(L, uu_async_methods, 0);             /* async.c */
   if (lua_loop) {
     uu_setfuncs(L, uu_driver_methods, 0);          /* driver.c */

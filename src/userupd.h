@@ -468,7 +468,7 @@ int uu_build(lua_State *L, uu_client *c, uu_slot *s, uu_op op, int id,
              int fields, int extra, uu_bad *bad);
 int uu_update_many(lua_State *L);                             /* many.c */
 void uu_many_release(uu_client *c);
-extern const luaL_Reg uu_many_methods[];
+extern const luaL_Reg uu_many_methods[];            /* binding/many_lua.c */
 void uu_async_cancel(lua_State *L, uu_client *c);             /* async.c */
 extern const luaL_Reg uu_async_methods[], uu_async_funcs[];
 extern const luaL_Reg uu_driver_methods[];                    /* driver.c */

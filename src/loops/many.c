@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <signal.h>
 #include "loops/budget.h"
 #include "loops/run.h"
@@ -356,8 +355,8 @@ static int busy(const uu_run *r)
 
 /* Runs under lua_pcall (so the caller can always put the pool back),
 ** with the client first (uu_login finds it there), then the run, the
-** source, the ids table, on_result or nil, the by_kind table and on_skip
-** or nil. */
+** source, the ids table, on_result or nil, the by_kind table, on_skip,
+** on_plan and on_progress (each a function or nil). */
 static int loop(lua_State *L)
 {
   uu_run *r = (uu_run *)lua_touserdata(L, 2);
@@ -369,6 +368,7 @@ static int loop(lua_State *L)
   r->on_result = lua_isnil(L, 5) ? 0 : 5;
   r->on_skip = lua_isnil(L, 7) ? 0 : 7;
   r->on_plan = lua_isnil(L, 8) ? 0 : 8;
+  r->on_progress = lua_isnil(L, 9) ? 0 : 9;
   for (;;) {
     uu_many_check_stop(r);
     uu_many_tell_stop(r);
@@ -379,7 +379,7 @@ static int loop(lua_State *L)
     curl_multi_perform(r->c->multi, &running);
     uu_slot_harvest(r->L, r->c->multi);
     complete(r);
-    uu_many_draw(r, 0);
+    uu_many_progress(r, 0);
     uu_many_check_stop(r);
     uu_many_tell_stop(r);
     fill(r);                           /* refill freed slots before waiting, */
@@ -391,8 +391,8 @@ static int loop(lua_State *L)
   return 0;
 }
 
-/* Options: concurrency, on_result, journal, progress, skip_unchanged,
-** total.  Wrong types raise (they are the caller's bug, not data). */
+/* Options: concurrency, skip_unchanged, total, changed_fields, dry_run
+** (opts.progress is the binding's: it picks the on_progress renderer).  Wrong types raise (they are the caller's bug, not data). */
 static void read_opts(lua_State *L, uu_run *r, int opts)
 {
   int max = r->c->max_conn > 0 ? r->c->max_conn : 256;
@@ -404,8 +404,6 @@ static void read_opts(lua_State *L, uu_run *r, int opts)
   r->conc = (int)n;
   if (r->conc > max)
     r->conc = max;                     /* the vendor's connection limit */
-  lua_getfield(L, opts, "progress");
-  r->progress = lua_isnil(L, -1) ? isatty(2) : lua_toboolean(L, -1);
   lua_getfield(L, opts, "skip_unchanged");
   r->skip_unchanged = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, opts, "total");
@@ -417,7 +415,7 @@ static void read_opts(lua_State *L, uu_run *r, int opts)
   r->changed_fields = lua_toboolean(L, -1);
   lua_getfield(L, opts, "dry_run");
   r->dry = lua_toboolean(L, -1);
-  lua_pop(L, 6);
+  lua_pop(L, 5);
   if (r->changed_fields)
     r->skip_unchanged = 1;               /* a record with no change: skip */
   if (!r->iter && r->total < 0)
@@ -502,8 +500,8 @@ static void open_journal(lua_State *L, uu_run *r, int opts)
 }
 
 /* Runs the loop under lua_pcall with what it reads at 4 (on_result),
-** 5 (by_kind), 6 (on_skip) and 7 (on_plan), SIGINT caught when asked.
-** The status. */
+** 5 (by_kind), 6 (on_skip), 7 (on_plan) and 8 (on_progress), SIGINT
+** caught when asked.  The status. */
 static int run_loop(lua_State *L, uu_run *r)
 {
   struct sigaction old[2];
@@ -523,10 +521,11 @@ static int run_loop(lua_State *L, uu_run *r)
   lua_pushvalue(L, 5);
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
+  lua_pushvalue(L, 8);
   if (r->interruptible)
     uu_many_sigint_catch(old);
   r->c->many_running = 1;
-  status = lua_pcall(L, 8, 0, 0);
+  status = lua_pcall(L, 9, 0, 0);
   r->c->many_running = 0;
   luaL_unref(L, LUA_REGISTRYINDEX, r->stop_ref);
   if (r->interruptible)
@@ -535,27 +534,29 @@ static int run_loop(lua_State *L, uu_run *r)
   return status;
 }
 
-/* on_result (4) and on_skip (6): a function or nil. */
+/* opts[k] pushed: a function or nil (anything else raises). */
+static void get_hook(lua_State *L, const char *k)
+{
+  lua_getfield(L, 3, k);
+  if (!lua_isnil(L, -1))
+    luaL_checktype(L, lua_gettop(L), LUA_TFUNCTION);
+}
+
+/* on_result (4), the by_kind table (5), on_skip (6), on_plan (7) and
+** on_progress (8). */
 static void read_hooks(lua_State *L, uu_run *r)
 {
-  lua_getfield(L, 3, "on_result");                 /* 4 */
-  if (!lua_isnil(L, 4))
-    luaL_checktype(L, 4, LUA_TFUNCTION);
+  get_hook(L, "on_result");                        /* 4 */
   r->need_user = !lua_isnil(L, 4);
   lua_newtable(L);                                 /* 5: by_kind */
-  lua_getfield(L, 3, "on_skip");                   /* 6 */
-  if (!lua_isnil(L, 6))
-    luaL_checktype(L, 6, LUA_TFUNCTION);
-  lua_getfield(L, 3, "on_plan");                   /* 7 */
-  if (!lua_isnil(L, 7))
-    luaL_checktype(L, 7, LUA_TFUNCTION);
-  lua_getfield(L, 3, "on_stop");   /* checked here, taken by run_loop */
-  if (!lua_isnil(L, -1))
-    luaL_checktype(L, -1, LUA_TFUNCTION);
+  get_hook(L, "on_skip");                          /* 6 */
+  get_hook(L, "on_plan");                          /* 7 */
+  get_hook(L, "on_progress");                      /* 8 */
+  r->on_progress = lua_isnil(L, 8) ? 0 : 8;
+  get_hook(L, "on_stop");          /* checked here, taken by run_loop */
   lua_pop(L, 1);
 }
 
-/* client:update_many(source, opts) -> summary */
 /* The run r begins: the source at 2 (a list or a function) and the
 ** options at 3 (a table, made when nil) checked; raises when the client
 ** cannot run update_many now. */
@@ -584,6 +585,7 @@ static void begin(lua_State *L, uu_client *c, uu_run *r)
   luaL_checktype(L, 3, LUA_TTABLE);
 }
 
+/* client:update_many(source, opts) -> summary */
 int uu_update_many(lua_State *L)
 {
   uu_client *c = uu_check_client(L, 1);
@@ -599,18 +601,14 @@ int uu_update_many(lua_State *L)
   uu_quota_begin(c, r.j);
   status = run_loop(L, &r);
   reset_pool(c);                                   /* closes the journal */
-  uu_many_draw(&r, 1);
   if (status != 0 && uu_many_closed(L)) {
     status = 0;                        /* a callback closed the client */
     r.stop = "closed";
   }
   if (status != 0)
     return lua_error(L);
+  r.on_progress = lua_isnil(L, 8) ? 0 : 8;
+  uu_many_progress(&r, 1);             /* the last call: the same counts */
   uu_many_summary(&r, 5);
   return 1;
 }
-
-/* update_many, for the client methods (lua_userupd.c). */
-const luaL_Reg uu_many_methods[] = {
-  {"update_many", uu_update_many},
-  {NULL, NULL}};

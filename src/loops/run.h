@@ -66,8 +66,8 @@ typedef struct uu_run {
   long quota_sent;           /* the quota's count of calls today at stop */
   unsigned char skey[16];    /* the key for secret records' hashes */
   double t0;                 /* when the run began (uu_now) */
-  int progress;              /* draw the terminal bar */
-  double drawn;              /* when the bar was last drawn */
+  int on_progress;           /* stack index: on_progress, or 0 */
+  double drawn;              /* when on_progress was last called */
   uu_journal *j;             /* opts.journal, open for the run, or NULL */
 } uu_run;
 
@@ -97,6 +97,6 @@ uint64_t uu_many_hash(uu_run *r, const uu_slot *s);
 int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole);
 
 /* progress.c */
-void uu_many_draw(uu_run *r, int final);
+void uu_many_progress(uu_run *r, int final);
 
 #endif

@@ -1,6 +1,13 @@
--- userupd.cli.progress: one progress line on stderr, redrawn in place.
+-- userupd.progress: the one progress renderer, for the library's terminal
+-- bar and for the command line: one line on stderr, redrawn in place.
 --
 --   [=========>          ] 812/2,000  41%  5.0/s  ETA 3:58  ok 800 failed 2
+--
+-- The library: client:update_many(source, { progress = true }) (or left
+-- nil while stderr is a terminal) draws through progress.callback(), which
+-- turns the run's on_progress stats into this line.  The command line
+-- makes its own: progress.new{...}, then p:draw(counts), p:set_wait(secs,
+-- why), p:finish(counts).
 --
 -- The total comes from counting the file first; the ETA from the pace
 -- measured so far, or the vendor's pace before there is one.  Error lines
@@ -174,6 +181,41 @@ function Progress:finish(c)
     self:draw(c, true)
   end
   util.around_err = nil
+end
+
+-- The counts of update_many's on_progress stats, as draw takes them.
+local function counts_of(stats)
+  return { ok = stats.ok or 0, failed = stats.failed or 0,
+           invalid = stats.invalid or 0, unchanged = stats.unchanged or 0,
+           skipped = stats.skipped or 0, duplicate = stats.duplicate or 0 }
+end
+
+-- A function for update_many's opts.on_progress that draws the bar on
+-- stderr: a line redrawn in place on a terminal, nothing otherwise
+-- (opts.mode: "redraw", "lines" or "off", as progress.new).  The module's
+-- userupd.isatty and userupd.term_width say what stderr is.
+function progress.callback(opts)
+  opts = opts or {}
+  local ok, uu = pcall(require, "userupd")
+  uu = ok and type(uu) == "table" and uu or nil
+  local mode = opts.mode or "redraw"
+  local width = opts.width or term.width(os.getenv, uu)
+  local p
+  return function(stats)
+    p = p or progress.new{ total = stats.total, mode = mode,
+                           width = width, every = opts.every }
+    if stats.waiting then
+      p.wait = { till = util.now() + (stats.wait or 0),
+                 why = stats.waiting }
+    else
+      p.wait = nil
+    end
+    if stats.final then
+      p:finish(counts_of(stats))
+    else
+      p:draw(counts_of(stats))
+    end
+  end
 end
 
 -- "2,000 rows at QuestionPro's 5/s: about 7 min" before a long run.
