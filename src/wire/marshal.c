@@ -8,6 +8,7 @@
 */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "wire/marshal.h"
 
 #define MAX_FIELDS 64 /* the largest descriptor (Thought Industries) has 50 */
@@ -376,22 +377,40 @@ static int walk_fields(walk *w, const uu_field *nf)
 
 /* ---- extra members (fields the descriptor lacks) ---------------------- */
 
-/* What a name extra may not take: one of the descriptor's fields (native
-** or cross-vendor), or a member userupd writes itself (body id,
-** credentials); NULL when the name is free. */
-static const char *extra_name_taken(const uu_client *c, const char *k,
-                                    size_t n)
+/* a and the n bytes at k are one name but for ASCII case. */
+static int same_name(const char *a, const char *k, size_t n)
 {
+  return a != NULL && strlen(a) == n && strncasecmp(a, k, n) == 0;
+}
+
+/* What a name extra may not take: a member userupd writes or checks (a
+** descriptor field, native, cross-vendor or as answered; the body id;
+** the clear list; a credential) in any ASCII case, since a vendor may
+** match names without case (Forms On Fire's .NET service: "ID" next to
+** the checked "Id").  NULL when free; else why, with *same the member. */
+static const char *extra_name_taken(const uu_client *c, const char *k,
+                                    size_t n, const char **same)
+{
+  const uu_vendor *v = c->v;
+  const uu_field *f;
   const uu_bodycred *bc;
-  int canon;
-  if (uu_field_find(c->v, k, n, &canon) != NULL)
-    return "is a documented field; give it in fields, not extra";
-  if (c->v->id_body != NULL && strlen(c->v->id_body) == n &&
-      memcmp(c->v->id_body, k, n) == 0)
+  for (f = v->fields; f->name != NULL; f++) {
+    *same = same_name(f->name, k, n) ? f->name : same_name(f->canon, k, n)
+            ? f->canon : same_name(f->reply, k, n) ? f->reply : NULL;
+    if (*same != NULL)
+      return "is a documented field; give it in fields, not extra";
+  }
+  *same = v->id_body;
+  if (same_name(v->id_body, k, n))
     return "is written by userupd itself (the id)";
-  for (bc = c->v->body_creds; bc != NULL && bc->json != NULL; bc++)
-    if (strlen(bc->json) == n && memcmp(bc->json, k, n) == 0)
+  *same = v->null_list;
+  if (same_name(v->null_list, k, n))
+    return "is the documented clear list; give it in fields, not extra";
+  for (bc = v->body_creds; bc != NULL && bc->json != NULL; bc++) {
+    *same = bc->json;
+    if (same_name(bc->json, k, n))
       return "is written by userupd itself (a credential)";
+  }
   return NULL;
 }
 
@@ -413,14 +432,15 @@ static int extra_null(walk *w, const char *at)
 static int write_extra_member(walk *w, int value, const char *k, size_t kl)
 {
   char at[96], where[224];
-  const char *taken;
+  const char *taken, *same;
   uu_jerr je;
   int rc;
   snprintf(at, sizeof at, "extra.%s", uu_cut(k, kl, where, sizeof where, 24));
   if (kl == 0)
     return uu_bad_at(w->bad, "extra", "extra: a member name must not be empty");
-  if ((taken = extra_name_taken(w->c, k, kl)) != NULL)
-    return uu_bad_at(w->bad, at, "%s: '%s' %s", at, at + 6, taken);
+  if ((taken = extra_name_taken(w->c, k, kl, &same)) != NULL)
+    return uu_bad_at(w->bad, at, "%s: '%s' %s ('%s', compared without "
+                     "case)", at, at + 6, taken, same);
   if (is_null(w->L, value) && !w->c->send_null)
     return extra_null(w, at);
   if ((!w->first && uu_buf_addc(w->b, ',') != 0) ||
