@@ -515,8 +515,9 @@ local function cmd_apply(args)
   local bar = make_progress(ctx, format)
   ctx.bar = bar
   ctx.seen.on_missing = function(k)
-    err_line(("warning: the map read column %q, which the input does not " ..
-              "have%s"):format(k, input.with_hint(ctx.seen, k):sub(#k + 1)))
+    err_line(util.one_line(("warning: the map read column %q, which the " ..
+      "input does not have%s"):format(k,
+      input.with_hint(ctx.seen, k):sub(#k + 1))))  -- the hint quotes the file
   end
   return finish(ctx, counts, send.real(client, recs, counts, ctx, bar))
 end

@@ -84,9 +84,11 @@ local function check_sep(header, sep)
   local h = header[1]
   for _, s in ipairs({ ";", "\t", "|" }) do
     if s ~= sep and h:find(s, 1, true) then
-      util.err_line(("warning: the header has one column, %q, but holds " ..
-        "%q: is the file separated by %q? try --sep '%s'"):format(
-        h:sub(1, 40), s, s, s == "\t" and "\\t" or s))
+      -- the header is the file's text: one printable line (5.1's %q
+      -- passes escape sequences through)
+      util.err_line(("warning: the header has one column, \"%s\", but " ..
+        "holds %q: is the file separated by %q? try --sep '%s'"):format(
+        util.one_line(h:sub(1, 40)), s, s, s == "\t" and "\\t" or s))
       return
     end
   end
@@ -109,10 +111,16 @@ function input.no_rows_problem(path)
           "from them; check its line ends and --sep"):format(n - 1)
 end
 
+-- A reader's warning, naming the file: one printable line (the path
+-- is text from outside too).
+local function warn_file(path, w)
+  util.err_line(util.one_line("warning: " .. path .. ": " .. w))
+end
+
 local function csv_rows(path, opts, seen, null)
   local reader, why = csv.open(path == "-" and io.stdin or path,
     { sep = opts.sep, strict = opts.strict_csv,
-      warn = function(w) util.err_line("warning: " .. path .. ": " .. w) end })
+      warn = function(w) warn_file(path, w) end })
   if not reader then fail("cannot read %s: %s", path, why) end
   check_sep(reader.header, opts.sep or ",")
   local known = {}
@@ -250,7 +258,7 @@ end
 function input.with_hint(seen, k)
   local near = seen.columns and util.nearest(k, seen.columns)
   if not near then return k end
-  return ("%s (did you mean %q?)"):format(k, near)
+  return ("%s (did you mean %q?)"):format(k, util.one_line(near))
 end
 
 local EXACT_LIMIT = 32 * 1024 * 1024

@@ -248,6 +248,9 @@ function setup.target_lines(userupd, vendor, client, opts, origin)
       "environment and --config" or "the environment is read after " ..
       "--config")
   end
+  for i, line in ipairs(lines) do   -- a --config path is text from outside
+    lines[i] = util.one_line(line)
+  end
   return lines
 end
 
