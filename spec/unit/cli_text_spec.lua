@@ -3,7 +3,7 @@
 local util = require "userupd.cli.util"
 local reasons = require "userupd.cli.reasons"
 local term = require "userupd.cli.term"
-local progress = require "userupd.cli.progress"
+local progress = require "userupd.progress"
 
 describe("reasons.key", function()
   local cases = {
