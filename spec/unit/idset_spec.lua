@@ -27,22 +27,24 @@ describe("userupd.idset", function()
     set:close()
   end)
 
-  it("stays exact past a write to disk and a grown filter", function()
-    local set = userupd.idset()
-    local n = 120000                    -- > 8192 pending, > 87,381 filter
+  it("stays exact past writes to disk and grown filters", function()
+    -- a 1024-bit filter grows past 85 ids, then 170, 341, ...; the
+    -- pending list is written every 16 ids
+    local set = userupd.idset{ filter_bits = 1024, pending = 16 }
+    local n = 3000
     for i = 1, n do
       assert.is_nil(set:add(tostring((i * 7919) % 1000003), i))
     end
-    for _, i in ipairs({ 1, 2, 8191, 8192, 8193, 87381, 87382, n }) do
+    for _, i in ipairs({ 1, 2, 15, 16, 17, 85, 86, 171, 2999, n }) do
       assert.equal(i, set:add(tostring((i * 7919) % 1000003), n + i))
     end
     local fresh = 0
-    for i = n + 1, n + 2000 do
+    for i = n + 1, n + 500 do
       if set:add(tostring((i * 7919) % 1000003), i) == nil then
         fresh = fresh + 1
       end
     end
-    assert.equal(2000, fresh)
+    assert.equal(500, fresh)
     set:close()
   end)
 
@@ -52,6 +54,20 @@ describe("userupd.idset", function()
     set:close()
     assert.has_error(function() set:add("x", 1) end,
                      "attempt to use a closed id set")
+  end)
+
+  it("holds 20,000 ids exactly at the default sizes", function()
+    local set = userupd.idset()
+    for i = 1, 20000 do set:add(tostring(i), i) end
+    assert.equal(8192, set:add("8192", 0))
+    assert.equal(20000, set:add("20000", 0))
+    assert.is_nil(set:add("20001", 0))
+    set:close()
+  end)
+
+  it("refuses bad options", function()
+    assert.has_error(function() userupd.idset{ pending = -1 } end)
+    assert.has_error(function() userupd.idset{ filter_bits = "x" } end)
   end)
 
   it("refuses a key that is not a string and a line that is not one",

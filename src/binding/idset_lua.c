@@ -2,7 +2,9 @@
 ** idset_lua.c: userupd.idset(), a set of ids that costs no Lua value per
 ** id (journal/idset.h): the CLI's duplicate check over a whole export.
 **
-**   local set = userupd.idset()
+**   local set = userupd.idset([opts])  opts.filter_bits, opts.pending: the
+**                         Bloom filter's first size and the pending list's
+**                         (tests make them small; defaults otherwise)
 **   set:add(key, line) -> nil when key is new, else the line it was first
 **                         added with; raises on a database error
 **   set:close()          (also __gc and __close)
@@ -18,14 +20,29 @@ typedef struct l_idset {
   uu_idset *s;              /* NULL once closed */
 } l_idset;
 
+/* opts[k] as a size: 0 when absent; raises when not a count. */
+static size_t size_opt(lua_State *L, const char *k)
+{
+  lua_Number n;
+  if (!lua_istable(L, 1))
+    return 0;
+  lua_getfield(L, 1, k);
+  n = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  if (!(n >= 0 && n <= 1e12))                     /* NaN fails too */
+    luaL_error(L, "bad option %s to 'idset' (a count expected)", k);
+  return (size_t)n;
+}
+
 static int l_idset_new(lua_State *L)
 {
+  size_t bits = size_opt(L, "filter_bits"), pend = size_opt(L, "pending");
   l_idset *ls = (l_idset *)lua_newuserdata(L, sizeof *ls);
   char err[200];
   ls->s = NULL;
   luaL_getmetatable(L, S_MT);
   lua_setmetatable(L, -2);
-  if (uu_idset_open(&ls->s, err, sizeof err) != 0)
+  if (uu_idset_open(&ls->s, bits, pend, err, sizeof err) != 0)
     return luaL_error(L, "userupd: %s", err);
   return 1;
 }

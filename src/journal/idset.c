@@ -26,6 +26,7 @@
 #include "journal/idset.h"
 
 #define S_BITS0 (1u << 20)    /* first Bloom filter: 128 KiB */
+#define S_BITS_MIN 1024       /* the smallest a caller may ask for */
 #define S_BITS_PER_ID 12      /* grow the filter when ids pass bits/12 */
 #define S_PROBES 6
 #define S_PEND 8192           /* pending ids before a write */
@@ -48,8 +49,9 @@ struct uu_idset {
   size_t count;             /* ids in the set */
   char *arena;              /* pending ids' bytes */
   size_t arena_len;
-  pending *pend;              /* pending ids, S_PEND slots */
+  pending *pend;            /* pending ids, pend_max slots */
   size_t npend;
+  size_t pend_max;          /* pending ids before a write */
   char err[200];            /* the last failure */
 };
 
@@ -82,7 +84,17 @@ static int prepare(uu_idset *s)
   return rc == SQLITE_OK ? 0 : fail(s, NULL);
 }
 
-int uu_idset_open(uu_idset **out, char *err, size_t errlen)
+/* The filter's first size, a power of two of at least S_BITS_MIN. */
+static size_t first_bits(size_t want)
+{
+  size_t bits = S_BITS_MIN;
+  while (bits < want && bits < ((size_t)1 << 40))
+    bits *= 2;
+  return bits;
+}
+
+int uu_idset_open(uu_idset **out, size_t bits, size_t pend_max, char *err,
+                  size_t errlen)
 {
   uu_idset *s = (uu_idset *)calloc(1, sizeof *s);
   *out = NULL;
@@ -90,10 +102,11 @@ int uu_idset_open(uu_idset **out, char *err, size_t errlen)
     snprintf(err, errlen, "id set: out of memory");
     return -1;
   }
-  s->bits = S_BITS0;
+  s->bits = first_bits(bits > 0 ? bits : S_BITS0);
+  s->pend_max = pend_max > 0 && pend_max < S_PEND ? pend_max : S_PEND;
   s->bloom = (uint64_t *)calloc(s->bits / 64, sizeof *s->bloom);
   s->arena = (char *)malloc(S_ARENA);
-  s->pend = (pending *)malloc(S_PEND * sizeof *s->pend);
+  s->pend = (pending *)malloc(s->pend_max * sizeof *s->pend);
   if (s->bloom == NULL || s->arena == NULL || s->pend == NULL)
     fail(s, "out of memory");
   else if (sqlite3_open_v2("", &s->db, SQLITE_OPEN_READWRITE |
@@ -209,7 +222,7 @@ int uu_idset_add(uu_idset *s, const char *id, size_t n, long line,
     return rc;
   if (n > S_ARENA)
     return fail(s, "id too long");
-  if (s->npend == S_PEND || s->arena_len + n > S_ARENA)
+  if (s->npend == s->pend_max || s->arena_len + n > S_ARENA)
     if (flush(s) != 0)
       return -1;
   memcpy(s->arena + s->arena_len, id, n);

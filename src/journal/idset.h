@@ -11,8 +11,11 @@
 
 typedef struct uu_idset uu_idset;
 
-/* 0 ok (*out set), -1 error (err gets a one-line message). */
-int uu_idset_open(uu_idset **out, char *err, size_t errlen);
+/* 0 ok (*out set), -1 error (err gets a one-line message).  bits: the
+   Bloom filter's first size, pend_max: ids kept pending before a write
+   (0 and 0: the defaults, 2^20 and 8192; small ones are for tests). */
+int uu_idset_open(uu_idset **out, size_t bits, size_t pend_max, char *err,
+                  size_t errlen);
 
 /* Adds id (n bytes, any bytes) first seen at line.  0: it was new; 1: it
    was there already, *first = the line it was added with; -1: error
