@@ -30,7 +30,7 @@ end
 local function plan(c, recs, journal)
   local seen = {}
   local s = c:update_many(recs, { dry_run = true, journal = journal,
-    progress = false, on_plan = function(id, why, fields, line, last)
+    progress = false, on_plan = function(id, why, fields, _, last)
       seen[#seen + 1] = { id = id, why = why, fields = fields, last = last }
     end })
   return s, seen
