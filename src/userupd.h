@@ -265,6 +265,7 @@ typedef struct uu_client {
   /* options */
   long timeout_ms, connect_timeout_ms;
   size_t max_response, max_string;
+  size_t max_body;           /* a request body may not pass this */
   int allow_http, max_conn;
   int send_null;             /* JSON null where no seed documents a clear */
   long http_version;         /* CURL_HTTP_VERSION_*, from http_version */

@@ -29,6 +29,8 @@ local COMMON = {
   burst = { "token bucket size", "1" },
   max_connections = { "connections at once; 0 = no cap", "Forms On Fire 3, others 0" },
   max_response = { "largest answer accepted, bytes", "8 MiB" },
+  max_body = { "largest request body, bytes (1 KiB to 256 MiB): a record whose body would be larger "
+                .. "is `invalid`, refused before the rest is built", "4 MiB" },
   max_string = { "longest string field, bytes", "64 KiB" },
   user_agent = { "User-Agent header", "`userupd/<version>`" },
   ca_file = { "CA bundle for TLS (always verified)", "libcurl's" },

@@ -21,7 +21,8 @@ static const struct common {
   {"base_url", O_STR}, {"timeout", O_NUM}, {"connect_timeout", O_NUM},
   {"retries", O_INT}, {"retry_base", O_NUM}, {"max_retry_wait", O_NUM},
   {"rate", O_NUM}, {"burst", O_NUM}, {"max_connections", O_INT},
-  {"max_response", O_INT}, {"max_string", O_INT}, {"user_agent", O_STR},
+  {"max_response", O_INT}, {"max_string", O_INT}, {"max_body", O_INT},
+  {"user_agent", O_STR},
   {"ca_file", O_STR}, {"proxy", O_STR}, {"allow_http", O_BOOL},
   {"send_null", O_BOOL},
   {"http_version", O_STR},
@@ -404,6 +405,8 @@ static void read_limits(uu_client *c, lua_State *L, int opts)
                                    1099511627776.0);
   c->max_string = (size_t)ranged(L, c, opts, "max_string", 65536, 1,
                                  2147483647.0);
+  c->max_body = (size_t)ranged(L, c, opts, "max_body", 4 << 20, 1024,
+                               268435456.0);
   lua_getfield(L, opts, "allow_http");
   c->allow_http = lua_toboolean(L, -1);
   lua_getfield(L, opts, "send_null");

@@ -11,6 +11,7 @@
 
 #define ENC_MAXDEPTH 64
 #define ENC_MAXSTR ((size_t)16 << 20)
+#define ENC_MAXBYTES ((size_t)256 << 20) /* json_encode's output, at most */
 #define DEC_MAXDEPTH 512
 #define BUF_KEEP ((size_t)64 << 10)  /* bigger buffers are freed after use */
 #define BUF_META "userupd.jsonbuf"
@@ -70,7 +71,8 @@ static int l_json_encode(lua_State *L)
     jb = jsonbuf_new(L);                           /* v, ud */
   jb->busy = 1;
   jb->b.n = 0;
-  rc = uu_json_value(L, 1, &jb->b, ENC_MAXDEPTH, ENC_MAXSTR, &err);
+  rc = uu_json_value(L, 1, &jb->b, ENC_MAXDEPTH, ENC_MAXSTR, ENC_MAXBYTES,
+                     &err);
   if (rc == UU_JOK)  /* success always wrote something: p is not NULL */
     lua_pushlstring(L, jb->b.p, jb->b.n);
   jb->busy = 0;

@@ -46,7 +46,8 @@ enum {
   UU_JCYCLE,   /* a table contains itself */
   UU_JKEY,     /* a key neither a string nor a positive integer */
   UU_JLONG,    /* string or key longer than maxstr */
-  UU_JSPARSE   /* array with holes, or integer and string keys mixed */
+  UU_JSPARSE,  /* array with holes, or integer and string keys mixed */
+  UU_JBIG      /* the output would pass maxbytes */
 };
 
 /* Short English text for a UU_J* code ("invalid UTF-8", ...). */
@@ -81,7 +82,9 @@ int uu_json_number(uu_buf *b, double d);
 ** integral doubles with |v| <= 2^53); nil and the null sentinel (light
 ** userdata NULL, cjson.null) -> null.  Strings over maxstr bytes -> UU_JLONG,
 ** nesting over maxdepth tables -> UU_JDEPTH, a table inside itself ->
-** UU_JCYCLE.  On error err->path says where, relative to the value:
+** UU_JCYCLE, output past maxbytes in b (checked before each value, so a
+** table of shared subtables stops early instead of growing to gigabytes)
+** -> UU_JBIG.  On error err->path says where, relative to the value:
 ** a.b[3].c (Lua indexes, 1-based; odd keys as ["x y"]), at most 127 bytes;
 ** b then holds unspecified bytes.  Raw access only (no metamethods); uses
 ** only the Lua stack and b, so a Lua error (out of memory) leaks nothing.
@@ -89,7 +92,7 @@ int uu_json_number(uu_buf *b, double d);
 */
 typedef struct uu_jerr { int code; char path[128]; } uu_jerr;
 int uu_json_value(lua_State *L, int idx, uu_buf *b, int maxdepth,
-                  size_t maxstr, uu_jerr *err);
+                  size_t maxstr, size_t maxbytes, uu_jerr *err);
 
 /* Pushes a list of the string keys of the table at t, sorted bytewise as
 ** the writer sorts objects: their count; -1 (an empty list pushed) on a

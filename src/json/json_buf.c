@@ -64,6 +64,7 @@ const char *uu_json_strerror(int code)
   case UU_JLONG: return "string too long";
   case UU_JSPARSE: return "table is a sparse array or mixes array and "
                           "string keys";
+  case UU_JBIG: return "the JSON would be larger than the limit";
   default: return "unknown error";
   }
 }

@@ -152,6 +152,7 @@ typedef struct enc_ctx {
   uu_buf *b;
   int maxdepth;
   size_t maxstr;
+  size_t maxbytes;           /* b->n may not pass this */
   uu_jerr *err;
 } enc_ctx;
 
@@ -518,6 +519,8 @@ static int enc_value(enc_ctx *c, int idx, enc_frame *fr, int depth)
 {
   lua_State *L = c->L;
   int rc;
+  if (c->b->n > c->maxbytes)               /* before it grows any more */
+    return enc_fail(c, UU_JBIG, fr);
   switch (lua_type(L, idx)) {
   case LUA_TSTRING:
     rc = enc_string(c, idx);
@@ -550,7 +553,7 @@ static int enc_value(enc_ctx *c, int idx, enc_frame *fr, int depth)
 }
 
 int uu_json_value(lua_State *L, int idx, uu_buf *b, int maxdepth,
-                  size_t maxstr, uu_jerr *err)
+                  size_t maxstr, size_t maxbytes, uu_jerr *err)
 {
   enc_ctx c;
   enc_frame root;
@@ -559,6 +562,7 @@ int uu_json_value(lua_State *L, int idx, uu_buf *b, int maxdepth,
   c.b = b;
   c.maxdepth = maxdepth;
   c.maxstr = maxstr;
+  c.maxbytes = maxbytes;
   c.err = err;
   err->code = UU_JOK;
   err->path[0] = '\0';
@@ -569,5 +573,7 @@ int uu_json_value(lua_State *L, int idx, uu_buf *b, int maxdepth,
   root.index = 0;
   rc = enc_value(&c, uu_absindex(L, idx), &root, 0);
   lua_settop(L, top);  /* error returns leave keys and values behind */
+  if (rc == UU_JOK && b->n > maxbytes)     /* the last value passed it */
+    rc = UU_JBIG;
   return rc;
 }

@@ -453,8 +453,10 @@ static int write_extra_member(walk *w, int value, const char *k, size_t kl)
   w->first = 0;
   je.path[0] = '\0';
   if ((rc = uu_json_value(w->L, value, w->b, UU_MAX_DEPTH, w->c->max_string,
-                          &je)) == UU_JOK)
+                          w->c->max_body, &je)) == UU_JOK)
     return 0;
+  if (rc == UU_JBIG)
+    return uu_bad_big(w->c, w->bad, at);
   snprintf(where, sizeof where, "%s%s%s", at,
            je.path[0] && je.path[0] != '[' ? "." : "", je.path);
   return uu_bad_at(w->bad, where, "%s: %s", where, uu_json_strerror(rc));
@@ -592,6 +594,8 @@ int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
   lua_settop(L, top);                              /* the given values */
   if (rc != 0)
     return -1;
+  if (body->n > c->max_body)             /* many fields, long lists, ... */
+    return uu_bad_big(c, bad, "body");
   *fields_end = body->n;
   if (c->body_tail.n > 0 &&
       ((!w.first && uu_buf_addc(body, ',') != 0) ||

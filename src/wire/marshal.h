@@ -26,6 +26,7 @@ int uu_bad_at(uu_bad *bad, const char *field, const char *fmt, ...)
 #endif
   ;
 int uu_bad_nomem(uu_bad *bad, const char *field);
+int uu_bad_big(const uu_client *c, uu_bad *bad, const char *field);
 int uu_is_uuid(const char *s, size_t n);
 int uu_is_guid(const char *s, size_t n);
 int uu_is_sfid(const char *s, size_t n);

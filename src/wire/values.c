@@ -8,6 +8,15 @@
 #include <string.h>
 #include "wire/marshal.h"
 
+/* The body would pass the client's max_body: refused there, before the
+** rest of it is built. */
+int uu_bad_big(const uu_client *c, uu_bad *bad, const char *field)
+{
+  return uu_bad_at(bad, field, "%s: the request body would be larger than "
+                   "max_body (%lu bytes); refused before building it",
+                   field, (unsigned long)c->max_body);
+}
+
 static int write_string(uu_client *c, uu_buf *b, const char *field,
                         const uu_field *f, const char *s, size_t n,
                         uu_bad *bad)
@@ -17,6 +26,8 @@ static int write_string(uu_client *c, uu_buf *b, const char *field,
     return uu_bad_at(bad, field, "%s: string of %lu bytes is over the limit "
                      "of %lu", field, (unsigned long)n,
                      (unsigned long)c->max_string);
+  if (n > c->max_body || b->n > c->max_body - n)
+    return uu_bad_big(c, bad, field);
   rc = uu_json_string(b, s, n);
   if (rc == UU_JUTF8)
     return uu_bad_at(bad, field, "%s: invalid UTF-8 at byte %lu", field,
@@ -195,8 +206,11 @@ int uu_write_object(uu_client *c, lua_State *L, int idx, uu_buf *b,
                        "got a list", field);
   }
   je.path[0] = '\0';
-  if (uu_json_value(L, idx, b, UU_MAX_DEPTH, c->max_string, &je) == UU_JOK)
+  if (uu_json_value(L, idx, b, UU_MAX_DEPTH, c->max_string, c->max_body,
+                    &je) == UU_JOK)
     return 0;
+  if (je.code == UU_JBIG)
+    return uu_bad_big(c, bad, field);
   snprintf(where, sizeof where, "%s%s%s", field,
            je.path[0] && je.path[0] != '[' ? "." : "", je.path);
   return uu_bad_at(bad, where, "%s: %s", where, uu_json_strerror(je.code));
