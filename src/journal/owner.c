@@ -2,9 +2,9 @@
 ** owner.c: who a journal belongs to and who writes it (see journal.h).
 **
 ** Binding: meta 'account' holds a keyed fingerprint of the credential
-** options (SipHash-2-4 under the journal's random key, over a SHA-256 the
-** client made of them: never the credential) and meta 'endpoint' the base
-** URL.  A journal without them (written before they existed) is bound by
+** options (SipHash-2-4 under meta 'account_key', a random key of its own,
+** over a SHA-256 the client made of them: never the credential) and meta
+** 'endpoint' the base URL.  A journal without them (written before they existed) is bound by
 ** its first writer; a different account or endpoint is refused unless the
 ** caller rebinds on purpose.  No schema change: meta is key/value.
 **
@@ -112,9 +112,9 @@ int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
 
 /* ---- the binding -------------------------------------------------------- */
 
-/* The account's fingerprint under the journal's key, as 32 hex digits. */
-static void fingerprint(const uu_journal *j, const unsigned char acct[32],
-                        char out[OWN_FP])
+/* The account's fingerprint under key, as 32 hex digits. */
+static void fingerprint(const unsigned char key[16],
+                        const unsigned char acct[32], char out[OWN_FP])
 {
   unsigned char data[40];
   uint64_t h;
@@ -123,11 +123,44 @@ static void fingerprint(const uu_journal *j, const unsigned char acct[32],
   memcpy(data + 8, acct, 32);
   for (half = 0; half < 2; half++) {
     data[7] = (unsigned char)half;
-    h = uu_siphash(uu_journal_key(j), data, sizeof data);
+    h = uu_siphash(key, data, sizeof data);
     for (i = 0; i < 8; i++)
       snprintf(out + 16 * half + 2 * i, 3, "%02x",
                (unsigned)((h >> (56 - 8 * i)) & 0xff));
   }
+}
+
+/* meta 'account_key' into key: 1 found, 0 none, -1 SQLite. */
+static int read_account_key(sqlite3 *db, unsigned char key[16])
+{
+  sqlite3_stmt *st = NULL;
+  int found = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+                              "'account_key'", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+    memcpy(key, sqlite3_column_blob(st, 0), 16);
+    found = 1;
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+/* The fingerprint's own random key, meta 'account_key' (not 'hash_key',
+** which a schema migration may replace), created when missing and the
+** journal is writable.  1 found, 2 created now (a binding stored without
+** it is void: the caller rebinds), 0 none (read-only), -1 SQLite. */
+static int account_key(sqlite3 *db, unsigned char key[16])
+{
+  int rc = read_account_key(db, key);
+  if (rc != 0 || sqlite3_db_readonly(db, "main") == 1)
+    return rc;
+  if (sqlite3_exec(db, "INSERT OR REPLACE INTO meta VALUES "
+                   "('account_key', randomblob(16))", NULL, NULL, NULL)
+      != SQLITE_OK)
+    return -1;
+  return read_account_key(db, key) == 1 ? 2 : -1;
 }
 
 /* meta[key] into buf ("" when absent); -1 on an SQLite error. */
@@ -222,16 +255,21 @@ int uu_journal_bind(uu_journal *j, const unsigned char account[32],
                     size_t errlen)
 {
   sqlite3 *db = uu_journal_db(j);
+  unsigned char key[16];
   char fp[OWN_FP];
-  int rc;
-  fingerprint(j, account, fp);
+  int rc = -1;
+  uu_journal_end_read(j);
   if (sqlite3_exec(db, sqlite3_db_readonly(db, "main") == 1 ? "BEGIN"
-                   : "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    rc = -1;
-  else if ((rc = bind_in(j, fp, endpoint, rebind, err, errlen)) == 1 &&
-           sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+                   : "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+    rc = account_key(db, key);
+  if (rc > 0) {
+    fingerprint(key, account, fp);
+    rc = bind_in(j, fp, endpoint, rebind || rc == 2, err, errlen);
+  } else if (rc == 0)
+    rc = 1;                       /* read-only and never bound: no check */
+  if (rc == 1 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
     return 0;
-  if (rc < 0)
+  if (rc != 0)
     snprintf(err, errlen, "journal %s: %s", uu_journal_path(j),
              sqlite3_errmsg(db));
   if (!sqlite3_get_autocommit(db))
