@@ -429,6 +429,11 @@ local function finish(ctx, counts, code)
   local path = ctx.args.summary_json
   if path then
     if not counts.finished then counts:finish() end
+    if counts.refused then               -- no secret cell in a reason
+      counts:redact_reasons(function(text)
+        return counts.refused:redact(text)
+      end)
+    end
     local ok, why = counts:write_json(path, ctx.userupd.json_encode,
                                       ctx.userupd.null)
     if not ok then
@@ -496,9 +501,9 @@ local function cmd_apply(args)
   name_target(ctx, client, origin)
   local counts = new_counts(ctx.vendor, args)
   ctx.counts = counts
-  if args.journal and not args.dry_run then  -- a plan writes nothing
-    counts.refused = refused.new(ctx.userupd, ctx.vendor, ctx.seen)
-  end
+  -- refused rows: for `failures` (a real run with a journal; a plan
+  -- writes nothing) and to learn which cells are secrets
+  counts.refused = refused.new(ctx.userupd, ctx.vendor, ctx.seen)
   local group = reasons.new(counts)
   counts.group = group
   counts.guard = invalid_guard(args, counts, group)

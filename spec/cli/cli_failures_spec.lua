@@ -67,6 +67,35 @@ describe("userupd failures", function()
     assert.are.equal(1, f.run)
   end)
 
+  it("learns secret columns from the mapped rows and keeps their cells " ..
+     "out of the journal, the reasons and --summary-json", function()
+    local journal, sj = cli.tmp(".journal"), cli.tmp(".json")
+    local map = [[
+return function(row)
+  if #row.initial < 8 then error("too weak: " .. row.initial) end
+  return tonumber(row.id), { firstName = row.first, password = row.initial }
+end]]
+    local r = apply(cli.write(cli.tmp(".csv"), table.concat({
+      "id,first,initial", "7001,Ann,tiny-pw", "7002,Bob,long-enough-pw-2",
+      "7003,Cy,long-enough-pw-3" }, "\n") .. "\n"), journal, map)
+    assert.matches("invalid 1", r.out, 1, true)
+    local _, out = failures(journal, "--format", "jsonl")
+    assert.not_matches("tiny-pw", out.out, 1, true)
+    local f = json.decode((out.out:match("[^\n]+")))
+    assert.are.equal("[redacted]", f.cells.initial)
+    assert.are.equal("Ann", f.cells.first)
+    assert.matches("too weak: [redacted]", f.message, 1, true)
+    cli.run{ "apply", "questionpro", "--input",
+      cli.write(cli.tmp(".csv"), "id,first,initial\n7001,Ann,tiny-pw\n" ..
+                "7002,Bob,long-enough-pw-2\n"), "--map",
+      cli.write(cli.tmp(".lua"), map), "--dry-run", "--summary-json", sj,
+      "--max-invalid", "100%",
+      env = { USERUPD_QUESTIONPRO_API_KEY = KEY } }
+    local text = assert(cli.slurp(sj))
+    assert.not_matches("tiny-pw", text, 1, true)
+    assert.matches("too weak: [redacted]", text, 1, true)
+  end)
+
   it("lists short rows, bad ids and duplicates with their lines; the " ..
      "export is fixed and fed back, and fixed rows leave the list",
   function()
@@ -106,8 +135,8 @@ describe("userupd failures", function()
     assert.are.same({}, failures(journal))
   end)
 
-  it("keeps the run and time; a row leaves when it succeeds or is seen " ..
-     "unchanged; --prune drops rows the last run's input lacks", function()
+  it("keeps the run and time; a row leaves when it succeeds; --prune " ..
+     "drops rows the last run's input lacks", function()
     local journal = cli.tmp(".journal")
     local function roster(emails)
       local t = { "id,first,email,pw,dept" }
@@ -131,11 +160,12 @@ describe("userupd failures", function()
     assert.are.equal(2, list[1].run)
     assert.are.equal("failed", list[1].state)
     sandbox.clear_faults()
-    -- run 3: 7001 changes again and succeeds, 7002 is back to what last
-    -- succeeded (unchanged), 7003 is gone from the input
+    -- run 3: 7001 changes again and succeeds; 7002 is back to what last
+    -- succeeded, but its failure may have reached the vendor, so it is
+    -- sent again (and succeeds); 7003 is gone from the input
     r = apply(roster{ [7001] = "a3@x", [7002] = "b@x" }, journal)
     assert.are.equal(0, r.rc, r.err)
-    assert.matches("ok 1, failed 0, invalid 0, unchanged 1", r.out, 1, true)
+    assert.matches("ok 2, failed 0, invalid 0, unchanged 0", r.out, 1, true)
     list = failures(journal)
     assert.are.equal(1, #list)
     assert.are.equal("7003", list[1].id)

@@ -87,6 +87,34 @@ describe("update_many dry_run", function()
     assert.are.equal(1, s.unchanged)
   end)
 
+  it("sends a failed record again even when it is back to its last " ..
+     "success; heals an invalid one seen unchanged", function()
+    local c = client()
+    local function real(emails, dept)
+      local recs = records(emails)
+      if dept then recs[1][2].departmentID = dept end
+      return c:update_many(recs, { journal = journal, progress = false })
+    end
+    assert.are.equal(1, real({ "a@x" }).ok)
+    sandbox.fault({ fault = "500", path = "/7001", count = 5 })
+    assert.are.equal(1, real({ "a2@x" }).failed)
+    sandbox.clear_faults()
+    local s, seen = plan(c, records({ "a@x" }), journal)
+    assert.are.equal(1, s.ready)                   -- the failure may have
+    assert.are.equal("failed", seen[1].why)        -- reached the vendor
+    assert.are.equal(1, real({ "a@x" }).ok)
+    assert.are.equal(1, real({ "a@x" }, "not a number").invalid)
+    local j = assert(userupd.journal(journal))
+    assert.are.equal(1, #j:failures())
+    j:close()
+    s = real({ "a@x" })                            -- what last succeeded
+    assert.are.equal(1, s.unchanged)
+    j = assert(userupd.journal(journal))
+    assert.are.same({}, j:failures())              -- healed: off the list
+    assert.are.equal("ok", j:get("7001").state)
+    j:close()
+  end)
+
   it("refuses another vendor's journal and reports the quota left",
   function()
     local ti = userupd.new("thoughtindustries", { api_key = "k",

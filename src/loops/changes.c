@@ -182,9 +182,10 @@ static int same_payload(uu_run *r, uu_slot *s, const uu_jentry *e,
 ** send now is the one that last succeeded for it (one rule for resuming
 ** and for a nightly sync); with changed_fields send only the fields that
 ** differ.  skip_unchanged = false sends everything again. */
-/* An unchanged record the journal holds as failed or invalid: what it
-** would send is what last succeeded, so it leaves the failures list (a
-** real run only: a plan writes nothing). */
+/* An unchanged record the journal holds as invalid (refused before it
+** reached the vendor): what it would send is what last succeeded, so it
+** leaves the failures list (a real run only: a plan writes nothing).  A
+** failed one never gets here: it is always sent again. */
 static void heal(uu_run *r, const uu_slot *s, const uu_jentry *e,
                  int have_prev)
 {
@@ -221,8 +222,8 @@ int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
   free(e.payload);
   r->why = e.state == UU_J_OK ? "changed" : e.state == UU_J_NONE ? "new"
                                                                  : "failed";
-  if (!r->skip_unchanged)
-    return 0;
+  if (!r->skip_unchanged || e.state == UU_J_FAILED)
+    return 0;          /* a failure may have reached the vendor: send again */
   if (same_payload(r, s, &e, have_prev)) {
     heal(r, s, &e, have_prev);
     return unchanged(r);

@@ -5,9 +5,12 @@
 -- place: the journal's records are keyed by a valid id.  The list is the
 -- last run's: a row fixed in the input, or gone from it, leaves it.
 --
--- Cells of columns that look like secrets (password, pw, token, key, secret)
--- and cells holding a value the map sent in a secret field are stored as
--- [redacted]: the journal never holds a credential or a password.
+-- Cells of columns that look like secrets (password, pw, token, key,
+-- secret), of columns the map was seen to send as a secret field (learned
+-- from every mapped row, so a row refused before the column was learned
+-- is redacted too: cells are encoded when the run ends), and any text of
+-- those cells inside a reason (a map's error quoting the cell) are stored
+-- as [redacted]: the journal never holds a credential or a password.
 local util = require "userupd.cli.util"
 
 local refused = {}
@@ -35,23 +38,23 @@ Collector.__index = Collector
 function refused.new(userupd, vendor, seen)
   return setmetatable({ userupd = userupd, seen = seen, list = {},
     recent = {}, info = userupd.vendors[vendor].field_info or {},
+    secret_cols = {},        -- columns seen feeding a secret field
     started = os.time() }, Collector)
 end
 
--- A row's cells in header order as a JSON object text; raw is a row table
--- (keyed by column) or a list of values (a row with the wrong number of
--- fields).  secrets: values to redact wherever they appear.
-function Collector:cells(row, secrets)
+-- Shorter values are not taken out of reasons (a "1" would maim them).
+refused.MIN_SECRET = 3
+
+-- A row's cells as a table of column -> text (not yet redacted); raw is
+-- a row table (keyed by column) or a list of values (a row with the wrong
+-- number of fields).
+function Collector:cells(row)
   if type(row) ~= "table" then return nil end
   local cols, t = self.seen.columns, {}
   local null = self.userupd.null
   local function put(name, v)
     if v == nil or v == null then v = "" end
-    v = tostring(v)
-    if v ~= "" and (secret_column(name) or (secrets and secrets[v])) then
-      v = refused.REDACTED
-    end
-    t[name] = v
+    t[name] = tostring(v)
   end
   if cols and #row > 0 and rawget(row, cols[1]) == nil then
     for i, v in ipairs(row) do put(cols[i] or ("column " .. i), v) end
@@ -60,8 +63,48 @@ function Collector:cells(row, secrets)
   else
     for k, v in pairs(row) do put(tostring(k), v) end
   end
+  return t
+end
+
+-- Whether a cell is a secret: its column's name, a column seen feeding a
+-- secret field, or a value the map sent as one in this row.
+function Collector:is_secret(name, v, secrets)
+  if v == "" then return false end
+  return secret_column(name) or self.secret_cols[name] or
+         (secrets ~= nil and secrets[v] == true)
+end
+
+-- The entry's cells as JSON text and its reason, secrets redacted.
+function Collector:redacted(e)
+  local reason, t = e.reason, nil
+  if e.cells then
+    t = {}
+    for name, v in pairs(e.cells) do
+      if self:is_secret(name, v, e.secrets) then
+        t[name] = refused.REDACTED
+        if #v >= refused.MIN_SECRET then
+          reason = util.replace_plain(reason, v, refused.REDACTED)
+        end
+      else
+        t[name] = v
+      end
+    end
+  end
   local ok, text = pcall(self.userupd.json_encode, t)
-  return ok and text or nil
+  return (t and ok) and text or nil, reason
+end
+
+-- Any secret cell value of the refused rows taken out of text (the
+-- summary's by-reason table).
+function Collector:redact(text)
+  for _, e in ipairs(self.list) do
+    for name, v in pairs(e.cells or {}) do
+      if #v >= refused.MIN_SECRET and self:is_secret(name, v, e.secrets) then
+        text = util.replace_plain(text, v, refused.REDACTED)
+      end
+    end
+  end
+  return text
 end
 
 -- The values of the secret fields the map returned, to redact in cells.
@@ -82,7 +125,16 @@ end
 -- cells; only the last refused.RECENT are kept.
 function Collector:remember(lineno, row, fields)
   if not lineno then return end
-  self.recent[lineno] = { row = row, secrets = self:secret_values(fields) }
+  local secrets = self:secret_values(fields)
+  if secrets and type(row) == "table" then   -- learn the secret columns
+    for _, name in ipairs(self.seen.columns or {}) do
+      local v = rawget(row, name)
+      if type(v) == "string" and secrets[v] then
+        self.secret_cols[name] = true
+      end
+    end
+  end
+  self.recent[lineno] = { row = row, secrets = secrets }
   self.recent[lineno - refused.RECENT] = nil
 end
 
@@ -90,13 +142,25 @@ function Collector:add(lineno, kind, reason, row, id, fields)
   local r = self.recent[lineno]
   if r then
     row = row or r.row
-    fields = fields or r.secrets
     self.recent[lineno] = nil
   end
-  local secrets = fields and (r and r.secrets or self:secret_values(fields))
+  local secrets = (r and r.secrets) or self:secret_values(fields)
   self.list[#self.list + 1] = { line = lineno or 0,
     id = id ~= nil and util.one_line(id) or nil, kind = kind or "invalid",
-    reason = util.one_line(reason), cells = self:cells(row, secrets) }
+    reason = util.one_line(reason), cells = self:cells(row),
+    secrets = secrets }
+end
+
+-- The rows as record_run takes them, redacted now that every mapped row
+-- has taught its secret columns.
+function Collector:rows()
+  local out = {}
+  for i, e in ipairs(self.list) do
+    local cells, reason = self:redacted(e)
+    out[i] = { line = e.line, id = e.id, kind = e.kind, reason = reason,
+               cells = cells }
+  end
+  return out
 end
 
 -- After the run: the run and its refused rows into the journal.  A
@@ -110,7 +174,7 @@ function Collector:write(path, counts)
   end
   local ok, run, e = pcall(j.record_run, j, { started = self.started,
     finished = os.time(), stopped = counts.stopped, header = header,
-    refused = self.list })
+    refused = self:rows() })
   j:close()
   if not ok then return nil, run end
   return run, e

@@ -171,7 +171,7 @@ function send.real(client, recs, counts, ctx, bar)
   if counts.stopped then
     counts.left = left_over(s, counts, recs, ctx.args)
   end
-  if counts.refused then
+  if counts.refused and ctx.args.journal then
     local run_no, why = counts.refused:write(ctx.args.journal, counts)
     if not run_no then
       err_line(("warning: the journal did not take this run's refused rows " ..

@@ -77,6 +77,18 @@ function Summary:reason_list()
   return list
 end
 
+-- Rewrites every reason through fn (taking secrets out of them); reasons
+-- that become equal are added up.
+function Summary:redact_reasons(fn)
+  local by, order = {}, {}
+  for _, r in ipairs(self.reasons) do
+    local k = fn(r)
+    if not by[k] then order[#order + 1] = k end
+    by[k] = (by[k] or 0) + self.by_reason[r]
+  end
+  self.by_reason, self.reasons = by, order
+end
+
 -- The run is over; stopped: why it stopped early, or nil.
 function Summary:finish(stopped)
   self.finished = os.time()

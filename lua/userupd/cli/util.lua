@@ -95,6 +95,21 @@ function util.journal_refused(e, pulled)
   error(e, 0)
 end
 
+-- s with every occurrence of the plain text what replaced by with.
+function util.replace_plain(s, what, with)
+  if what == "" then return s end
+  local out, i = {}, 1
+  while true do
+    local a, b = s:find(what, i, true)
+    if not a then break end
+    out[#out + 1] = s:sub(i, a - 1)
+    out[#out + 1] = with
+    i = b + 1
+  end
+  out[#out + 1] = s:sub(i)
+  return table.concat(out)
+end
+
 -- 2000 -> "2,000"
 function util.thousands(n)
   local s = tostring(math.floor(n))
