@@ -176,6 +176,22 @@ describe("userupd apply on a terminal", function()
     for _, f in ipairs(frames(r.tty)) do assert.truthy(#f <= 29, f) end
   end)
 
+  it("shows a wait on the line with its reason, counting down", function()
+    sandbox.fault{ fault = "429:retry_after=3", vendor = "questionpro",
+                   count = 1 }
+    local r = run_tty({ csv = roster(2), "--rate", "0", "--concurrency",
+                        "1", "--log-format", "plain",
+                        env = { TERM = "xterm" } }, 100)
+    assert.are.equal(0, r.rc, r.tty)
+    local seen = {}
+    for _, f in ipairs(frames(r.tty)) do
+      local n = f:match("waiting (%d) s: Retry%-After from QuestionPro")
+      if n then seen[#seen + 1] = tonumber(n) end
+    end
+    assert.truthy(#seen >= 2, r.tty)
+    assert.truthy(seen[#seen] < seen[1], r.tty)   -- redrawn as it passes
+  end)
+
   it("TERM=dumb: no control codes, plain lines", function()
     local r = run_tty({ csv = roster(3), "--rate", "0", "--progress",
                         env = { TERM = "dumb" } }, 80)

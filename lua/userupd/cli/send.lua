@@ -83,6 +83,26 @@ local function options(args, counts, bar, lines)
   }
 end
 
+-- The run's tick (every 0.15 s at most, waits included): the line is
+-- redrawn while nothing comes back, and a pause the library knows of (the
+-- vendor's Retry-After window, the client's pace) shows once it is over a
+-- second, unless a wait with a reason from on_attempt is showing.
+local PAUSE_WHY = { rate_limited = "Retry-After from %s",
+                    pacing = "pacing to %s limit" }
+
+local function on_progress(ctx, counts, bar)
+  local title = setup.TITLES[ctx.vendor] or ctx.vendor
+  return function(stats)
+    local w = bar.wait
+    if stats.waiting and (stats.wait or 0) > 1 and
+       not (w and w.till > util.now()) then
+      bar:set_wait(stats.wait, (PAUSE_WHY[stats.waiting] or "%s"):format(
+        stats.waiting == "pacing" and util.possessive(title) or title))
+    end
+    bar:draw(counts)
+  end
+end
+
 -- Why the run stopped early, for people.
 local function explain_stop(s, ctx, counts)
   local done = counts.ok + counts.failed + (counts.journaled_invalid or 0)
@@ -155,6 +175,7 @@ function send.real(client, recs, counts, ctx, bar)
   local lines = {}                       -- id -> input line, while in flight
   local pull, pulled = source(recs, counts, bar, lines), false
   local opts = options(ctx.args, counts, bar, lines)
+  opts.on_progress = on_progress(ctx, counts, bar)
   if ctx.metrics then opts.on_result = ctx.metrics:wrap(opts.on_result) end
   local ok, s = pcall(client.update_many, client, function()
     pulled = true
