@@ -103,6 +103,21 @@ describe("on_attempt", function()
     end
   end)
 
+  it("says when the wait was the shared budget's", function()
+    local file = os.tmpname()
+    os.remove(file)
+    local seen = {}
+    local c = client{ rate = 4, burst = 1, shared_budget = file,
+                      on_attempt = function(r) seen[#seen + 1] = r end }
+    for i = 1, 2 do
+      assert.truthy(c:update(1234599, { firstName = "B" .. i }))
+    end
+    os.remove(file)
+    assert.are.equal("budget", seen[2].wait_reason)
+    assert.is_true(seen[2].wait > 0.1 and seen[2].wait < 1,
+                   "wait " .. seen[2].wait)
+  end)
+
   it("reports a dropped connection as a transport error with its code",
      function()
     local seen = {}
