@@ -138,7 +138,7 @@ describe("userupd apply --journal of another run", function()
     end
     local r = run("k", argv(db))
     local holder = (util.read_if(db .. ".lock") or ""):match("pid (%d+)")
-    if holder then sh("kill -TERM " .. holder) end
+    if holder then sh("kill -KILL " .. holder) end   -- no clean release
     for _ = 1, 200 do
       if not util.alive(pid) then break end
       sh("sleep 0.05")
@@ -147,8 +147,11 @@ describe("userupd apply --journal of another run", function()
     assert.matches("userupd: journal .- is in use by another run %(pid " ..
                    holder .. " on host .-, started %d%d%d%d%-%d%d%-%d%dT",
                    r.err)
-    -- the holder is gone (killed): the next run takes over
-    assert.equal(0, run("k", argv(db)).rc)
+    -- the holder is gone (killed): the next run takes over, and says so
+    r = run("k", argv(db))
+    assert.equal(0, r.rc, r.err)
+    assert.matches("note: the journal's lock was left by a run that is " ..
+                   "gone (pid " .. holder .. " on host ", r.err, 1, true)
   end)
 
   it("creates the journal 0600", function()

@@ -163,6 +163,13 @@ describe("journal owner", function()
   end)
 end)
 
+-- SIGKILL to the holder first, then to its sleep: killed the other way
+-- round, the holder's source would return and end the run cleanly.
+local function kill9(pid)
+  local kids = sh("pgrep -P " .. pid):gsub("%s+", " ")
+  sh("kill -KILL " .. pid .. "; kill -KILL " .. kids .. " 2>/dev/null")
+end
+
 describe("journal writer lock", function()
   setup(function() sandbox.start() end)
   before_each(function()
@@ -203,7 +210,7 @@ describe("journal writer lock", function()
     local note = util.read_if(db .. ".lock") or ""
     assert.matches("pid %d+ on host .+, started %d%d%d%d%-%d%d%-%d%dT", note)
     local ok, err = pcall(send, client(KEY_A), db)
-    sh("pkill -KILL -P " .. pid .. "; kill -KILL " .. pid)
+    kill9(pid)
     assert.is_false(ok)
     assert.matches("journal .- is in use by another run %(pid %d+ on host " ..
                    ".-, started %d%d%d%d%-", tostring(err))
@@ -212,7 +219,7 @@ describe("journal writer lock", function()
   it("takes over the lock a killed writer left", function()
     local db = db_path()
     local pid = holder(db)
-    sh("pkill -KILL -P " .. pid .. "; kill -KILL " .. pid)
+    kill9(pid)
     for _ = 1, 100 do
       if not util.alive(pid) then break end
       sh("sleep 0.05")
@@ -220,6 +227,9 @@ describe("journal writer lock", function()
     assert.matches("pid " .. pid, util.read_if(db .. ".lock") or "")
     local s = send(client(KEY_A), db)
     assert.equal(3, s.ok)
+    assert.matches("^pid " .. pid .. " on host .+, started ",
+                   s.lock_taken_over)                -- detected, said
     assert.equal("", util.read_if(db .. ".lock"))  -- released cleanly
+    assert.is_nil(send(client(KEY_A), db).lock_taken_over)
   end)
 end)

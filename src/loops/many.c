@@ -457,12 +457,12 @@ static void read_stop_opts(lua_State *L, uu_run *r, int opts)
 ** lock, before it raises. */
 static void own_journal(lua_State *L, uu_run *r, int opts)
 {
-  char err[640], took[200];
+  char err[640];
   int rebind;
   lua_getfield(L, opts, "journal_rebind");
   rebind = lua_toboolean(L, -1);
   lua_pushlstring(L, r->c->base.p, r->c->base.n);
-  if ((r->dry || uu_journal_lock(r->j, took, sizeof took, err,
+  if ((r->dry || uu_journal_lock(r->j, r->took, sizeof r->took, err,
                                  sizeof err) == 0) &&
       uu_journal_bind(r->j, r->c->account, lua_tostring(L, -1), rebind, err,
                       sizeof err) == 0) {

@@ -201,6 +201,10 @@ void uu_many_summary(uu_run *r, int kinds)
     if (r->abandoned > 0)              /* in flight at a second signal */
       set_count(L, "abandoned", r->abandoned);
   }
+  if (r->took[0] != '\0') {            /* a killed run's journal lock */
+    lua_pushstring(L, r->took);
+    lua_setfield(L, -2, "lock_taken_over");
+  }
   if (r->signal != 0) {                /* 2 SIGINT, 15 SIGTERM */
     lua_pushinteger(L, r->signal);
     lua_setfield(L, -2, "signal");

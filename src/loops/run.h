@@ -40,6 +40,8 @@ typedef struct uu_run {
   int warm_seen;             /* and that the pool is warm */
   const char *stop;          /* why the run stopped early, or NULL */
   int signal;                /* SIGINT or SIGTERM that stopped it, or 0 */
+  char took[160];            /* the dead writer whose journal lock this */
+                             /* run took over ("pid .. on host .."), or "" */
   long max_auth;             /* auth failures in a row that stop; 0 never */
   long max_failures;         /* failures in a row that stop; 0 never */
   long max_rl;               /* rate_limited outcomes in a row that stop;

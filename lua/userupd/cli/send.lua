@@ -182,6 +182,10 @@ function send.real(client, recs, counts, ctx, bar)
     return pull()
   end, opts)
   if not ok then util.journal_refused(s, pulled) end
+  if s.lock_taken_over then              -- a killed run's lock (owner.c)
+    err_line(("note: the journal's lock was left by a run that is gone " ..
+              "(%s): taken over"):format(util.one_line(s.lock_taken_over)))
+  end
   counts.elapsed = s.elapsed or 0
   bar:finish(counts)
   counts.group:flush()
