@@ -42,6 +42,18 @@ local matrix = {
   { "error-200:status=503",   "blackbaud-token",   "rejected",     1, 2 },
   { "error-200",              "formsonfire",       "rejected",     1, 2 },
   { "error-200",              "thoughtindustries", "rejected",     1, 2 },
+  -- other shapes of the envelope: a bare string, an empty object, the
+  -- status alone
+  { "error-200:form=1",            "questionpro",       "rejected",     1, 2 },
+  { "error-200:form=2",            "questionpro",       "rejected",     1, 2 },
+  { "error-200:form=3,status=503", "questionpro",       "http",         3, 3 },
+  { "error-200:form=1",            "smartermeasure",    "rejected",     1, 2 },
+  { "error-200:form=2",            "smartermeasure",    "rejected",     1, 2 },
+  { "error-200:form=3,status=429", "smartermeasure",    "rate_limited", 3, 3 },
+  { "error-200:form=1",            "blackbaud-token",   "rejected",     1, 2 },
+  { "error-200:form=2",            "blackbaud-token",   "rejected",     1, 2 },
+  { "error-200:form=1",            "thoughtindustries", "rejected",     1, 2 },
+  { "error-200:form=2",            "thoughtindustries", "rejected",     1, 2 },
 }
 
 local function client(vendor)

@@ -432,8 +432,8 @@ static long count_opt(lua_State *L, int opts, const char *k, long dflt)
     return dflt;
   }
   if (!uu_lua_whole(L, -1, 0, UU_MAX_SAFE_DOUBLE, &n))
-    luaL_error(L, "bad argument #2 to 'update_many' (%s must be a whole "
-               "number, 0 or more)", k);
+    luaL_error(L, "bad argument #2 to 'update_many' (%s must be 0 or more, "
+               "a whole number)", k);
   lua_pop(L, 1);
   return n;
 }

@@ -244,6 +244,20 @@ static void redacted_copy(uu_client *c, lua_State *L, const uu_answer *a,
   lua_pop(L, 2);
 }
 
+/* The table on top replaced by the text inside it: its first item, or
+** its Message or message member (nil if none). */
+static void inner_text(lua_State *L)
+{
+  static const char *const keys[] = {"Message", "message", NULL};
+  int i;
+  lua_rawgeti(L, -1, 1);
+  for (i = 0; keys[i] != NULL && lua_type(L, -1) != LUA_TSTRING; i++) {
+    lua_pop(L, 1);
+    lua_getfield(L, -1, keys[i]);
+  }
+  lua_remove(L, -2);
+}
+
 /* A scalar at key k of the table on top, as redacted text in out ("" if
 ** none). */
 static void field_text(uu_client *c, lua_State *L, const uu_answer *a,
@@ -253,10 +267,8 @@ static void field_text(uu_client *c, lua_State *L, const uu_answer *a,
   if (k == NULL || !lua_istable(L, -1))
     return;
   lua_getfield(L, -1, k);
-  if (lua_type(L, -1) == LUA_TTABLE) {             /* e.g. ExtendedDetails */
-    lua_rawgeti(L, -1, 1);
-    lua_remove(L, -2);
-  }
+  if (lua_type(L, -1) == LUA_TTABLE)     /* ExtendedDetails, {"Message"} */
+    inner_text(L);
   if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
     redacted_copy(c, L, a, out, len);
   else
@@ -307,13 +319,49 @@ static long envelope_own_status(lua_State *L, const uu_vendor *v)
   return (long)d;
 }
 
+/* Whether key k of the table on top holds something (not nil, not JSON
+** null). */
+static int member_set(lua_State *L, const char *k)
+{
+  int set;
+  if (k == NULL || !lua_istable(L, -1))
+    return 0;
+  lua_getfield(L, -1, k);
+  set = !lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TLIGHTUSERDATA &&
+                               lua_touserdata(L, -1) == NULL);
+  lua_pop(L, 1);
+  return set;
+}
+
+/* Whether a 2xx body (decoded, on top) is the vendor's error envelope:
+** its error object is there and not null, whatever its shape ({}, a
+** string, a status alone); where the error keys sit at the root, one of
+** them is set.  Forms On Fire, which documents errors in a 200, keeps its
+** documented rule: a code or message in ResponseStatus. */
+static int envelope_present(lua_State *L, uu_client *c)
+{
+  const uu_vendor *v = c->v;
+  char code[64], msg[512];
+  int set;
+  if (v->err_obj == NULL || !lua_istable(L, -1))
+    return 0;
+  if (v->flags & UU_V_ERR_IN_2XX)
+    return vendor_error(L, c, NULL, code, sizeof code, msg, sizeof msg, 1);
+  if (v->err_obj[0] == '\0')
+    return member_set(L, v->err_code) || member_set(L, v->err_msg);
+  push_path(L, v->err_obj);
+  set = !lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TLIGHTUSERDATA &&
+                               lua_touserdata(L, -1) == NULL);
+  lua_pop(L, 1);
+  return set;
+}
+
 /* The status the error envelope in a 2xx body (decoded, on top) stands
 ** for: its own, else 400 (the vendor refused); 0 when it holds none. */
 static long envelope_status(lua_State *L, uu_client *c)
 {
-  char code[64], msg[512];
   long st;
-  if (!vendor_error(L, c, NULL, code, sizeof code, msg, sizeof msg, 1))
+  if (!envelope_present(L, c))
     return 0;
   st = envelope_own_status(L, c->v);
   return st >= 300 ? st : 400;           /* an "error" saying 2xx: refused */
@@ -321,13 +369,10 @@ static long envelope_status(lua_State *L, uu_client *c)
 
 /* The key an error envelope of c's vendor must hold, quoted, so a body
 ** without it is not decoded twice (every success would be). */
-static int may_hold_envelope(const uu_client *c, const uu_answer *a)
+static int has_quoted(const uu_answer *a, const char *k)
 {
-  const uu_vendor *v = c->v;
-  const char *k = v->err_obj != NULL && v->err_obj[0] ? v->err_obj
-                  : v->err_code != NULL ? v->err_code : v->err_msg;
   size_t n, i;
-  if (v->err_obj == NULL || k == NULL)
+  if (k == NULL)
     return 0;
   n = strcspn(k, ".");
   for (i = 0; i + n + 2 <= a->len; i++)
@@ -335,6 +380,16 @@ static int may_hold_envelope(const uu_client *c, const uu_answer *a)
         memcmp(a->body + i + 1, k, n) == 0)
       return 1;
   return 0;
+}
+
+static int may_hold_envelope(const uu_client *c, const uu_answer *a)
+{
+  const uu_vendor *v = c->v;
+  if (v->err_obj == NULL)
+    return 0;
+  if (v->err_obj[0] != '\0')
+    return has_quoted(a, v->err_obj);
+  return has_quoted(a, v->err_code) || has_quoted(a, v->err_msg);
 }
 
 /* Before the policy's verdict on a: a 2xx whose body is the vendor's
@@ -428,6 +483,23 @@ static int transport_failure(lua_State *L, uu_client *c, const uu_answer *a)
   return push_failure(L, c, a, "transport", NULL, msg, uu_retryable(a));
 }
 
+/* The error object itself as text, when it is one ("response": {"error":
+** "API key is invalid"}, "RestException": "Unauthorized"). */
+static void envelope_text(lua_State *L, uu_client *c, const uu_answer *a,
+                          char *out, size_t len)
+{
+  out[0] = '\0';
+  if (c->v->err_obj == NULL || c->v->err_obj[0] == '\0')
+    return;
+  push_path(L, c->v->err_obj);
+  if (lua_type(L, -1) == LUA_TTABLE)
+    inner_text(L);
+  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+    redacted_copy(c, L, a, out, len);
+  else
+    lua_pop(L, 1);
+}
+
 /* A 2xx carrying the vendor's error envelope: never a success.  Its
 ** kind and retry come from the status the envelope stands for. */
 static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
@@ -436,12 +508,15 @@ static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
   int strict = !(c->v->flags & UU_V_ERR_IN_2XX);   /* FoF: documented */
   long status;
   vendor_error(L, c, a, code, sizeof code, msg, sizeof msg, strict);
+  if (msg[0] == '\0' && code[0] == '\0')
+    envelope_text(L, c, a, msg, sizeof msg);
   a->env_status = envelope_status(L, c);
   if (a->env_status == 0)
     a->env_status = 400;
   lua_pop(L, 1);
   snprintf(text, sizeof text, "%s (an error inside an HTTP %ld answer)",
-           msg[0] ? msg : code, a->status);
+           msg[0] ? msg : code[0] ? code : "the vendor's error envelope",
+           a->status);
   status = a->status;
   a->status = a->env_status;               /* err.status: what it means */
   push_failure(L, c, a, uu_status_kind(a->env_status), code, text,
@@ -456,11 +531,10 @@ static int error_in_2xx(lua_State *L, uu_client *c, uu_answer *a)
 ** send them so too). */
 static int success(lua_State *L, uu_client *c, const uu_answer *a)
 {
-  char code[64], msg[512];
+  char msg[512];
   const char *path = a->op == UU_OP_GET ? c->v->get_ok_path : c->v->ok_path;
   uu_answer e = *a;
-  if (vendor_error(L, c, a, code, sizeof code, msg, sizeof msg,
-                   !(c->v->flags & UU_V_ERR_IN_2XX)))
+  if (envelope_present(L, c))
     return error_in_2xx(L, c, &e);
   push_path(L, path);
   if (!lua_istable(L, -1)) {

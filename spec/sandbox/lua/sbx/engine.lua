@@ -194,13 +194,45 @@ PRE["408"] = status_fault("408", "Request timeout (injected)")
 -- say the status; the other shapes have no place for it).
 local STATUS_KIND = { [400] = "invalid", [401] = "unauthorized",
                       [403] = "forbidden", [404] = "not_found" }
+-- form: 0 the vendor's shape; 1 the error object as a bare string; 2 an
+-- empty object; 3 only the status (where the shape has a place for it).
+local ERR_AT = { questionpro = { "response", "error" },
+                 smartermeasure = { "RestException" },
+                 formsonfire = { "ResponseStatus" },
+                 blackbaud = { "Error" }, thoughtindustries = { "error" } }
+local ERR_STATUS = { questionpro = "httpStatusCode", smartermeasure = "Status" }
+
+local function reshape(body, vendor, form, st, msg)
+  local path = ERR_AT[vendor]
+  local parent = body
+  for i = 1, #path - 1 do parent = parent[path[i]] end
+  local last = path[#path]
+  if #path == 1 and (vendor == "blackbaud" or vendor == "thoughtindustries") then
+    body = {}                                    -- the keys sit at the root
+    parent = body
+  end
+  if form == 1 then
+    parent[last] = msg
+  elseif form == 2 then
+    parent[last] = json.object({})
+  else
+    parent[last] = ERR_STATUS[vendor] and { [ERR_STATUS[vendor]] = st }
+                   or (json.object({}))
+  end
+  return body
+end
+
 PRE["error-200"] = function(ctx, f)
   local st = f.params.status
   local kind = STATUS_KIND[st] or tostring(st)
   if not ctx.vendor.codes[kind] then kind = "500" end
   local e = E(kind, ("Injected error %d inside a 200"):format(st))
-  send(ctx, 200, ctx.vendor.error_body(st, ctx.vendor.codes[kind][2], e.msg,
-                                       ctx, e))
+  local body = ctx.vendor.error_body(st, ctx.vendor.codes[kind][2], e.msg,
+                                     ctx, e)
+  if f.params.form > 0 then
+    body = reshape(body, ctx.vendor.name, f.params.form, st, e.msg)
+  end
+  send(ctx, 200, body)
   return true
 end
 

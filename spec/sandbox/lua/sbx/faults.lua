@@ -25,7 +25,7 @@ M.KNOWN = {
   delay            = { ms = { 0, 0, 600000 } },
   oversized        = { mb = { 10, 0, 256 } },
   ["ff-error-200"] = {}, ["bb-expired"] = {},
-  ["error-200"]    = { status = { 400, 200, 599 } },
+  ["error-200"]    = { status = { 400, 200, 599 }, form = { 0, 0, 3 } },
   ["echo-field"]   = { name = "string" },
   ["ignore-field"] = { name = "string" },
   echo             = { status = { 400, 200, 599 }, step = { 0, 0, 4096 } },
