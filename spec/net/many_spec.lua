@@ -85,6 +85,24 @@ describe("update_many", function()
                       "invalid:id" }, kinds)
   end)
 
+  it("hands on_result the input line a function source gave", function()
+    -- the CLI reads it there instead of keeping a table of lines by id
+    local i, got = 0, {}
+    local function source()
+      i = i + 1
+      if i > 6 then return nil end
+      if i == 4 then return i, { firstName = 4 }, nil, 40 end   -- invalid
+      return i, { firstName = "L" .. i }, nil, i * 10
+    end
+    local s = qp():update_many(source, { progress = false,
+      on_result = function(id, _, _, _, line) got[id] = line end })
+    assert.are.same({ 5, 1 }, { s.ok, s.invalid })
+    assert.are.same({ 10, 20, 30, 40, 50, 60 }, got)
+    s = qp():update_many(records(2), { progress = false,
+      on_result = function(id, _, _, _, line) got[id] = line or "none" end })
+    assert.are.same({ "none", "none" }, { got[1], got[2] })
+  end)
+
   it("ends every record right through 429, 503 and dropped connections",
      function()
     for _, f in ipairs({ "429", "503", "drop" }) do

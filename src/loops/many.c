@@ -290,7 +290,7 @@ static void complete(uu_run *r)
   lua_State *L = r->L;
   int i, n = 0, base = lua_gettop(L) + 1;
   double now = uu_now();
-  luaL_checkstack(L, 4 * r->conc + 8, "update_many");
+  luaL_checkstack(L, 5 * r->conc + 8, "update_many");
   for (i = 0; i < r->conc; i++) {
     uu_slot *s = &r->c->pool[i];
     if (s->state != UU_SLOT_DONE)
@@ -301,8 +301,9 @@ static void complete(uu_run *r)
     s->answer.elapsed = now - s->t0;
     lua_rawgeti(L, r->ids, i + 1);
     push_results(r, s);
-    uu_many_journal(r, s, lua_gettop(L) - 3,
-                    lua_isnil(L, -2) ? UU_J_OK : UU_J_FAILED);
+    uu_many_push_line(L, s);
+    uu_many_journal(r, s, lua_gettop(L) - 4,
+                    lua_isnil(L, -3) ? UU_J_OK : UU_J_FAILED);
     s->state = UU_SLOT_IDLE;
   }
   if (n > 0 && r->j != NULL)
@@ -310,7 +311,7 @@ static void complete(uu_run *r)
   if (n > 0 && r->j != NULL && uu_journal_commit(r->j) != 0)
     luaL_error(L, "userupd: journal: %s", uu_journal_errmsg(r->j));
   for (i = 0; i < n; i++)              /* all of them: all are journaled */
-    uu_many_report(r, base + 4 * i);
+    uu_many_report(r, base + 5 * i);
   lua_settop(L, base - 1);
   uu_many_check_open(r);
 }

@@ -78,9 +78,20 @@ void uu_many_journal(uu_run *r, uu_slot *s, int base, int state)
     luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
 }
 
-/* Counts the outcome whose 4 results sit at base and hands them to
-** on_result (a raise there stops the run; the journal is already
-** committed). */
+/* The record's input line, the fifth value on_result gets: a number, or
+** nil when the source gave none.  The CLI reads it there instead of
+** keeping a table of lines by id. */
+void uu_many_push_line(lua_State *L, const uu_slot *s)
+{
+  if (s->line > 0)
+    lua_pushinteger(L, (lua_Integer)s->line);
+  else
+    lua_pushnil(L);
+}
+
+/* Counts the outcome whose 5 results (id, user, err, info, line) sit at
+** base and hands them to on_result (a raise there stops the run; the
+** journal is already committed). */
 void uu_many_report(uu_run *r, int base)
 {
   lua_State *L = r->L;
@@ -104,7 +115,8 @@ void uu_many_report(uu_run *r, int base)
   lua_pushvalue(L, base + 1);
   lua_pushvalue(L, base + 2);
   lua_pushvalue(L, base + 3);
-  lua_call(L, 4, 0);
+  lua_pushvalue(L, base + 4);
+  lua_call(L, 5, 0);
 }
 
 /* A record refused before sending: journal it, report it. */
@@ -117,6 +129,7 @@ void uu_many_report_invalid(uu_run *r, uu_slot *s, int id, const uu_bad *bad)
   lua_pushnil(r->L);
   uu_push_invalid(r->L, r->c, bad);
   uu_push_info(r->L, &a);
+  uu_many_push_line(r->L, s);
   s->answer = a;
   if (strcmp(bad->field, "id") != 0)   /* a bad id cannot key a row */
     uu_many_journal(r, s, base, UU_J_INVALID);

@@ -87,6 +87,7 @@ void uu_many_tell_stop(uu_run *r);
 int uu_many_fields_json(uu_client *c, const uu_slot *s);
 void uu_many_journal(uu_run *r, uu_slot *s, int base, int state);
 void uu_many_report(uu_run *r, int base);
+void uu_many_push_line(lua_State *L, const uu_slot *s);
 void uu_many_report_invalid(uu_run *r, uu_slot *s, int id,
                             const uu_bad *bad);
 int uu_many_plan(uu_run *r, uu_slot *s);

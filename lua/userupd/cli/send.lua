@@ -11,8 +11,10 @@ local err_line = util.err_line
 local send = {}
 
 -- on_result: counts by outcome and kind, one line per error.
-local function on_result(counts, bar, lines)
-  return function(id, _, e)
+-- The record's input line comes fifth: no table of lines by id, which
+-- grew the heap with the file (issue 22).
+local function on_result(counts, bar)
+  return function(id, _, e, _, line)
     if not e then
       counts.ok = counts.ok + 1
     else
@@ -26,28 +28,26 @@ local function on_result(counts, bar, lines)
       counts.by_kind[kind] = (counts.by_kind[kind] or 0) + 1
       local msg = util.describe_error(e)
       if counts.refused then
-        counts.refused:add(lines[id], kind == "invalid" and "invalid" or
+        counts.refused:add(line, kind == "invalid" and "invalid" or
                            "failed", msg, nil, id)
       end
       counts.group:row(("line %s: id %s: %s: %s"):format(
-        tostring(lines[id] or "?"), util.one_line(id), kind, msg),
+        tostring(line or "?"), util.one_line(id), kind, msg),
         (kind == "invalid" and "" or kind .. ": ") .. reasons.key(msg))
       if kind == "invalid" and counts.guard then
         counts.guard(counts.read or 0)
       end
     end
-    lines[id] = nil
     bar:draw(counts)
   end
 end
 
 -- The source update_many pulls: id, fields, extra, line (the journal keeps
 -- the line).
-local function source(recs, counts, bar, lines)
+local function source(recs, counts, bar)
   return function()
     if counts.invalid_stop then return nil end      -- --max-invalid
     local id, fields, lineno, extra = recs()
-    if id ~= nil then lines[id] = lineno end
     bar:draw(counts)
     return id, fields, extra, lineno
   end
@@ -65,7 +65,7 @@ local function on_stop(why, flying)
   end
 end
 
-local function options(args, counts, bar, lines)
+local function options(args, counts, bar)
   return {
     concurrency = args.concurrency, journal = args.journal,
     journal_rebind = args.journal_rebind or nil,
@@ -73,10 +73,9 @@ local function options(args, counts, bar, lines)
     changed_fields = args.changed_fields or nil,
     max_failures = args.max_failures,
     max_rate_limited = args.max_rate_limited,
-    on_result = on_result(counts, bar, lines),
+    on_result = on_result(counts, bar),
     on_stop = on_stop,
-    on_skip = function(id)
-      lines[id] = nil
+    on_skip = function()
       counts.unchanged = counts.unchanged + 1
       bar:draw(counts)
     end,
@@ -172,9 +171,8 @@ end
 
 -- ctx: userupd, vendor, opts (client options), args.
 function send.real(client, recs, counts, ctx, bar)
-  local lines = {}                       -- id -> input line, while in flight
-  local pull, pulled = source(recs, counts, bar, lines), false
-  local opts = options(ctx.args, counts, bar, lines)
+  local pull, pulled = source(recs, counts, bar), false
+  local opts = options(ctx.args, counts, bar)
   opts.on_progress = on_progress(ctx, counts, bar)
   if ctx.metrics then opts.on_result = ctx.metrics:wrap(opts.on_result) end
   local ok, s = pcall(client.update_many, client, function()
