@@ -59,10 +59,22 @@ function util.log_text(text, event, extra)
   return text
 end
 
+-- The last guard of stderr: every control character but the line break
+-- becomes a visible escape, as one_line does, whatever path a text from
+-- outside took to get here (the progress line writes its own codes).
+local function no_controls(s)
+  return (s:gsub("[%z\1-\9\11-\31\127]", function(c)
+    return c == "\t" and "\\t" or c == "\r" and "\\r" or
+           ("\\x%02x"):format(c:byte())
+  end):gsub("\194([\128-\159])", function(c)
+    return ("\\u%04x"):format(c:byte())
+  end))
+end
+
 function util.err_line(...)
   local around = util.around_err
   if around then around(false) end
-  io.stderr:write(util.log_text(table.concat({ ... })), "\n")
+  io.stderr:write(util.log_text(no_controls(table.concat({ ... }))), "\n")
   if around then around(true) end
 end
 
