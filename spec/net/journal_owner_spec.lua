@@ -210,10 +210,17 @@ describe("journal writer lock", function()
     local note = util.read_if(db .. ".lock") or ""
     assert.matches("pid %d+ on host .+, started %d%d%d%d%-%d%d%-%d%dT", note)
     local ok, err = pcall(send, client(KEY_A), db)
+    -- another name for the same journal (a symbolic link) is no way round
+    local alias = db_path()
+    os.execute("ln -s " .. util.q(db) .. " " .. util.q(alias))
+    local ok2, err2 = pcall(send, client(KEY_A), alias)
     kill9(pid)
     assert.is_false(ok)
     assert.matches("journal .- is in use by another run %(pid %d+ on host " ..
                    ".-, started %d%d%d%d%-", tostring(err))
+    assert.is_false(ok2)
+    assert.matches("is in use by another run (pid " .. pid, tostring(err2),
+                   1, true)
   end)
 
   it("takes over the lock a killed writer left", function()

@@ -36,16 +36,19 @@
 
 /* ---- the writer lock ---------------------------------------------------- */
 
-/* "<path>.lock" into a fresh string, or NULL. */
+/* "<real path>.lock" into a fresh string, or NULL: the path with every
+** symbolic link resolved, so two names of one journal share one lock. */
 static char *lock_path(const uu_journal *j)
 {
-  const char *p = uu_journal_path(j);
+  char *real = realpath(uu_journal_path(j), NULL);
+  const char *p = real != NULL ? real : uu_journal_path(j);
   size_t n = strlen(p);
   char *s = (char *)malloc(n + 6);
   if (s != NULL) {
     memcpy(s, p, n);
     memcpy(s + n, ".lock", 6);
   }
+  free(real);
   return s;
 }
 
