@@ -400,7 +400,8 @@ describe("daily_quota", function()
     -- the command streams its input: it does not know how many are left
     assert.matches("stopped: daily quota reached: 2 sent today, more left; " ..
                    "run again after 00:00 UTC", out, 1, true)
-    assert.matches("rc=1", out, 1, true)
+    assert.matches("left 3 for the next run", out, 1, true)
+    assert.matches("rc=75", out, 1, true)      -- resumable (EX_TEMPFAIL)
     local _, total = puts()
     assert.equals(2, total)
     sh("rm -rf " .. q(dir))
