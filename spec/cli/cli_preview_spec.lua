@@ -96,6 +96,17 @@ describe("the live preview", function()
                    true)
     assert.matches("preview: 3 reads, 1 failed", r.out, 1, true)
     assert.are.equal(2, sandbox.stats().requests)    -- the quota held
+    -- a shared budget file counts the reads across processes
+    local budget = cli.tmp(".budget")
+    local env = { USERUPD_QUESTIONPRO_API_KEY = KEY,
+                  USERUPD_QUESTIONPRO_DAILY_QUOTA = "3",
+                  USERUPD_QUESTIONPRO_SHARED_BUDGET = budget }
+    local before = sandbox.stats().requests
+    r = preview(csv(5), { "--sample", "2" }, env)
+    assert.matches("preview: 2 reads, 0 failed", r.out, 1, true)
+    r = preview(csv(5), { "--sample", "2" }, env)
+    assert.matches("preview: 2 reads, 1 failed", r.out, 1, true)
+    assert.are.equal(before + 3, sandbox.stats().requests)
     -- apply --dry-run --against-vendor is the same preview
     r = cli.run{ "apply", "questionpro", "--input", csv(2), "--map",
       cli.write(cli.tmp(".lua"), MAP), "--base-url", sandbox.url(),
@@ -104,7 +115,7 @@ describe("the live preview", function()
     assert.are.equal(0, r.rc, r.err)
     assert.matches("preview: 1 read at QuestionPro (one GET each, paced " ..
                    "at 5/s)", r.out, 1, true)
-    assert.are.equal(3, sandbox.stats().requests)
+    assert.are.equal(before + 4, sandbox.stats().requests)
     r = cli.run{ "apply", "questionpro", "--input", csv(2), "--map",
       cli.write(cli.tmp(".lua"), MAP), "--against-vendor", "1",
       env = { USERUPD_QUESTIONPRO_API_KEY = KEY } }
