@@ -105,6 +105,8 @@ describe("the live preview", function()
     r = preview(csv(5), { "--sample", "2" }, env)
     assert.matches("preview: 2 reads, 0 failed", r.out, 1, true)
     r = preview(csv(5), { "--sample", "2" }, env)
+    assert.matches("the daily quota has 1 left today: 1 would be refused",
+                   r.out, 1, true)            -- read from the budget file
     assert.matches("preview: 2 reads, 1 failed", r.out, 1, true)
     assert.are.equal(before + 3, sandbox.stats().requests)
     -- apply --dry-run --against-vendor is the same preview

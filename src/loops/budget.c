@@ -520,16 +520,36 @@ long uu_quota_limit(const uu_client *c)
   return c->budget != NULL ? c->budget->quota : 0;
 }
 
-/* The calls today's quota has left, as far as this client knows (its own
-** count, or the journal's after uu_quota_begin). */
-long uu_quota_left(const uu_client *c)
+/* Today's count in a shared budget file, read under its lock and written
+** back as it was. */
+static long file_sent(uu_budget *b, lua_State *L)
 {
-  const uu_budget *b = c->budget;
+  rec r;
+  off_t off = file_begin(b, &r);
+  long sent;
+  if (off < 0)
+    file_fail(b, L);
+  sent = r.day == utc_day() ? (long)r.sent : 0;
+  file_end(b, L, &r, off);
+  return sent;
+}
+
+/* The calls today's quota has left: a shared budget file's count, else
+** this client's own (or the journal's after uu_quota_begin).  A Lua store
+** has no way to read without spending: its quota is given whole. */
+long uu_quota_left(uu_client *c, lua_State *L)
+{
+  uu_budget *b = c->budget;
+  long sent;
   if (b == NULL || b->quota <= 0)
     return 0;
-  if (b->day != utc_day())
-    return b->quota;
-  return b->sent < b->quota ? b->quota - b->sent : 0;
+  if (b->fd >= 0)
+    sent = file_sent(b, L);
+  else if (b->ref != LUA_NOREF || b->day != utc_day())
+    sent = 0;
+  else
+    sent = b->sent;
+  return sent < b->quota ? b->quota - sent : 0;
 }
 
 void uu_quota_begin(uu_client *c, uu_journal *j)

@@ -43,7 +43,7 @@ int uu_budget_shared(const uu_client *c);
 ** returns 1 without counting when the quota is reached (*sent: today's
 ** count); flush writes the run's count into the journal. */
 void uu_quota_begin(uu_client *c, struct uu_journal *j);
-long uu_quota_left(const uu_client *c);
+long uu_quota_left(uu_client *c, lua_State *L);
 int uu_quota_spend(uu_client *c, lua_State *L, long *sent);
 void uu_quota_flush(uu_client *c, lua_State *L, struct uu_journal *j);
 long uu_quota_limit(const uu_client *c);

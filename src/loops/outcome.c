@@ -195,7 +195,7 @@ static void push_plan(uu_run *r)
   long limit = uu_quota_limit(r->c);
   set_count(r->L, "ready", r->ready);
   if (limit > 0)
-    set_count(r->L, "quota_left", uu_quota_left(r->c));
+    set_count(r->L, "quota_left", uu_quota_left(r->c, r->L));
 }
 
 void uu_many_summary(uu_run *r, int kinds)
