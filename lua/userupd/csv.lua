@@ -271,7 +271,7 @@ end
 function Reader:parse_c()
   while true do
     local kind, a, pos, lines, skipped, stray, swallowed = c_next(self.buf,
-      self.pos, self.eof, self.sep, self.strict, self.header)
+      self.pos, self.eof, self.sep, self.strict, self.header, self.cells)
     if kind == "more" then
       self:more_c()
     elseif kind == "end" then
@@ -374,6 +374,17 @@ function Reader:close()
   if self.owns_fh then self.fh:close() end
 end
 
+-- opts.cells = { drop_empty = true, utf8 = true }: work the CLI asks of
+-- the C scanner, done while it keys each row: empty cells left out of the
+-- row, and a record with a cell that is not UTF-8 refused ('column "name"
+-- is not valid UTF-8 (byte n)').  reader.cells_done says whether the
+-- scanner does it (the Lua scanner does not: the caller does it then).
+function Reader:cell_rules(cells)
+  if type(cells) ~= "table" or not self.c_next then return end
+  self.cells = (cells.drop_empty and 1 or 0) + (cells.utf8 and 2 or 0)
+  self.cells_done = true
+end
+
 -- Checks a header for empty and duplicate names.
 local function check_header(names)
   local seen = {}
@@ -435,12 +446,14 @@ function csv.open(source, opts)
     chunk = opts.chunk or CHUNK, buf = "", pos = 1, line = 1, eof = false,
     strict = opts.strict and true or false, warn = opts.warn,
     stray_quote_rows = 0, c_next = opts.engine ~= "lua" and c_next or nil,
+    cells = 0,
   }, Reader)
   local ok, msg = self:read_header()
   if not ok then
     self:close()
     return nil, msg
   end
+  self:cell_rules(opts.cells)
   return self
 end
 

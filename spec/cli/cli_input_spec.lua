@@ -51,6 +51,22 @@ describe("apply reads", function()
   end)
 end)
 
+describe("apply's cell rules", function()
+  it("leaves blank cells out and refuses a Windows-1252 cell by line",
+    function()
+      local r = dry("smartermeasure",
+                    "id,first,last\n100001,Ada,\n100002,Jos\233,X\n",
+                    "return function(row) return tonumber(row.id), " ..
+                    "{ FirstName = row.first, LastName = row.last or " ..
+                    "'absent' } end", SM .. " COLUMNS=2000")
+      assert.matches("1 ready", r.out, 1, true)
+      assert.matches("1 invalid", r.out, 1, true)
+      assert.matches('line 3: invalid: column "first" is not valid UTF-8 ' ..
+                     "(byte 4)", r.err, 1, true)
+      assert.matches("Windows-1252", r.out .. r.err, 1, true)
+    end)
+end)
+
 describe("apply's duplicate check compares ids as sent", function()
   it("100001, 100001.0 and 1.00001E+05 are one user", function()
     local r = dry("smartermeasure",

@@ -88,6 +88,25 @@ describe("csv reader", function()
       assert.equal(5, #out)
     end)
 
+  -- The CLI's cell rules, done by the C scanner while it keys the row.
+  each_chunk("applies opts.cells on the C scanner only", function(opts)
+    opts.cells = { drop_empty = true, utf8 = true }
+    local text = "a,b\n1,\n\233t\195\169,x\n,\n\195\169,\"y\"\n"
+    local out, reader = parse(text, opts)
+    if opts.engine == "lua" then
+      assert.is_nil(reader.cells_done)
+      assert.same({ a = "1", b = "" }, out[1][1])
+      return
+    end
+    assert.is_true(reader.cells_done)
+    assert.same({ { a = "1" }, 2 }, out[1])
+    assert.same({ false, 3, 'line 3: column "a" is not valid UTF-8 (byte 1)' },
+                out[2])
+    assert.same({ {}, 4 }, out[3])
+    assert.same({ { a = "\195\169", b = "y" }, 5 }, out[4])
+    assert.equal(4, #out)
+  end)
+
   each_chunk("reads mixed LF, CRLF and CR line ends", function(opts)
     local out = parse("a\n1\r\n2\r3\n", opts)
     assert.same({ { { a = "1" }, 2 }, { { a = "2" }, 3 }, { { a = "3" }, 4 } },

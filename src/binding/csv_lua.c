@@ -1,7 +1,8 @@
 /*
 ** csv_lua.c: the record scanner under userupd.csv (lua/userupd/csv.lua).
 **
-** userupd._csv_next(buf, pos, eof, sep, strict [, header]) scans the next
+** userupd._csv_next(buf, pos, eof, sep, strict [, header [, cells]])
+** scans the next
 ** record of buf from byte pos (1-based), after any blank lines, with the
 ** rules, messages and line counts of the Lua reader it stands in for:
 ** line ends LF, CRLF or a lone CR; quoted fields with doubled quotes and
@@ -15,7 +16,9 @@
 **   "row", fields, pos, lines, skipped, stray
 **   "bad", message, pos, lines, skipped, stray, swallowed
 ** fields: keyed by header when header is given and the count matches,
-** else the list; pos: where the next scan starts; lines: line ends
+** else the list; cells (with a header), a sum of flags for the CLI:
+** 1 leaves empty cells out of the keyed row, 2 refuses a record with a
+** cell that is not UTF-8 ('column "name" is not valid UTF-8 (byte n)'); pos: where the next scan starts; lines: line ends
 ** consumed in all; skipped: blank lines before the record; stray: a quote
 ** was taken as text; swallowed: an unclosed quote took the rest.
 **
@@ -27,6 +30,7 @@
 #include <string.h>
 
 #include "base/compat.h"
+#include "json/json.h"
 
 void uu_csv_open_lua(lua_State *L);
 
@@ -202,27 +206,50 @@ static int skip_blank(scan *s, long *skipped)
   return s->eof ? 1 : -S_MORE;
 }
 
+enum { C_DROP_EMPTY = 1, C_UTF8 = 2 };
+
 /* Replaces the list at -1 with a table keyed by the header at hdr when
-** the counts match. */
-static void key_by_header(lua_State *L, int hdr, int n)
+** the counts match, minding the cells flags.  0, or 1 with the reason a
+** cell is refused pushed instead. */
+static int key_by_header(lua_State *L, int hdr, int n, int cells)
 {
   int i;
+  size_t len, bad;
+  const char *v;
   if (hdr == 0 || (int)uu_rawlen(L, hdr) != n)
-    return;
+    return 0;
   lua_createtable(L, 0, n);
   for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    v = lua_tolstring(L, -1, &len);
+    if ((cells & C_UTF8) && (bad = uu_utf8_check(v, len)) < len) {
+      lua_rawgeti(L, hdr, i);
+      lua_pushfstring(L, "column \"%s\" is not valid UTF-8 (byte %d)",
+                      lua_tostring(L, -1), (int)bad + 1);
+      lua_replace(L, -5);                         /* over the list */
+      lua_pop(L, 3);
+      return 1;
+    }
+    if (len == 0 && (cells & C_DROP_EMPTY)) {
+      lua_pop(L, 1);
+      continue;
+    }
     lua_rawgeti(L, hdr, i);
-    lua_rawgeti(L, -3, i);
+    lua_insert(L, -2);
     lua_rawset(L, -3);
   }
   lua_remove(L, -2);
+  return 0;
 }
 
-/* The "bad" results: message, pos, lines, skipped, stray, swallowed. */
+/* The "bad" results: message (on top already when s->why is NULL), pos,
+** lines, skipped, stray, swallowed. */
 static int push_bad(lua_State *L, scan *s, long skipped)
 {
+  if (s->why != NULL)
+    lua_pushfstring(L, "field %d %s", s->bad_field, s->why);
   lua_pushliteral(L, "bad");
-  lua_pushfstring(L, "field %d %s", s->bad_field, s->why);
+  lua_insert(L, -2);
   lua_pushinteger(L, (lua_Integer)s->at + 1);
   lua_pushinteger(L, (lua_Integer)s->lines);
   lua_pushinteger(L, (lua_Integer)skipped);
@@ -276,7 +303,8 @@ static int l_csv_next(lua_State *L)
   }
   if (rc == S_BAD)
     return push_bad(L, &s, skipped);
-  key_by_header(L, hdr, s.nfields);
+  if (key_by_header(L, hdr, s.nfields, (int)luaL_optinteger(L, 7, 0)))
+    return push_bad(L, &s, skipped);               /* a cell refused */
   return push_row(L, &s, skipped);
 }
 

@@ -117,10 +117,16 @@ local function warn_file(path, w)
   util.err_line(util.one_line("warning: " .. path .. ": " .. w))
 end
 
+-- The C scanner's message for a cell that is not UTF-8.
+local UTF8_REFUSED = '^column ".*" is not valid UTF%-8 %(byte %d+%)$'
+
 local function csv_rows(path, opts, seen, null)
+  -- the C scanner applies the blank rule and the UTF-8 check itself
+  -- while it keys each row (reader.cells_done); else clean() does
   local reader, why = csv.open(path == "-" and io.stdin or path,
     { sep = opts.sep, strict = opts.strict_csv,
-      warn = function(w) warn_file(path, w) end })
+      warn = function(w) warn_file(path, w) end,
+      cells = { drop_empty = opts.blank ~= "clear", utf8 = true } })
   if not reader then fail("cannot read %s: %s", path, why) end
   check_sep(reader.header, opts.sep or ",")
   local known = {}
@@ -133,15 +139,21 @@ local function csv_rows(path, opts, seen, null)
     local row, lineno, msg, fields = rows()
     yielded = yielded + 1
     if row == false then           -- fields: a short or long row's values
-      return false, lineno, (msg:gsub("^line %d+: ", "")), fields
+      msg = msg:gsub("^line %d+: ", "")
+      if reader.cells_done and msg:find(UTF8_REFUSED) then
+        msg = msg .. "; " .. utf8check.HINT
+      end
+      return false, lineno, msg, fields
     end
     if not row then
       local problem = yielded == 1 and input.no_rows_problem(path)
       if problem then return false, 2, problem end  -- an error, not 0 rows
       return nil
     end
-    row, msg = clean(row, opts.blank, null)
-    if not row then return false, lineno, msg end
+    if not reader.cells_done then
+      row, msg = clean(row, opts.blank, null)
+      if not row then return false, lineno, msg end
+    end
     return present(row, seen, is_known), lineno
   end
 end
