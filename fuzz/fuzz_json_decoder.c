@@ -46,7 +46,7 @@ static void rewrite(lua_State *L, uu_buf *b, int depth, const char *what)
   uu_jerr err;
   int rc;
   b->n = 0;
-  rc = uu_json_value(L, -1, b, depth, (size_t)-1, &err);
+  rc = uu_json_value(L, -1, b, depth, (size_t)-1, (size_t)-1, &err);
   if (rc != UU_JOK)
     fz_fail("%s: uu_json_value refused a decoded value: %s at '%s'", what,
             uu_json_strerror(rc), err.path);

@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_fail("out of memory");
   /* The generic writer must write the same bytes for the same values
      (an empty table is written as {}, the only difference). */
-  rc = uu_json_value(L, t, &g, 8, (size_t)1 << 20, &err);
+  rc = uu_json_value(L, t, &g, 8, (size_t)1 << 20, (size_t)-1, &err);
   if (rc != UU_JOK)
     fz_fail("uu_json_value failed (%d at '%s')", rc, err.path);
   if (!(k == 0 ? strcmp(g.p, "{}") == 0
