@@ -135,6 +135,27 @@ static void no_secret(const char *s, const char *what, const char *known)
     fz_fail("%s shows the credential %s:\n%s", what, secrets[cur], s);
 }
 
+/* err.status is the answer's status (a 2xx body that is no user keeps
+   it); for an error envelope inside a 2xx it is the status the envelope
+   stands for (never a success), and info.status stays the HTTP one
+   (check_info). */
+static void check_status(int e, const uu_answer *a)
+{
+  lua_getfield(L, e, "status");
+  if (!lua_isnil(L, -1) && !lua_isinteger(L, -1))
+    fz_fail("error status is a %s", luaL_typename(L, -1));
+  if (a->status >= 200 && a->status < 300 && a->cc == CURLE_OK &&
+      !a->overflow) {
+    if (!lua_isnil(L, -1) && lua_tointeger(L, -1) != a->status &&
+        lua_tointeger(L, -1) < 300)
+      fz_fail("error status %s from a %ld answer", lua_tostring(L, -1),
+              a->status);
+  } else if (!lua_isnil(L, -1) && lua_tointeger(L, -1) != a->status)
+    fz_fail("error status %s, the answer's %ld", lua_tostring(L, -1),
+            a->status);
+  lua_pop(L, 1);
+}
+
 static void check_error(int e, const uu_answer *a, const char *vendor)
 {
   const char *kind = field_string(e, "kind"), *s;
@@ -147,15 +168,11 @@ static void check_error(int e, const uu_answer *a, const char *vendor)
     fz_fail("error kind '%s' is not in the fixed set", kind);
   if ((s = field_string(e, "vendor")) == NULL || strcmp(s, vendor) != 0)
     fz_fail("error vendor %s, not %s", s ? s : "nil", vendor);
-  lua_getfield(L, e, "status");
-  if (!lua_isnil(L, -1) && (!lua_isinteger(L, -1) ||
-                            lua_tointeger(L, -1) != a->status))
-    fz_fail("error status %s, the answer's %ld", lua_tostring(L, -1),
-            a->status);
+  check_status(e, a);
   lua_getfield(L, e, "retryable");
   if (!lua_isboolean(L, -1))
     fz_fail("error retryable is a %s", luaL_typename(L, -1));
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   no_secret(field_string(e, "message"), "error message", NULL);
   /* known "code-unredacted": vendor_code (and so tostring) is not */
   no_secret(field_string(e, "vendor_code"), "error vendor_code",
@@ -168,10 +185,22 @@ static void check_error(int e, const uu_answer *a, const char *vendor)
   lua_pop(L, 1);
 }
 
+/* info.status is the HTTP status heard, whatever the body says. */
+static void check_info(int info, const uu_answer *a)
+{
+  lua_getfield(L, info, "status");
+  if (a->status > 0 && (!lua_isinteger(L, -1) ||
+                        lua_tointeger(L, -1) != a->status))
+    fz_fail("info.status %s, the answer's %ld", lua_tostring(L, -1),
+            a->status);
+  lua_pop(L, 1);
+}
+
 static void check_results(int base, const uu_answer *a, const char *vendor)
 {
   if (!lua_istable(L, base + 3))
     fz_fail("third value is a %s, not info", luaL_typename(L, base + 3));
+  check_info(base + 3, a);
   if (lua_istable(L, base + 1)) {
     if (!lua_isnil(L, base + 2))
       fz_fail("a user and a %s", luaL_typename(L, base + 2));
