@@ -487,6 +487,19 @@ local function name_target(ctx, client, origin)
   end
 end
 
+-- libcurl writes the TLS session keys of every connection to the file
+-- SSLKEYLOGFILE names (docs/security.md): with a capture, that file
+-- reads the credentials.  Said once, before anything is sent.
+local function warn_keylog()
+  local path = os.getenv("SSLKEYLOGFILE")
+  if path and path ~= "" then
+    err_line(util.one_line(("warning: SSLKEYLOGFILE is set: libcurl " ..
+      "writes this run's TLS session keys to %s, which with a capture of " ..
+      "the traffic shows the credentials; unset it unless you are " ..
+      "debugging"):format(path)))
+  end
+end
+
 local function cmd_apply(args)
   local ctx, format = prepare_apply(args)
   local client, origin, hooks
@@ -499,6 +512,7 @@ local function cmd_apply(args)
                                                hooks)
   local rows = input.open(args.input, format, args, ctx.userupd, ctx.seen)
   name_target(ctx, client, origin)
+  warn_keylog()
   local counts = new_counts(ctx.vendor, args)
   ctx.counts = counts
   -- refused rows: for `failures` (a real run with a journal; a plan

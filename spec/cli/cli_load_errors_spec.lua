@@ -121,6 +121,16 @@ describe("configuration and map load errors", function()
     assert.matches("\\x1b]0;owned\\x07", r.err, 1, true)
   end)
 
+  it("warns when SSLKEYLOGFILE is set (issue 21 item 11)", function()
+    local r = apply(nil, nil, nil, "USERUPD_QUESTIONPRO_API_KEY=k " ..
+                    "SSLKEYLOGFILE=/tmp/userupd-keys.log")
+    assert.matches("warning: SSLKEYLOGFILE is set: libcurl writes this " ..
+                   "run's TLS session keys to /tmp/userupd-keys.log", r.err,
+                   1, true)
+    r = apply(nil, nil, nil, "USERUPD_QUESTIONPRO_API_KEY=k")
+    assert.is_nil(r.err:find("SSLKEYLOGFILE", 1, true))
+  end)
+
   it("an unknown option with escapes is one printable line", function()
     local r = run({ "apply", "questionpro", "--\27]0;x\7" })
     assert.equal(2, r.rc)
