@@ -26,7 +26,7 @@ local function child_stderr(script)
   util.write(path, script)
   local p = io.popen(("SB=%s %s %s 2>&1 >/dev/null"):format(
     util.q(sandbox.url()), util.q(util.lua()), util.q(path)))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   os.remove(path)
   return out
@@ -107,6 +107,46 @@ describe("update_many on_progress", function()
     assert.is_true(s.ok < 12)
     assert.has_error(function() c:update(1, { firstName = "x" }) end,
                      "attempt to use a closed client")
+  end)
+
+  it("refuses a call on the same client from on_progress, at once",
+     function()
+    -- requests are on the wire while on_progress runs: an update on the
+    -- same client would wait for the connections they hold
+    local c = qp{ rate = 25, timeout = 2 }
+    local tried, msgs = 0, {}
+    local t0 = clock()
+    local s = c:update_many(records(12), { concurrency = 2, progress = false,
+      on_progress = function(stats)
+        tried = tried + 1
+        local ok, err = pcall(c.update, c, 701, { firstName = "x" })
+        msgs[#msgs + 1] = not ok and tostring(err) or "ran"
+        if stats.final then
+          ok, err = pcall(c.update_many, c, records(1), { progress = false })
+          msgs[#msgs + 1] = not ok and tostring(err) or "ran"
+        end
+      end })
+    assert.are.equal(12, s.ok)
+    assert.is_true(clock() - t0 < 10)
+    assert.is_true(tried >= 2)
+    for _, m in ipairs(msgs) do
+      assert.matches("called while client:update_many %(its on_progress%) "
+                     .. "is running on the same client", m)
+    end
+    -- and the client is free again afterwards
+    assert.truthy(c:update(701, { firstName = "x" }))
+  end)
+
+  it("may call another client from on_progress", function()
+    local other = qp()
+    local n = 0
+    local s = qp{ rate = 25 }:update_many(records(6), { progress = false,
+      on_progress = function()
+        n = n + 1
+        assert(other:update(800 + n, { firstName = "y" }))
+      end })
+    assert.are.equal(6, s.ok)
+    assert.is_true(n >= 1)
   end)
 
   it("rejects an on_progress that is not a function", function()

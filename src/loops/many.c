@@ -611,5 +611,7 @@ int uu_update_many(lua_State *L)
   r.on_progress = lua_isnil(L, 8) ? 0 : 8;
   uu_many_progress(&r, 1);             /* the last call: the same counts */
   uu_many_summary(&r, 5);
+  if (c->release_due && luaL_callmeta(L, 1, "__gc"))
+    lua_pop(L, 1);                     /* closed in on_progress: free now */
   return 1;
 }

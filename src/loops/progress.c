@@ -96,11 +96,17 @@ static void push_stats(const uu_run *r, double now, int final)
 }
 
 /* Calls on_progress(stats) when one is set and its time has come (always
-** when final).  Inside the loop a closed client ends the run. */
+** when final).  The client is busy meanwhile: a progress tick comes while
+** requests are on the wire and the multi handle is not being pumped, so
+** an update, get, prepare, encode or update_many on the same client from
+** here is refused (guard.c) instead of waiting on the connections those
+** requests hold.  A close is kept for after the run (release_due).
+** Inside the loop a closed client ends the run. */
 void uu_many_progress(uu_run *r, int final)
 {
   lua_State *L = r->L;
   double now;
+  int status;
   if (r->on_progress == 0)             /* the common case: not even a clock */
     return;
   now = uu_now();
@@ -110,7 +116,11 @@ void uu_many_progress(uu_run *r, int final)
   luaL_checkstack(L, 4, "on_progress");
   lua_pushvalue(L, r->on_progress);
   push_stats(r, now, final);
-  lua_call(L, 1, 0);
+  r->c->busy = "update_many (its on_progress)";
+  status = lua_pcall(L, 1, 0, 0);
+  r->c->busy = NULL;
+  if (status != 0)
+    lua_error(L);
   if (!final)
     uu_many_check_open(r);
 }
