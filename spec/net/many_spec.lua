@@ -98,7 +98,7 @@ describe("update_many", function()
       on_result = function(id, _, _, _, line) got[id] = line end })
     assert.are.same({ 5, 1 }, { s.ok, s.invalid })
     assert.are.same({ 10, 20, 30, 40, 50, 60 }, got)
-    s = qp():update_many(records(2), { progress = false,
+    qp():update_many(records(2), { progress = false,
       on_result = function(id, _, _, _, line) got[id] = line or "none" end })
     assert.are.same({ "none", "none" }, { got[1], got[2] })
   end)
