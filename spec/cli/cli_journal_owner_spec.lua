@@ -7,7 +7,12 @@ local sandbox = require "support.sandbox"
 local util = require "support.util"
 
 local q = util.q
-local ENV = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./?.so;;'"
+-- the module built for the Lua that runs this spec (runspecs' LUA_CPATH)
+local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
+                                 "lua5.4")
+local ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+  util.q("./lua/?.lua;./lua/?/init.lua;" .. (os.getenv("LUA_PATH") or ";;")),
+  util.q(os.getenv("LUA_CPATH") or "./?.so;;"))
 
 local scratch = {}
 local function file(content, suffix)
@@ -36,7 +41,8 @@ local function command(key, args)
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
   return ("env -i PATH=/usr/bin:/bin %s USERUPD_QUESTIONPRO_API_KEY=%s " ..
-          "USERUPD_QUESTIONPRO_BASE_URL=%s timeout 60 lua5.4 bin/userupd %s")
+          "USERUPD_QUESTIONPRO_BASE_URL=%s timeout 60 " .. LUA ..
+          " bin/userupd %s")
     :format(ENV, q(key), q(sandbox.url()), table.concat(words, " "))
 end
 
