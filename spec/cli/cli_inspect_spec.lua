@@ -81,8 +81,8 @@ describe("userupd get", function()
     r = cli.run{ "get", "questionpro", "abc", "--base-url", sandbox.url(),
                  env = env }
     assert.are.equal(2, r.rc)
-    assert.matches('id: expected a positive integer, got "abc"', r.err, 1,
-                   true)
+    assert.matches('^userupd: get abc: id: expected a positive integer, ' ..
+                   'got "abc"\n$', r.err)       -- one line, nothing read
     r = cli.run{ "get", "questionpro", "7002", "--base-url", sandbox.url(),
                  env = { USERUPD_QUESTIONPRO_API_KEY = "bad-key" } }
     assert.are.equal(1, r.rc)

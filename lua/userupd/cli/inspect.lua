@@ -107,13 +107,17 @@ function inspect.get(args)
   local userupd = setup.load_module()
   local vendor = vendor_of(userupd, args.vendor)
   local client, opts, origin = setup.make_client(userupd, vendor, args)
-  for _, line in ipairs(setup.target_lines(userupd, vendor, client, opts,
-                                           origin)) do
-    err_line(line)
-  end
   local id = args.id
   if userupd.vendors[vendor].id == "integer" and id:find("^%d+$") then
     id = tonumber(id) or id
+  end
+  local req, bad = client:prepare(id, {})    -- a bad id: a usage error
+  if not req and type(bad) == "table" and bad.field == "id" then
+    util.fail("get %s: %s", util.one_line(args.id), util.describe_error(bad))
+  end
+  for _, line in ipairs(setup.target_lines(userupd, vendor, client, opts,
+                                           origin)) do
+    err_line(line)
   end
   local user, e = client:get(id)
   if not user then
