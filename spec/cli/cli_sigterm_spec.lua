@@ -26,10 +26,13 @@ end
 local function command(argv)
   local words = {}
   for i, a in ipairs(argv) do words[i] = q(a) end
-  -- the module built for this Lua (runspecs' LUA_CPATH), not ./userupd.so
-  return ("exec env -i PATH=/usr/bin:/bin LUA_PATH=%s LUA_CPATH=%s " ..
+  -- the module built for this Lua (runspecs' LUA_CPATH), not ./userupd.so;
+  -- PATH as given, so tools/asan's lua5.4 (first in it, preloading the
+  -- ASan runtime its build of the module needs) runs the CLI there
+  return ("exec env -i PATH=%s LUA_PATH=%s LUA_CPATH=%s " ..
           "USERUPD_QUESTIONPRO_API_KEY=term-key %s bin/userupd %s")
-    :format(q("./lua/?.lua;" .. (os.getenv("LUA_PATH") or ";;")),
+    :format(q(os.getenv("PATH") or "/usr/bin:/bin"),
+            q("./lua/?.lua;" .. (os.getenv("LUA_PATH") or ";;")),
             q(os.getenv("LUA_CPATH") or "./?.so;;"), LUA,
             table.concat(words, " "))
 end
