@@ -375,6 +375,23 @@ local function check_journal_dir(path)
   end
 end
 
+-- A file the run writes at its end (--summary-json, --metrics-file) must
+-- be writable before the first row is read: found out after the run, it
+-- would cost the operator the file with the run already sent (exit 0).
+local function check_output(flag, path)
+  if not path then return end
+  local fh = io.open(path, "rb")
+  local probe = fh and path or path .. ".userupd-check"
+  if fh then fh:close() end
+  local w, why = io.open(probe, "ab")       -- never truncates a file
+  if not w then
+    fail("%s %s: cannot write it: %s", flag, util.one_line(path),
+         util.one_line(why))
+  end
+  w:close()
+  if probe ~= path then os.remove(probe) end
+end
+
 local function prepare_apply(args)
   if not args.input then fail("missing --input FILE (the users to update)") end
   if not args.map then fail("missing --map MAP.lua (row -> id, fields)") end
@@ -397,6 +414,8 @@ local function prepare_apply(args)
          "last payload sent)")
   end
   check_journal_dir(args.journal)
+  check_output("--summary-json", args.summary_json)
+  check_output("--metrics-file", args.metrics_file)
   local userupd = setup.load_module()
   local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
   setup.check_vendor(userupd, vendor)

@@ -215,12 +215,15 @@ describe("apply --metrics-file", function()
                                                    outcome = "ok" }))
   end)
 
-  it("says so when it cannot write the file, and the run still counts",
-     function()
+  it("a file it cannot write is a usage error before any row", function()
+    -- decided with issue 23's rule (user mistakes are usage errors, exit
+    -- 2, before any row is read): found out at the end, the run had been
+    -- sent with exit 0 and no file; a write that fails later (a full
+    -- disk) is still said on stderr and the run's status stands
     local r = cli.run(argv_for(cli.write(cli.tmp(".csv"), roster(1)),
                                "/nonexistent-dir/m.prom"))
-    assert.are.equal(0, r.rc, r.err)
-    assert.matches("cannot write --metrics-file /nonexistent-dir/m.prom",
+    assert.are.equal(2, r.rc, r.err)
+    assert.matches("--metrics-file /nonexistent-dir/m.prom: cannot write it",
                    r.err, 1, true)
   end)
 end)

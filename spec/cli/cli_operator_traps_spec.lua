@@ -1,6 +1,9 @@
 -- New cases of issue 21 item 18: text from outside (a CSV header, a file
 -- name, a --config path) reaches stderr as one printable line, with its
 -- terminal escapes shown, not sent, on every Lua (5.1's %q passes them).
+-- And of issue 23's usage errors: an output the operator asked for that
+-- cannot be written is refused before any row is sent, not found missing
+-- after the whole run with exit 0.
 local cli = require "support.clirun"
 local sandbox = require "support.sandbox"
 
@@ -27,10 +30,34 @@ local function no_controls(text)
                                                              text))
 end
 
+local function sent() -- luacheck: ignore (used by the usage-error cases)
+  local n = 0
+  for _, k in pairs(sandbox.puts("questionpro")) do n = n + k end
+  return n
+end
+
 describe("operator traps", function()
   setup(function() sandbox.start() end)
   before_each(function() sandbox.reset() end)
   after_each(function() cli.cleanup() end)
+
+  it("--summary-json in a missing directory is a usage error, nothing sent",
+  function()
+    local r = apply(csv("id,first\n7101,Ann\n7102,Bob\n"),
+                    { "--summary-json", "/nonexistent-h9/dir/s.json" })
+    assert.are.equal(2, r.rc, r.err)
+    assert.matches("summary%-json", r.err)
+    assert.are.equal(0, sent())
+  end)
+
+  it("--metrics-file in a missing directory is a usage error, nothing sent",
+  function()
+    local r = apply(csv("id,first\n7111,Ann\n7112,Bob\n"),
+                    { "--metrics-file", "/nonexistent-h9/dir/m.prom" })
+    assert.are.equal(2, r.rc, r.err)
+    assert.matches("metrics%-file", r.err)
+    assert.are.equal(0, sent())
+  end)
 
   it("a one-column header with escapes is shown escaped (every Lua)",
   function()
