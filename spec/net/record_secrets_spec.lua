@@ -114,4 +114,18 @@ describe("a record's own secret echoed by the vendor", function()
     assert.matches("password *** is too weak", err.message, 1, true)
     no_secret(pw, err.message)
   end)
+
+  it("hides it %-encoded too, as a URL or form echo has it", function()
+    local pw = "pässwörd Ünïcode/9"
+    local enc = "p%C3%A4ssw%C3%B6rd%20%C3%9Cn%C3%AFcode%2F9"
+    local c = userupd.questionpro{ api_key = "rs-key",
+      base_url = "http://127.0.0.1:1", retries = 0,
+      transport = function()
+        return 400, '{"response":{"error":{"httpStatusCode":400,'
+          .. '"message":"rejected ?password=' .. enc .. '"}}}', {}
+      end }
+    local _, err = c:update(1001, { password = pw })
+    assert.matches("?password=***", err.message, 1, true)
+    no_secret(enc, err.message)
+  end)
 end)

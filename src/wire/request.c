@@ -312,6 +312,30 @@ static void hide(lua_State *L, int t, const char *sec)
   lua_replace(L, t);
 }
 
+/* Pushes s %-encoded as a URL or a form would carry it (RFC 3986
+** unreserved bytes kept, the rest %XX). */
+static void push_percent(lua_State *L, const char *s, size_t n)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  luaL_Buffer b;
+  size_t i;
+  unsigned char ch;
+  luaL_buffinit(L, &b);
+  for (i = 0; i < n; i++) {
+    ch = (unsigned char)s[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+        (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+        ch == '~') {
+      luaL_addchar(&b, (char)ch);
+    } else {
+      luaL_addchar(&b, '%');
+      luaL_addchar(&b, hex[ch >> 4]);
+      luaL_addchar(&b, hex[ch & 15]);
+    }
+  }
+  luaL_pushresult(&b);
+}
+
 /* A secret field's value as sent (JSON-escaped, n bytes at v) hidden in
 ** the string at t, in that form and as the text it stands for. */
 static void hide_value(lua_State *L, int t, const char *v, size_t n)
@@ -329,7 +353,9 @@ static void hide_value(lua_State *L, int t, const char *v, size_t n)
   if (uu_json_decode(L, lua_tostring(L, -1), uu_rawlen(L, -1), 2, msg,
                      sizeof msg) == 0) {
     hide(L, t, lua_tostring(L, -1));               /* the text */
-    lua_pop(L, 1);
+    push_percent(L, lua_tostring(L, -1), uu_rawlen(L, -1));
+    hide(L, t, lua_tostring(L, -1));               /* as a URL has it */
+    lua_pop(L, 2);
   }
   lua_pop(L, 1);
 }
