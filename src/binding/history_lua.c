@@ -70,6 +70,18 @@ static void read_row(lua_State *L, int list, int i, uu_hrefused *f)
   lua_pop(L, 1);                       /* list keeps the row alive */
 }
 
+/* A write through this handle takes the journal's writer lock first
+** (owner.c): nil and who holds it when another run does. */
+static int locked_out(lua_State *L, uu_journal *j)
+{
+  char err[400];
+  if (uu_journal_writer(j, err, sizeof err) == 0)
+    return 0;
+  lua_pushnil(L);
+  lua_pushstring(L, err);
+  return 2;
+}
+
 static int l_record_run(lua_State *L)
 {
   uu_journal *j = uu_journal_arg(L);
@@ -93,6 +105,8 @@ static int l_record_run(lua_State *L)
   n = (int)uu_rawlen(L, list);
   for (i = 1; i <= n; i++)             /* every row checked first */
     read_row(L, list, i, &f);
+  if (locked_out(L, j))
+    return 2;
   if (uu_history_run(j, &r, &run) != 0)
     return push_fail(L, j);
   for (i = 1; i <= n && ok; i++) {
@@ -163,6 +177,8 @@ static int l_prune(lua_State *L)
       luaL_error(L, "bad argument #1 to 'prune' (ids must be strings)");
     lua_pop(L, 1);
   }
+  if (locked_out(L, j))
+    return 2;
   if (uu_history_prune_begin(j) != 0)
     return push_fail(L, j);
   for (i = 1; i <= count && ok; i++) {

@@ -468,8 +468,8 @@ static int l_journal_record(lua_State *L)
      in a C local */
   if (uu_journal_open(path, vendor, &j, err, sizeof err) != 0)
     return push_fail(L, err);
-  rc = uu_journal_record(j, &r);
-  if (rc != 0)
+  rc = uu_journal_writer(j, err, sizeof err);      /* one writer at a time */
+  if (rc == 0 && (rc = uu_journal_record(j, &r)) != 0)
     snprintf(err, sizeof err, "%s", uu_journal_errmsg(j));
   uu_journal_close(j);
   if (rc != 0)

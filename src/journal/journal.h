@@ -151,6 +151,11 @@ int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
                     size_t errlen);
 /* uu_journal_close releases it, emptying the file. */
 
+/* The same lock for a write through any other handle (history, prune, a
+   record written by hand), unless this handle holds it already: one
+   writer at a time, whatever path it writes by.  0 ok, -1 err set. */
+int uu_journal_writer(uu_journal *j, char *err, size_t errlen);
+
 /* Binds the journal to an account (a SHA-256 the client made of its
    credential options: only a keyed fingerprint of it is stored) and an
    endpoint (base URL).  An unbound journal is bound; another account or

@@ -113,6 +113,14 @@ int uu_journal_lock(uu_journal *j, char *took, size_t tooklen, char *err,
   return 0;
 }
 
+int uu_journal_writer(uu_journal *j, char *err, size_t errlen)
+{
+  char took[OWN_NOTE];
+  if (*uu_journal_lock_slot(j) >= 0)
+    return 0;                     /* this handle holds it already */
+  return uu_journal_lock(j, took, sizeof took, err, errlen);
+}
+
 /* ---- the binding -------------------------------------------------------- */
 
 /* The account's fingerprint under key, as 32 hex digits. */
