@@ -104,6 +104,29 @@ describe("numbers from Lua never reach an unchecked cast", function()
     end)
   end
 
+  for _, v in ipairs(BAD) do
+    it("the CSV scanner's key count " .. show(v) .. " is refused", function()
+      local ok, err = pcall(userupd._csv_next, "a,b\n", 1, true, ",", false,
+                            { "x", "y" }, v)
+      assert.is_false(ok)
+      assert.matches("whole number", tostring(err), 1, true)
+    end)
+
+    it("a failures-history row's line " .. show(v) .. " is refused",
+       function()
+      local path = tmpdb()
+      assert(userupd._journal_record(path, "questionpro",
+                                     { id = 1, state = "ok" }))
+      local j = assert(userupd.journal(path, "questionpro"))
+      local ok, err = pcall(j.record_run, j, { started = 1, finished = 2,
+        refused = { { line = v, id = "1", kind = "invalid", reason = "r" } } })
+      j:close()
+      os.remove(path)
+      assert.is_false(ok)
+      assert.matches("line must be a whole number", tostring(err), 1, true)
+    end)
+  end
+
   for _, v in ipairs{ 0 / 0, -1e300, -math.huge } do
     it("poll(" .. show(v) .. ") does not wait", function()
       local c = qp{ rate = 1 / 60, burst = 1 }  -- the second waits 60 s

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/compat.h"
+#include "base/whole.h"
 #include "json/json.h"
 
 void uu_csv_open_lua(lua_State *L);
@@ -271,6 +272,16 @@ static int push_row(lua_State *L, scan *s, long skipped)
   return 6;
 }
 
+/* Optional argument idx: a whole number from 0 to 2^31 - 1 (0 if absent);
+** range first, so 1e300 or NaN is never cast. */
+static int whole_arg(lua_State *L, int idx)
+{
+  long n = 0;
+  if (!lua_isnoneornil(L, idx) && !uu_lua_whole(L, idx, 0, 2147483647.0, &n))
+    luaL_argerror(L, idx, "whole number from 0 to 2^31-1 expected");
+  return (int)n;
+}
+
 static int l_csv_next(lua_State *L)
 {
   scan s;
@@ -303,7 +314,7 @@ static int l_csv_next(lua_State *L)
   }
   if (rc == S_BAD)
     return push_bad(L, &s, skipped);
-  if (key_by_header(L, hdr, s.nfields, (int)luaL_optinteger(L, 7, 0)))
+  if (key_by_header(L, hdr, s.nfields, whole_arg(L, 7)))
     return push_bad(L, &s, skipped);               /* a cell refused */
   return push_row(L, &s, skipped);
 }

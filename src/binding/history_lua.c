@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/compat.h"
+#include "base/whole.h"
 #include "journal/journal.h"
 #include "json/json.h"
 
@@ -45,14 +46,18 @@ static const char *opt_text(lua_State *L, int t, const char *k)
   return s;
 }
 
+/* A whole number from 0 to 2^53 at key k of the table at t, 0 if absent
+** (range first: casting 1e300 or NaN would be undefined). */
 static lua_Integer opt_int(lua_State *L, int t, const char *k)
 {
-  lua_Integer n;
+  long n = 0;
   lua_pushstring(L, k);
   lua_rawget(L, t);
-  n = lua_isnil(L, -1) ? 0 : luaL_checkinteger(L, -1);
+  if (!lua_isnil(L, -1) && !uu_lua_whole(L, -1, 0, UU_MAX_SAFE_DOUBLE, &n))
+    luaL_error(L, "bad argument #1 to 'record_run' (%s must be a whole "
+               "number from 0 to 2^53)", k);
   lua_pop(L, 1);
-  return n;
+  return (lua_Integer)n;
 }
 
 /* Row i of refused (at index list) into f; raises on a bad row. */
