@@ -30,8 +30,43 @@ local function check_readable(path)
   fail("cannot read %s: %s", path, why:lower())
 end
 
+-- What the first bytes of a file say it is, when that is not text a row
+-- could come from: a workbook or an archive saved under a .csv name, or
+-- UTF-16 (Excel's "Unicode Text").  Read as CSV, such a file yields no
+-- rows and the run would end "ok 0" with exit 0.
+local MAGIC = {
+  { "PK\3\4", "a spreadsheet, not a CSV file: save it as \"CSV UTF-8\" " ..
+               "and pass that file" },
+  { "\208\207\17\224", "an Excel workbook (.xls), not a CSV file: save " ..
+                         "it as \"CSV UTF-8\" and pass that file" },
+  { "\31\139", "gzip-compressed: unpack it first (gunzip)" },
+  { "BZh", "bzip2-compressed: unpack it first (bunzip2)" },
+  { "\253" .. "7zXZ", "xz-compressed: unpack it first (unxz)" },
+  { "\255\254", "UTF-16 text: save it as \"CSV UTF-8\" (or iconv -f " ..
+                "UTF-16 -t UTF-8)" },
+  { "\254\255", "UTF-16 text: save it as \"CSV UTF-8\" (or iconv -f " ..
+                "UTF-16 -t UTF-8)" },
+}
+
+local function check_text(path)
+  local fh = path ~= "-" and io.open(path, "rb")
+  if not fh then return end
+  local head = fh:read(4096) or ""
+  fh:close()
+  for _, m in ipairs(MAGIC) do
+    if head:sub(1, #m[1]) == m[1] then
+      fail("%s is %s", util.one_line(path), m[2])
+    end
+  end
+  if head:find("%z") then
+    fail("%s holds NUL bytes: it is not a CSV or JSON Lines text file " ..
+         "(a binary file, or UTF-16 without its mark)", util.one_line(path))
+  end
+end
+
 function input.format(path, format)
   check_readable(path)
+  check_text(path)
   if format then return format end
   local ext = path:match("%.(%w+)$")
   ext = ext and ext:lower()
