@@ -10,7 +10,10 @@ local q = util.q
 -- the module built for the Lua that runs this spec (runspecs' LUA_CPATH)
 local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
                                  "lua5.4")
-local ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+-- PATH as given: under tools/asan its lua5.4 (first in PATH) preloads the
+-- ASan runtime that build of the module needs
+local ENV = ("PATH=%s LUA_PATH=%s LUA_CPATH=%s"):format(
+  util.q(os.getenv("PATH") or "/usr/bin:/bin"),
   util.q("./lua/?.lua;./lua/?/init.lua;" .. (os.getenv("LUA_PATH") or ";;")),
   util.q(os.getenv("LUA_CPATH") or "./?.so;;"))
 
@@ -40,7 +43,7 @@ end
 local function command(key, args)
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
-  return ("env -i PATH=/usr/bin:/bin %s USERUPD_QUESTIONPRO_API_KEY=%s " ..
+  return ("env -i %s USERUPD_QUESTIONPRO_API_KEY=%s " ..
           "USERUPD_QUESTIONPRO_BASE_URL=%s timeout 60 " .. LUA ..
           " bin/userupd %s")
     :format(ENV, q(key), q(sandbox.url()), table.concat(words, " "))

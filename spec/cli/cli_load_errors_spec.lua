@@ -9,7 +9,10 @@ local q = util.q
 -- the module built for the Lua that runs this spec (runspecs' LUA_CPATH)
 local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
                                  "lua5.4")
-local ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+-- PATH as given: under tools/asan its lua5.4 (first in PATH) preloads the
+-- ASan runtime that build of the module needs
+local ENV = ("PATH=%s LUA_PATH=%s LUA_CPATH=%s"):format(
+  util.q(os.getenv("PATH") or "/usr/bin:/bin"),
   util.q("./lua/?.lua;./lua/?/init.lua;" .. (os.getenv("LUA_PATH") or ";;")),
   util.q(os.getenv("LUA_CPATH") or "./?.so;;"))
 local KEY = "qp-LIVE-7f3a9c2e51d04b8a"
@@ -27,7 +30,7 @@ local function run(argv, env)
   local words = {}
   for i, a in ipairs(argv) do words[i] = q(a) end
   local errfile = file("", ".err")
-  local cmd = ("env -i PATH=/usr/bin:/bin %s %s timeout 60 " .. LUA .. " " ..
+  local cmd = ("env -i %s %s timeout 60 " .. LUA .. " " ..
                "bin/userupd %s >/dev/null 2>%s </dev/null; echo \"rc=$?\"")
     :format(ENV, env or "", table.concat(words, " "), errfile)
   local p = assert(io.popen(cmd))
