@@ -1,5 +1,7 @@
 /*
-** journal.c: the run journal on SQLite (see journal.h).
+** journal.c: the run journal on SQLite (see journal.h): opening it
+** (connection, schema, migration, meta, prepared statements) and closing
+** it.  Reading and writing records is records.c's (impl.h).
 **
 ** Durability: the database runs in WAL mode with synchronous=NORMAL.  A
 ** commit appends the transaction to the -wal file with write() before it
@@ -28,45 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
-#include "journal/journal.h"
-
-#define J_SCHEMA 2          /* meta 'schema': bump on incompatible change */
-#define J_KEYLEN 16         /* meta 'hash_key': keys secret-record hashes */
-#define J_BUSY_MS 10000     /* wait this long for another writer */
-#define J_ERRLEN 320
-
-/* Statements prepared at open, indexes into uu_journal.st. */
-enum { ST_LOOKUP, ST_GET, ST_OK, ST_FAIL, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-       ST_COUNTS, ST_READ, ST_N };
-
-/* Lookups share one read transaction, up to this many: a read outside a
-   transaction takes and drops SQLite's file locks (fcntl) every time. */
-#define J_READ_BATCH 4096
-
-struct uu_journal {
-  sqlite3 *db;
-  sqlite3_stmt *st[ST_N];
-  char *path;               /* as given, for messages */
-  char *vendor;             /* read from meta */
-  unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
-  int batch;                /* between begin and commit */
-  int reads;                /* lookups in the open read transaction */
-  int ro;                   /* opened read-only: a dry run's plan */
-  int lock_fd;              /* the writer lock (owner.c), -1 when none */
-  char err[J_ERRLEN];
-};
-
-struct uu_jcursor {
-  uu_journal *j;            /* errors are reported on the journal */
-  sqlite3_stmt *st;
-};
-
-/* Column list shared by get and the failures cursor (see read_row). */
-#define J_ROWCOLS "id, state, attempts, http_status, kind, message, " \
-  "vendor_code, field, ok_hash, ok_payload, fail_payload, elapsed, " \
-  "updated_at, line"
+#include "journal/impl.h"
 
 /* Upsert columns in bind order: ?1 id .. ?12 updated_at (bind_record). */
 #define J_INSERT "INSERT INTO records (id, state, attempts, http_status, " \
@@ -125,11 +89,8 @@ static const char j_schema_sql[] =
   " UPDATE totals SET n = n + (state = new.state) - (state = old.state)"
   " WHERE state IN (old.state, new.state); END;";
 
-static const char j_failures_sql[] =
-  "SELECT " J_ROWCOLS " FROM records WHERE state > 1 ORDER BY id";
-
 /* Formats "journal <path>: <what>" into j->err; returns -1 for chaining. */
-static int set_err(uu_journal *j, const char *fmt, ...)
+int uu_jset_err(uu_journal *j, const char *fmt, ...)
 {
   va_list ap;
   int n = snprintf(j->err, sizeof j->err, "journal %s: ",
@@ -143,9 +104,9 @@ static int set_err(uu_journal *j, const char *fmt, ...)
 }
 
 /* The connection's last SQLite error, read before any reset clears it. */
-static int db_fail(uu_journal *j)
+int uu_jdb_fail(uu_journal *j)
 {
-  return set_err(j, "%s",
+  return uu_jset_err(j, "%s",
                  j->db ? sqlite3_errmsg(j->db) : "out of memory");
 }
 
@@ -159,11 +120,11 @@ static char *dup_string(const char *s)
 }
 
 /* Steps a statement that returns nothing we need, then resets it. */
-static int run_stmt(uu_journal *j, sqlite3_stmt *st)
+int uu_jrun_stmt(uu_journal *j, sqlite3_stmt *st)
 {
   int rc = sqlite3_step(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    db_fail(j);
+    uu_jdb_fail(j);
     sqlite3_reset(st);
     return -1;
   }
@@ -171,10 +132,10 @@ static int run_stmt(uu_journal *j, sqlite3_stmt *st)
   return 0;
 }
 
-static int exec_sql(uu_journal *j, const char *sql)
+int uu_jexec_sql(uu_journal *j, const char *sql)
 {
   return sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK
-         ? 0 : db_fail(j);
+         ? 0 : uu_jdb_fail(j);
 }
 
 /* "file:" URI of the path, with what a URI reserves escaped. */
@@ -207,17 +168,17 @@ static int connect_ro(uu_journal *j)
   int wal_there, rc;
   wal = (char *)malloc(strlen(j->path) + 5);
   if (wal == NULL)
-    return set_err(j, "out of memory");
+    return uu_jset_err(j, "out of memory");
   sprintf(wal, "%s-wal", j->path);
   wal_there = stat(wal, &st) == 0 && st.st_size > 0;
   free(wal);
   if ((uri = ro_uri(j->path, !wal_there)) == NULL)
-    return set_err(j, "out of memory");
+    return uu_jset_err(j, "out of memory");
   rc = sqlite3_open_v2(uri, &j->db, SQLITE_OPEN_READONLY |
                        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
   free(uri);
   if (rc != SQLITE_OK)
-    return db_fail(j);
+    return uu_jdb_fail(j);
   sqlite3_busy_timeout(j->db, J_BUSY_MS);
   return 0;
 }
@@ -247,7 +208,7 @@ static int connect_db(uu_journal *j, const char *vendor)
     return -1;
   }
   if (sqlite3_open_v2(j->path, &j->db, flags, NULL) != SQLITE_OK)
-    return db_fail(j);
+    return uu_jdb_fail(j);
   sqlite3_busy_timeout(j->db, J_BUSY_MS);
   /* The first statement reads the header: a file that is not a database
      fails here.  Records with random ids dirty about one 4 KiB page each,
@@ -257,7 +218,7 @@ static int connect_db(uu_journal *j, const char *vendor)
      it would save ~1 us per lookup in big journals, but an I/O error on
      the disk would then kill the host with SIGBUS instead of returning
      an error, and this library must never take its host down. */
-  return exec_sql(j, "PRAGMA journal_mode = WAL;"
+  return uu_jexec_sql(j, "PRAGMA journal_mode = WAL;"
                   "PRAGMA synchronous = NORMAL;"
                   "PRAGMA wal_autocheckpoint = 8192;"
                   "PRAGMA journal_size_limit = 67108864;"
@@ -269,7 +230,7 @@ static int create_schema(uu_journal *j, const char *vendor)
 {
   sqlite3_stmt *st = NULL;
   int rc;
-  if (exec_sql(j, j_schema_sql) != 0)
+  if (uu_jexec_sql(j, j_schema_sql) != 0)
     return -1;
   rc = sqlite3_prepare_v2(j->db, "INSERT INTO meta VALUES ('schema', ?1),"
                           " ('vendor', ?2), ('created', ?3),"
@@ -283,7 +244,7 @@ static int create_schema(uu_journal *j, const char *vendor)
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
   if (rc != SQLITE_OK)
-    db_fail(j);
+    uu_jdb_fail(j);
   sqlite3_finalize(st);
   return rc == SQLITE_OK ? 0 : -1;
 }
@@ -303,9 +264,9 @@ static int has_meta(uu_journal *j)
     else if (sqlite3_column_int(st, 0) == 0)
       found = 0;
     else
-      set_err(j, "not a userupd journal");
+      uu_jset_err(j, "not a userupd journal");
   } else
-    db_fail(j);
+    uu_jdb_fail(j);
   sqlite3_finalize(st);
   return found;
 }
@@ -317,7 +278,7 @@ static int has_meta(uu_journal *j)
    those records are sent once more, then hashed with the key. */
 static int migrate_1(uu_journal *j)
 {
-  return exec_sql(j, "INSERT OR REPLACE INTO meta VALUES ('hash_key',"
+  return uu_jexec_sql(j, "INSERT OR REPLACE INTO meta VALUES ('hash_key',"
                   " randomblob(16));"
                   "UPDATE records SET ok_hash = NULL"
                   " WHERE ok_payload IS NULL AND ok_hash IS NOT NULL;"
@@ -336,7 +297,7 @@ static int read_key(uu_journal *j)
     memcpy(j->key, sqlite3_column_blob(st, 0), J_KEYLEN);
     rc = 0;
   } else
-    rc = set_err(j, "its hash key is missing or damaged");
+    rc = uu_jset_err(j, "its hash key is missing or damaged");
   sqlite3_finalize(st);
   return rc;
 }
@@ -345,11 +306,11 @@ static int read_key(uu_journal *j)
 static int check_schema(uu_journal *j, int schema)
 {
   if (schema > J_SCHEMA)
-    return set_err(j, "written by a newer userupd (journal schema %d; "
+    return uu_jset_err(j, "written by a newer userupd (journal schema %d; "
                    "this one reads up to %d): upgrade userupd or start a "
                    "new journal file", schema, J_SCHEMA);
   if (schema < 1)
-    return set_err(j, "not a userupd journal (schema %d)", schema);
+    return uu_jset_err(j, "not a userupd journal (schema %d)", schema);
   if (schema == 1 && migrate_1(j) != 0)
     return -1;
   return read_key(j);
@@ -365,16 +326,16 @@ static int read_meta(uu_journal *j)
                           " = 'schema'), (SELECT value FROM meta WHERE key"
                           " = 'vendor')", -1, &st, NULL);
   if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-    db_fail(j);
+    uu_jdb_fail(j);
     sqlite3_finalize(st);
     return -1;
   }
   schema = sqlite3_column_int(st, 0);
   v = (const char *)sqlite3_column_text(st, 1);
   if (v == NULL)
-    set_err(j, "not a userupd journal (no vendor)");
+    uu_jset_err(j, "not a userupd journal (no vendor)");
   else if ((j->vendor = dup_string(v)) == NULL)
-    set_err(j, "out of memory");
+    uu_jset_err(j, "out of memory");
   sqlite3_finalize(st);
   if (j->vendor == NULL)
     return -1;
@@ -386,17 +347,17 @@ static int read_meta(uu_journal *j)
 static int open_schema(uu_journal *j, const char *vendor)
 {
   int meta;
-  if (exec_sql(j, vendor != NULL && !j->ro ? "BEGIN IMMEDIATE" : "BEGIN")
+  if (uu_jexec_sql(j, vendor != NULL && !j->ro ? "BEGIN IMMEDIATE" : "BEGIN")
       != 0)
     return -1;
   meta = has_meta(j);
   if (meta == 0 && (vendor == NULL || j->ro))
-    meta = set_err(j, "not a userupd journal");
+    meta = uu_jset_err(j, "not a userupd journal");
   else if (meta == 0)
     meta = create_schema(j, vendor) == 0 ? 1 : -1;
   if (meta == 1 && read_meta(j) == 0) {
     if (vendor == NULL || strcmp(vendor, j->vendor) == 0)
-      return exec_sql(j, "COMMIT");
+      return uu_jexec_sql(j, "COMMIT");
     snprintf(j->err, sizeof j->err, "journal %s belongs to vendor %s, "
              "not %s", j->path, j->vendor, vendor);
   }
@@ -410,7 +371,7 @@ static int prepare_all(uu_journal *j)
   for (i = 0; i < ST_N; i++)
     if (sqlite3_prepare_v3(j->db, j_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &j->st[i], NULL) != SQLITE_OK)
-      return db_fail(j);
+      return uu_jdb_fail(j);
   return 0;
 }
 
@@ -500,314 +461,4 @@ sqlite3 *uu_journal_db(uu_journal *j)
 int *uu_journal_lock_slot(uu_journal *j)
 {
   return &j->lock_fd;
-}
-
-/* Binds a counted string; NULL binds SQL NULL.  SQLITE_STATIC is safe:
-   every statement is stepped and reset before the caller's pointers go. */
-static int bind_str(sqlite3_stmt *st, int i, const char *s, size_t n)
-{
-  return sqlite3_bind_text64(st, i, s, (sqlite3_uint64)n, SQLITE_STATIC,
-                             SQLITE_UTF8);
-}
-
-static int bind_cstr(sqlite3_stmt *st, int i, const char *s)
-{
-  return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-/* Copies a TEXT column into a fresh NUL-terminated buffer. */
-static int copy_column(sqlite3_stmt *st, int col, char **out, size_t *len)
-{
-  const unsigned char *s = sqlite3_column_text(st, col);
-  size_t n = (size_t)sqlite3_column_bytes(st, col);
-  *out = NULL;
-  *len = 0;
-  if (s == NULL)
-    return 0;
-  if ((*out = (char *)malloc(n + 1)) == NULL)
-    return -1;
-  memcpy(*out, s, n);
-  (*out)[n] = '\0';
-  *len = n;
-  return 0;
-}
-
-int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
-                      uu_jentry *e)
-{
-  sqlite3_stmt *st = j->st[ST_LOOKUP];
-  int rc;
-  memset(e, 0, sizeof *e);
-  if (j->reads >= J_READ_BATCH)
-    uu_journal_end_read(j);
-  if (j->reads == 0 && !j->batch && sqlite3_get_autocommit(j->db) &&
-      run_stmt(j, j->st[ST_READ]) != 0)
-    return -1;
-  if (!j->batch)
-    j->reads++;
-  if (bind_str(st, 1, id, idlen) != SQLITE_OK)
-    return db_fail(j);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    e->state = sqlite3_column_int(st, 0);
-    e->attempts = sqlite3_column_int(st, 1);
-    e->http_status = sqlite3_column_int(st, 2);
-    e->hash = (uint64_t)sqlite3_column_int64(st, 3);
-    rc = copy_column(st, 4, &e->payload, &e->payload_len) == 0
-         ? 0 : set_err(j, "out of memory");
-  } else
-    rc = rc == SQLITE_DONE ? 0 : db_fail(j);
-  sqlite3_reset(st);
-  return rc;
-}
-
-/* Ends the read transaction lookups opened (a write inside it would be
-   committed only with it). */
-void uu_journal_end_read(uu_journal *j)
-{
-  int n = j->reads;
-  j->reads = 0;
-  if (n > 0 && !j->batch && !sqlite3_get_autocommit(j->db))
-    run_stmt(j, j->st[ST_COMMIT]);
-}
-
-int uu_journal_begin(uu_journal *j)
-{
-  uu_journal_end_read(j);
-  if (j->batch || !sqlite3_get_autocommit(j->db))
-    return set_err(j, "a batch is already open");
-  if (run_stmt(j, j->st[ST_BEGIN]) != 0)
-    return -1;
-  j->batch = 1;
-  return 0;
-}
-
-int uu_journal_commit(uu_journal *j)
-{
-  int was = j->batch;
-  j->batch = 0;
-  if (!was)
-    return set_err(j, "commit without begin");
-  /* SQLite rolls a transaction back by itself after some errors (disk
-     full, I/O): then nothing of the batch was kept. */
-  if (sqlite3_get_autocommit(j->db))
-    return set_err(j, "the batch was rolled back after an error");
-  if (run_stmt(j, j->st[ST_COMMIT]) == 0)
-    return 0;
-  /* A failed COMMIT (say, disk full) may leave the transaction open:
-     end it, so the journal is usable and the caller's view is simple. */
-  if (!sqlite3_get_autocommit(j->db)) {
-    sqlite3_step(j->st[ST_ROLLBACK]);
-    sqlite3_reset(j->st[ST_ROLLBACK]);
-  }
-  return -1;
-}
-
-/* Binds ?1..?13 of ST_OK / ST_FAIL; see J_INSERT for the order. */
-static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
-{
-  int rc = bind_str(st, 1, r->id, r->idlen);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int(st, 2, r->state);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int(st, 3, r->attempts);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int(st, 4, r->http_status);
-  if (rc == SQLITE_OK)
-    rc = bind_cstr(st, 5, r->kind);
-  if (rc == SQLITE_OK)
-    rc = bind_cstr(st, 6, r->message);
-  if (rc == SQLITE_OK)
-    rc = bind_cstr(st, 7, r->vendor_code);
-  if (rc == SQLITE_OK)
-    rc = bind_cstr(st, 8, r->field);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 9, (sqlite3_int64)r->hash);
-  if (rc == SQLITE_OK)
-    rc = bind_str(st, 10, r->payload, r->payload_len);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_double(st, 11, r->elapsed);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
-  if (rc == SQLITE_OK)
-    rc = r->line > 0 ? sqlite3_bind_int64(st, 13, (sqlite3_int64)r->line)
-                     : sqlite3_bind_null(st, 13);
-  return rc;
-}
-
-int uu_journal_record(uu_journal *j, const uu_jrecord *r)
-{
-  sqlite3_stmt *st;
-  if (r->state < UU_J_OK || r->state > UU_J_INVALID)
-    return set_err(j, "bad record state %d", r->state);
-  if (r->id == NULL || r->idlen == 0)
-    return set_err(j, "record without an id");
-  /* Outside a batch the statement autocommits: the upsert and its trigger
-     updates land together or not at all. */
-  if (j->batch && sqlite3_get_autocommit(j->db))
-    return set_err(j, "the batch was rolled back after an error");
-  uu_journal_end_read(j);
-  st = j->st[r->state == UU_J_OK ? ST_OK : ST_FAIL];
-  if (bind_record(st, r) != SQLITE_OK)
-    return db_fail(j);
-  return run_stmt(j, st);
-}
-
-/* Fills row from a statement selecting J_ROWCOLS. */
-static void read_row(sqlite3_stmt *st, uu_jrow *row)
-{
-  row->id = (const char *)sqlite3_column_text(st, 0);
-  row->idlen = (size_t)sqlite3_column_bytes(st, 0);
-  row->state = sqlite3_column_int(st, 1);
-  row->attempts = sqlite3_column_int(st, 2);
-  row->http_status = sqlite3_column_int(st, 3);
-  row->kind = (const char *)sqlite3_column_text(st, 4);
-  row->message = (const char *)sqlite3_column_text(st, 5);
-  row->vendor_code = (const char *)sqlite3_column_text(st, 6);
-  row->field = (const char *)sqlite3_column_text(st, 7);
-  row->ok_hash = (uint64_t)sqlite3_column_int64(st, 8);
-  row->ok_payload = (const char *)sqlite3_column_text(st, 9);
-  row->ok_payload_len = (size_t)sqlite3_column_bytes(st, 9);
-  row->fail_payload = (const char *)sqlite3_column_text(st, 10);
-  row->fail_payload_len = (size_t)sqlite3_column_bytes(st, 10);
-  row->elapsed = sqlite3_column_double(st, 11);
-  row->updated_at = (int64_t)sqlite3_column_int64(st, 12);
-  row->line = (long)sqlite3_column_int64(st, 13);
-}
-
-/* The row stays readable until uu_journal_get_done or the next get, so
-   ST_GET is also reset at the start of a call. */
-int uu_journal_get(uu_journal *j, const char *id, size_t idlen,
-                   uu_jrow *row)
-{
-  sqlite3_stmt *st = j->st[ST_GET];
-  int rc;
-  sqlite3_reset(st);
-  memset(row, 0, sizeof *row);
-  if (bind_str(st, 1, id, idlen) != SQLITE_OK)
-    return db_fail(j);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    read_row(st, row);
-    return 1;
-  }
-  if (rc != SQLITE_DONE)
-    db_fail(j);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : -1;
-}
-
-void uu_journal_get_done(uu_journal *j)
-{
-  sqlite3_reset(j->st[ST_GET]);
-}
-
-int uu_journal_failures(uu_journal *j, uu_jcursor **out)
-{
-  uu_jcursor *c = (uu_jcursor *)calloc(1, sizeof *c);
-  *out = NULL;
-  if (c == NULL)
-    return set_err(j, "out of memory");
-  c->j = j;
-  if (sqlite3_prepare_v2(j->db, j_failures_sql, -1, &c->st, NULL)
-      != SQLITE_OK) {
-    db_fail(j);
-    uu_jcursor_close(c);
-    return -1;
-  }
-  *out = c;
-  return 0;
-}
-
-int uu_jcursor_next(uu_jcursor *c, uu_jrow *row)
-{
-  int rc = sqlite3_step(c->st);
-  memset(row, 0, sizeof *row);
-  if (rc == SQLITE_ROW) {
-    read_row(c->st, row);
-    return 1;
-  }
-  if (rc == SQLITE_DONE)
-    return 0;
-  return db_fail(c->j);
-}
-
-void uu_jcursor_close(uu_jcursor *c)
-{
-  if (c == NULL)
-    return;
-  sqlite3_finalize(c->st);
-  free(c);
-}
-
-int uu_journal_counts(uu_journal *j, int64_t n[4])
-{
-  sqlite3_stmt *st = j->st[ST_COUNTS];
-  int rc, s;
-  n[0] = n[1] = n[2] = n[3] = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    s = sqlite3_column_int(st, 0);
-    if (s >= UU_J_OK && s <= UU_J_INVALID) {
-      n[s] = (int64_t)sqlite3_column_int64(st, 1);
-      n[UU_J_NONE] += n[s];
-    }
-  }
-  if (rc != SQLITE_DONE)
-    db_fail(j);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ---- daily quota (budget.c) ---- */
-
-/* The count of key on day, read only: a journal with no quota table has
-   sent nothing under a quota. */
-static int quota_ro(uu_journal *j, const char *key, int64_t day,
-                    int64_t *sent)
-{
-  sqlite3_stmt *st = NULL;
-  int rc;
-  if (sqlite3_prepare_v2(j->db, "SELECT sent FROM quota WHERE key = ?1 AND "
-                         "day = ?2", -1, &st, NULL) != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return 0;                          /* no such table */
-  }
-  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, day);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *sent = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(j);
-}
-
-/* Adds add (0: none) to the count of key on day and reads it back. */
-int uu_journal_quota(uu_journal *j, const char *key, int64_t day,
-                     int64_t add, int64_t *sent)
-{
-  static const char sql[] =
-    "INSERT INTO quota (key, day, sent) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (key, day) DO UPDATE SET sent = sent + ?3 RETURNING sent";
-  sqlite3_stmt *st = NULL;
-  int rc;
-  *sent = 0;
-  uu_journal_end_read(j);
-  if (j->ro)
-    return quota_ro(j, key, day, sent);
-  if (exec_sql(j, "CREATE TABLE IF NOT EXISTS quota (key TEXT NOT NULL, "
-               "day INTEGER NOT NULL, sent INTEGER NOT NULL, "
-               "PRIMARY KEY (key, day)) WITHOUT ROWID") != 0)
-    return -1;
-  if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
-    return db_fail(j);
-  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, day);
-  sqlite3_bind_int64(st, 3, add);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *sent = sqlite3_column_int64(st, 0);
-  else
-    db_fail(j);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW ? 0 : -1;
 }

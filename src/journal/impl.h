@@ -1,0 +1,61 @@
+/*
+** impl.h: the journal's own state, shared by the files of the journal room
+** (private to src/journal):
+**   journal.c   opening: connection, schema and its migration, meta, the
+**               prepared statements, close, accessors
+**   records.c   reading and writing records: lookups, batches, outcomes,
+**               get, the failures cursor, counts, the daily quota
+*/
+#ifndef UU_JOURNAL_IMPL_H
+#define UU_JOURNAL_IMPL_H
+
+#include <sqlite3.h>
+#include "journal/journal.h"
+
+#define J_SCHEMA 2          /* meta 'schema': bump on incompatible change */
+#define J_KEYLEN 16         /* meta 'hash_key': keys secret-record hashes */
+#define J_BUSY_MS 10000     /* wait this long for another writer */
+#define J_ERRLEN 320
+
+/* Statements prepared at open, indexes into uu_journal.st. */
+enum { ST_LOOKUP, ST_GET, ST_OK, ST_FAIL, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+       ST_COUNTS, ST_READ, ST_N };
+
+/* Lookups share one read transaction, up to this many: a read outside a
+   transaction takes and drops SQLite's file locks (fcntl) every time. */
+#define J_READ_BATCH 4096
+
+struct uu_journal {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_N];
+  char *path;               /* as given, for messages */
+  char *vendor;             /* read from meta */
+  unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
+  int batch;                /* between begin and commit */
+  int reads;                /* lookups in the open read transaction */
+  int ro;                   /* opened read-only: a dry run's plan */
+  int lock_fd;              /* the writer lock (owner.c), -1 when none */
+  char err[J_ERRLEN];
+};
+
+struct uu_jcursor {
+  uu_journal *j;            /* errors are reported on the journal */
+  sqlite3_stmt *st;
+};
+
+/* Column list shared by get and the failures cursor (see read_row). */
+#define J_ROWCOLS "id, state, attempts, http_status, kind, message, " \
+  "vendor_code, field, ok_hash, ok_payload, fail_payload, elapsed, " \
+  "updated_at, line"
+
+/* journal.c: errors and statements, for every file of the room */
+int uu_jset_err(uu_journal *j, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+int uu_jdb_fail(uu_journal *j);
+int uu_jrun_stmt(uu_journal *j, sqlite3_stmt *st);
+int uu_jexec_sql(uu_journal *j, const char *sql);
+
+#endif
