@@ -115,6 +115,31 @@ describe("a record's own secret echoed by the vendor", function()
     no_secret(pw, err.message)
   end)
 
+  -- A piece of a secret (8 bytes or more of one of 12 or more) is hidden
+  -- too: cut short, from its middle, the client's key as well.
+  for _, case in ipairs{
+    { "its first 12", function(pw) return pw:sub(1, 12) .. "..." end },
+    { "all but its first 2", function(pw) return pw:sub(3) end },
+    { "10 of its middle", function(pw) return pw:sub(4, 13) end },
+  } do
+    it("hides " .. case[1] .. " as echoed", function()
+      local pw = "Tr0ub4dor-Horse-77"
+      local echo = case[2](pw)
+      local c = userupd.questionpro{ api_key = "API-KEY-abcdef0123456789",
+        base_url = "http://127.0.0.1:1", retries = 0,
+        transport = function()
+          return 400, '{"response":{"error":{"httpStatusCode":400,'
+            .. '"message":"password ' .. echo .. ' is too weak; key '
+            .. 'API-KEY-abcdef0 refused"}}}', {}
+        end }
+      local _, err = c:update(1001, { password = pw })
+      no_secret(echo, err.message, tostring(err))
+      no_secret("API-KEY-abcdef0", err.message)
+      assert.matches("password ***", err.message, 1, true)
+      assert.matches("key *** refused", err.message, 1, true)
+    end)
+  end
+
   it("hides it %-encoded too, as a URL or form echo has it", function()
     local pw = "pässwörd Ünïcode/9"
     local enc = "p%C3%A4ssw%C3%B6rd%20%C3%9Cn%C3%AFcode%2F9"

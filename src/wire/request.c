@@ -203,6 +203,45 @@ static size_t token_at(const char *s, size_t left, int prev,
   return n;
 }
 
+/* A piece of a secret is hidden too: a vendor may echo one cut short
+** ("password Tr0ub4dor-Ho... is too weak") or from its middle.  A run of
+** UU_PIECE bytes or more of a secret of UU_PIECE_OF bytes or more, ASCII
+** case ignored (shorter secrets: whole only, as above). */
+#define UU_PIECE 8
+#define UU_PIECE_OF 12
+
+/* The longest run at s (left bytes) that is a piece of sec: its length
+** when UU_PIECE or more, else 0. */
+static size_t piece_at(const char *s, size_t left, const char *sec)
+{
+  size_t n = strlen(sec), j, k, best = 0;
+  if (n < UU_PIECE_OF || left < UU_PIECE || !is_word((unsigned char)*s))
+    return 0;                            /* a piece starts at a word byte */
+  for (j = 0; j + UU_PIECE <= n; j++) {
+    for (k = 0; j + k < n && k < left && same_nocase(s + k, sec + j + k, 1);
+         k++)
+      ;
+    if (k >= UU_PIECE && k > best)
+      best = k;
+  }
+  return best;
+}
+
+/* The longest piece of any secret of c's at s, or 0. */
+static size_t any_piece_at(const uu_client *c, const char *s, size_t left)
+{
+  size_t k, best = 0;
+  int i;
+  for (i = 0; i < c->nsecrets; i++)
+    if ((k = piece_at(s, left, c->secrets[i])) > best)
+      best = k;
+  for (i = 0; i < UU_TOKEN_FORMS; i++)
+    if (c->token_forms[i] != NULL &&
+        (k = piece_at(s, left, c->token_forms[i])) > best)
+      best = k;
+  return best;
+}
+
 /* Length of the secret of c's that starts at s, or 0.  prev is the byte
 ** before s (or 0). */
 static size_t secret_at(const uu_client *c, const char *s, size_t left,
@@ -217,7 +256,7 @@ static size_t secret_at(const uu_client *c, const char *s, size_t left,
     if (c->token_forms[i] != NULL &&
         (n = token_at(s, left, prev, c->token_forms[i], cut)) > 0)
       return n;
-  return 0;
+  return any_piece_at(c, s, left);
 }
 
 /* At s, a secret field's key ("password":") followed by its JSON string:
@@ -300,6 +339,8 @@ static void hide(lua_State *L, int t, const char *sec)
   luaL_buffinit(L, &b);
   while (i < n) {
     k = token_at(s + i, n - i, i > 0 ? (unsigned char)s[i - 1] : 0, sec, 0);
+    if (k == 0)
+      k = piece_at(s + i, n - i, sec);
     if (k > 0) {
       luaL_addstring(&b, "***");
       i += k;
