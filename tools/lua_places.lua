@@ -11,8 +11,9 @@
 -- own = why } for a protected call of the module's own code (a
 -- lua_CFunction or the embedded driver.lua run under lua_pcall/lua_call so
 -- that a raise inside still puts things back); own entries run no user
--- Lua of their own.  A file ending in .lua is a place in the module's Lua
--- (no C check; listed so the docs' rows all have a place).
+-- Lua of their own.  A place in the module's Lua (a .lua file) or in the
+-- binding (which may call Lua anywhere) is listed only so that every row
+-- of the docs has its place.
 return {
   { "src/loops/slot.c", "uu_sleep", { "sleep hook" } },
   { "src/loops/budget.c", "store_call",
@@ -29,6 +30,8 @@ return {
   { "src/loops/stop.c", "uu_many_tell_stop", { "on_stop" } },
   { "src/loops/trace.c", "uu_trace_attempt", { "on_attempt" } },
   { "src/loops/async.c", "deliver", { "submit callback" } },
+  -- a count hook set by the binding; it raises in whatever Lua runs next
+  { "src/binding/sigterm.c", "l_catch_sigterm", { "the CLI's SIGTERM hook" } },
 
   { "src/loops/guard.c", "uu_guarded",
     own = "runs a method's C function as the client's one running call" },
