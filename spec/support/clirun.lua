@@ -8,7 +8,8 @@
 --   cli.tmp(".csv"), cli.write(path, text), cli.slurp(path), cli.cleanup()
 local M = {}
 
-M.LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or "lua5.4")
+-- the Lua running the spec: runspecs' LUA_CPATH holds the module built for it
+M.LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 M.q = q
