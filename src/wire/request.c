@@ -210,8 +210,20 @@ static size_t token_at(const char *s, size_t left, int prev,
 #define UU_PIECE 8
 #define UU_PIECE_OF 12
 
-/* The longest run at s (left bytes) that is a piece of sec: its length
-** when UU_PIECE or more, else 0. */
+/* Whether the n bytes at s are ASCII letters only: such a run is a word
+** ("integration", a vendor's name) more often than a piece of a random
+** key, so it is not hidden as a piece (a whole secret still is). */
+static int all_letters(const char *s, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+      return 0;
+  return 1;
+}
+
+/* The longest run at s (left bytes) that is a piece of sec, holding a
+** byte other than a letter: its length when UU_PIECE or more, else 0. */
 static size_t piece_at(const char *s, size_t left, const char *sec)
 {
   size_t n = strlen(sec), j, k, best = 0;
@@ -221,7 +233,7 @@ static size_t piece_at(const char *s, size_t left, const char *sec)
     for (k = 0; j + k < n && k < left && same_nocase(s + k, sec + j + k, 1);
          k++)
       ;
-    if (k >= UU_PIECE && k > best)
+    if (k >= UU_PIECE && k > best && !all_letters(s, k))
       best = k;
   }
   return best;
