@@ -190,11 +190,11 @@ static void heal(uu_run *r, const uu_slot *s, const uu_jentry *e,
                  int have_prev)
 {
   uu_jrecord jr;
+  char key[UU_JKEY];
   if (r->dry || e->state == UU_J_OK || e->state == UU_J_NONE)
     return;
   memset(&jr, 0, sizeof jr);
-  jr.id = s->id.p;
-  jr.idlen = s->id.n;
+  jr.id = uu_many_jkey(r, s, key, &jr.idlen);
   jr.state = UU_J_OK;
   jr.hash = s->hash;
   jr.line = s->line;
@@ -209,12 +209,16 @@ static void heal(uu_run *r, const uu_slot *s, const uu_jentry *e,
 int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
 {
   uu_jentry e;
+  char key[UU_JKEY];
+  const char *k;
+  size_t kn;
   int have_prev;
   r->why = "new";
   if (r->j == NULL)
     return 0;
   memset(&e, 0, sizeof e);
-  if (uu_journal_lookup(r->j, s->id.p, s->id.n, &e) != 0)
+  k = uu_many_jkey(r, s, key, &kn);
+  if (uu_journal_lookup(r->j, k, kn, &e) != 0)
     luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
   s->prev.n = 0;                         /* copy, then free: no raise between */
   have_prev = e.payload != NULL &&

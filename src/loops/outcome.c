@@ -41,16 +41,40 @@ int uu_many_fields_json(uu_client *c, const uu_slot *s)
   return uu_buf_addc(&c->scratch, '}');
 }
 
+/* The id as the journal keys it: a UUID or GUID in lower case (a GUID
+** without dashes), since the vendors read them without regard to either,
+** so one user is one journal record whichever spelling a run used; a
+** positive integer as it is (ids.c allows one spelling).  buf holds
+** UU_JKEY bytes. */
+const char *uu_many_jkey(const uu_run *r, const uu_slot *s, char *buf,
+                         size_t *n)
+{
+  uu_idkind kind = r->c->v->id;
+  size_t i;
+  *n = 0;
+  if (kind == UU_ID_POSINT || s->id.n >= UU_JKEY) {
+    *n = s->id.n;
+    return s->id.p;
+  }
+  for (i = 0; i < s->id.n; i++) {
+    char ch = s->id.p[i];
+    if (ch == '-' && kind == UU_ID_GUID)
+      continue;
+    buf[(*n)++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  return buf;
+}
+
 /* Journal one outcome; results at base: id, user, err, info. */
 void uu_many_journal(uu_run *r, uu_slot *s, int base, int state)
 {
   uu_jrecord jr;
+  char key[UU_JKEY];
   int err = base + 2;
   if (r->j == NULL || r->dry)            /* a plan writes nothing */
     return;
   memset(&jr, 0, sizeof jr);
-  jr.id = s->id.p;
-  jr.idlen = s->id.n;
+  jr.id = uu_many_jkey(r, s, key, &jr.idlen);
   jr.state = state;
   jr.attempts = s->answer.attempts;
   jr.http_status = (int)s->answer.status;

@@ -84,6 +84,9 @@ void uu_many_check_stop(uu_run *r);
 void uu_many_tell_stop(uu_run *r);
 
 /* outcome.c */
+#define UU_JKEY 64                /* a journal key: ids are at most 36 */
+const char *uu_many_jkey(const uu_run *r, const uu_slot *s, char *buf,
+                         size_t *n);
 int uu_many_fields_json(uu_client *c, const uu_slot *s);
 void uu_many_journal(uu_run *r, uu_slot *s, int base, int state);
 void uu_many_report(uu_run *r, int base);
