@@ -42,12 +42,17 @@ local cli = {}
 ---------------------------------------------------------------------------
 -- Arguments
 
-local function whole_number(min)
+-- A count flag: a whole number from min to max (2^53 - 1 by default: the
+-- library refuses more, and a refusal there would read as an internal
+-- error), named in the message.
+local function whole_number(flag, min, max)
+  max = max or 9007199254740991
   return function(s)
     local n = tonumber(s)
-    if n and n >= min and n == math.floor(n) then return n end
-    return nil, ("expected a whole number of at least %d, got '%s'")
-      :format(min, s)
+    if n and n >= min and n <= max and n == math.floor(n) then return n end
+    return nil, ("%s: expected a whole number from %d to %s, got '%s'")
+      :format(flag, min, max == 9007199254740991 and "2^53 - 1" or
+              ("%d"):format(max), s)
   end
 end
 
@@ -108,7 +113,7 @@ end
 local function add_run_options(apply)
   apply:option("--concurrency", "Requests in flight at once. (default: " ..
     "8, or fewer where the vendor allows fewer connections)")
-    :argname "N":convert(whole_number(1))
+    :argname "N":convert(whole_number("--concurrency", 1, 256))
   apply:option("--rate", "Requests per second (overrides the vendor's " ..
     "default pace; 0 means no pacing). (default: the vendor's " ..
     "documented pace)")
@@ -124,11 +129,12 @@ local function add_run_options(apply)
     "answers from the vendor and transport errors; invalid rows never " ..
     "reach the vendor and count toward --max-invalid instead. " ..
     "(default: none)")
-    :argname "N":convert(whole_number(1))
+    :argname "N":convert(whole_number("--max-failures", 1))
   apply:option("--max-rate-limited", "Stop after N records in a row " ..
     "were still rate-limited after their retries (a 429 storm, a spent " ..
     "allowance), leaving the rest pending (exit 75); 0 never stops.")
-    :argname "N":convert(whole_number(0)):default("5")
+    :argname "N":convert(whole_number("--max-rate-limited", 0))
+    :default("5")
   apply:option("--max-invalid", "Stop (sending nothing more) once more " ..
     "than N invalid rows were read, or more than N% of the rows read " ..
     "(counted from the " .. reasons.MIN_ROWS .. "th row on): a file whose " ..
@@ -185,7 +191,8 @@ local function add_output_options(apply)
   apply:option("--progress-every", "Without a terminal (or with " ..
     "TERM=dumb): a plain progress line every S seconds (rows done, rate, " ..
     "ETA); 0 for none.")
-    :argname "S":convert(whole_number(0)):default(tostring(term.EVERY))
+    :argname "S":convert(whole_number("--progress-every", 0))
+    :default(tostring(term.EVERY))
   apply:option("--log-format", "stderr lines: text starts each with an " ..
     "ISO time and the vendor (2026-12-07T12:00:00Z questionpro: ...), " ..
     "json writes one JSON object a line, plain the message alone.")
@@ -219,12 +226,13 @@ local function add_apply(parser, vendors, name)
   add_plan_options(apply)
   if name then
     apply:option("--sample", ("Rows to read at the vendor (default " ..
-      "%d)."):format(preview.SAMPLE)):argname "N":convert(whole_number(1))
+      "%d)."):format(preview.SAMPLE)):argname "N"
+      :convert(whole_number("--sample", 1))
   else
     apply:option("--against-vendor", "With --dry-run: read N of the rows " ..
       "it would send at the vendor and show what would change there. " ..
       "(default: none)")
-      :argname "N":convert(whole_number(1))
+      :argname "N":convert(whole_number("--against-vendor", 1))
   end
   return apply
 end

@@ -173,6 +173,9 @@ end
 
 -- A duration for people: "45 s", "7 min", "1 h 05 min".
 function util.duration(secs)
+  if secs ~= secs or secs < 0 then secs = 0 end   -- NaN too
+  -- beyond this %d has no integer to print (a pace of 1e-300/s)
+  if secs >= 3.6e8 then return "100,000+ h" end
   secs = math.floor(secs + 0.5)
   if secs < 60 then return ("%d s"):format(secs) end
   local mins = math.floor(secs / 60 + 0.5)
