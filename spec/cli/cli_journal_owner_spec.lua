@@ -8,8 +8,7 @@ local util = require "support.util"
 
 local q = util.q
 -- the module built for the Lua that runs this spec (runspecs' LUA_CPATH)
-local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
-                                 "lua5.4")
+local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 -- PATH as given: under tools/asan its lua5.4 (first in PATH) preloads the
 -- ASan runtime that build of the module needs
 local ENV = ("PATH=%s LUA_PATH=%s LUA_CPATH=%s"):format(

@@ -6,8 +6,7 @@ local sandbox = require "support.sandbox"
 local util = require "support.util"
 
 local q = util.q
-local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
-                                 "lua5.4")
+local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 local ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
   util.q("./lua/?.lua;./lua/?/init.lua;" .. (os.getenv("LUA_PATH") or ";;")),
   util.q(os.getenv("LUA_CPATH") or "./?.so;;"))

@@ -6,8 +6,7 @@
 local sandbox = require "support.sandbox"
 local sleep = require("system").sleep
 
-local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
-                                 "lua5.4")
+local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 local SECRET = "S3CRET-second-run"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end

@@ -8,8 +8,7 @@ local util = require "support.util"
 local sleep = require("system").sleep
 
 local q = util.q
-local LUA = jit and "luajit" or (_VERSION == "Lua 5.1" and "lua5.1" or
-                                 "lua5.4")
+local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 
 local scratch = {}
 local function tmp(suffix)
