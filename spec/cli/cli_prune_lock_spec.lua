@@ -7,7 +7,10 @@ local util = require "support.util"
 
 local q = util.q
 local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
-local ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+-- PATH as given: under tools/asan its lua5.4 (first in PATH) preloads the
+-- ASan runtime that build of the module needs
+local ENV = ("PATH=%s LUA_PATH=%s LUA_CPATH=%s"):format(
+  util.q(os.getenv("PATH") or "/usr/bin:/bin"),
   util.q("./lua/?.lua;./lua/?/init.lua;" .. (os.getenv("LUA_PATH") or ";;")),
   util.q(os.getenv("LUA_CPATH") or "./?.so;;"))
 
@@ -29,7 +32,7 @@ end
 local function command(args)
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
-  return ("env -i PATH=/usr/bin:/bin %s USERUPD_QUESTIONPRO_API_KEY=k " ..
+  return ("env -i %s USERUPD_QUESTIONPRO_API_KEY=k " ..
           "USERUPD_QUESTIONPRO_BASE_URL=%s timeout 60 " .. LUA ..
           " bin/userupd %s"):format(ENV, q(sandbox.url()),
                                     table.concat(words, " "))
