@@ -77,6 +77,36 @@ describe("update_many stopping early", function()
     assert.are.equal("closed", s.stopped)
   end)
 
+  it("refuses a call on the same client from on_stop, at once, and frees " ..
+     "it afterwards", function()
+    -- requests are on the wire while on_stop runs: an update on the same
+    -- client would wait for the connections they hold
+    sandbox.fault{ fault = "429-noretry", vendor = "questionpro", count = 2 }
+    local c = qp{ timeout = 2 }
+    local msgs = {}
+    local t0 = os.time()
+    local s = c:update_many(records(12), { concurrency = 2, progress = false,
+      max_rate_limited = 1, on_stop = function()
+        for _, call in ipairs{
+          function() return c:update(701, { firstName = "x" }) end,
+          function() return c:get(701) end,
+          function() return c:encode(701, { firstName = "x" }) end,
+          function() return c:update_many(records(1), { progress = false }) end,
+        } do
+          local ok, err = pcall(call)
+          msgs[#msgs + 1] = not ok and tostring(err) or "ran"
+        end
+      end })
+    assert.are.equal("rate_limited", s.stopped)
+    assert.is_true(os.time() - t0 < 20)
+    assert.are.equal(4, #msgs)
+    for _, m in ipairs(msgs) do
+      assert.matches("called while client:update_many %(its on_stop%) "
+                     .. "is running on the same client", m)
+    end
+    assert.truthy(c:update(701, { firstName = "x" }))   -- free again
+  end)
+
   it("refuses an on_stop that is not a function", function()
     assert.has_error(function()
       qp():update_many(records(1), { on_stop = 42 })

@@ -144,10 +144,14 @@ void uu_many_check_stop(uu_run *r)
 
 /* Tells opts.on_stop(why, in_flight), once, that the run stops pulling:
 ** the CLI says so at once instead of waiting silently for the slowest
-** answer.  The callback may close the client (checked after). */
+** answer.  The client is busy meanwhile, as during on_progress: requests
+** are on the wire, so an update, get, prepare, encode or update_many on
+** the same client is refused at once (guard.c) instead of waiting on the
+** connections they hold.  The callback may close the client (kept for
+** after the run; the run ends "closed"). */
 void uu_many_tell_stop(uu_run *r)
 {
-  int i;
+  int i, status;
   long flying = 0;
   if (r->stop == NULL || r->stop_told || r->stop_ref == LUA_NOREF)
     return;
@@ -158,6 +162,10 @@ void uu_many_tell_stop(uu_run *r)
   lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->stop_ref);
   lua_pushstring(r->L, r->stop);
   lua_pushinteger(r->L, (lua_Integer)flying);
-  lua_call(r->L, 2, 0);
+  r->c->busy = "update_many (its on_stop)";  /* as on_progress: see */
+  status = lua_pcall(r->L, 2, 0, 0);         /* uu_many_progress */
+  r->c->busy = NULL;
+  if (status != 0)
+    lua_error(r->L);
   uu_many_check_open(r);
 }
