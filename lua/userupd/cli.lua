@@ -386,8 +386,14 @@ end
 -- A file the run writes at its end (--summary-json, --metrics-file) must
 -- be writable before the first row is read: found out after the run, it
 -- would cost the operator the file with the run already sent (exit 0).
-local function check_output(flag, path)
+local function check_output(flag, path, userupd, replaced)
   if not path then return end
+  local kind = userupd._file_kind and userupd._file_kind(path)
+  if replaced and kind and kind ~= "file" then  -- PATH.tmp renamed over it
+    fail("%s %s: not a regular file (the file is written whole and " ..
+         "renamed into place, which would replace it)", flag,
+         util.one_line(path))
+  end
   local fh = io.open(path, "rb")
   local probe = fh and path or path .. ".userupd-check"
   if fh then fh:close() end
@@ -422,9 +428,9 @@ local function prepare_apply(args)
          "last payload sent)")
   end
   check_journal_dir(args.journal)
-  check_output("--summary-json", args.summary_json)
-  check_output("--metrics-file", args.metrics_file)
   local userupd = setup.load_module()
+  check_output("--summary-json", args.summary_json, userupd)
+  check_output("--metrics-file", args.metrics_file, userupd, true)
   local vendor = args.vendor:lower() -- "QuestionPro" means questionpro
   setup.check_vendor(userupd, vendor)
   util.log.vendor, util.log.format = vendor, args.log_format
