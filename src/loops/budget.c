@@ -339,8 +339,12 @@ static double take_wait(uu_budget *b, lua_State *L, double rate,
                         double burst)
 {
   char msg[240];
+  int num = lua_isnumber(L, -2);
   double wait = lua_tonumber(L, -2);
   lua_pop(L, 2);
+  if (!num || !(wait >= 0))                        /* also NaN */
+    store_fail(b, L, "take", "its wait is not a number of seconds from 0 "
+               "up (no budget answers that); not waiting on it");
   if (wait > skew_limit(rate, burst)) {
     snprintf(msg, sizeof msg, "its reservation lies %.0f s ahead, more "
              "than a budget of %g a second can make (a clock stepped back, "
@@ -348,7 +352,7 @@ static double take_wait(uu_budget *b, lua_State *L, double rate,
              "its bucket", wait < 1e12 ? wait : 1e12, rate);
     store_fail(b, L, "take", msg);
   }
-  return wait > 0 ? wait : 0;                      /* also NaN */
+  return wait;
 }
 
 static double lua_take(uu_budget *b, lua_State *L, double rate,
