@@ -65,6 +65,34 @@ describe("extra names", function()
     end
   end)
 
+  -- An id member in extra could point the write at another user wherever
+  -- a vendor reads the body's id (QuestionPro answers with userID,
+  -- SmarterMeasure UserId, Thought Industries id): every vendor, every
+  -- usual spelling.
+  it("refuses a member that names the user's id, for every vendor",
+     function()
+    for vendor in pairs(userupd.vendors) do
+      for _, name in ipairs{ "id", "ID", "Id", "userID", "UserId", "USERID",
+                             "user_id", "User-Id", "uid", "UID" } do
+        local c = client(vendor)
+        local body, err = c:encode(ID[vendor], {},
+                                   { extra = { [name] = "2" } })
+        assert.is_nil(body, vendor .. " took extra." .. name)
+        assert.are.equal("invalid", err.kind)
+        assert.is_truthy(err.message:find("user's id", 1, true) or
+                         err.message:find("(the id)", 1, true), err.message)
+      end
+    end
+  end)
+
+  it("still takes id-like names that are not the user's id", function()
+    local c = client("questionpro")
+    local body = assert(c:encode(1, {}, { extra = { surveyID = 5,
+                                                    userIdentity = "x" } }))
+    assert.matches('"surveyID":5', body, 1, true)
+    assert.matches('"userIdentity":"x"', body, 1, true)
+  end)
+
   it("still takes names the vendor documents nowhere", function()
     local c = client("blackbaud")
     local body = assert(c:encode(1, { Prefix = "Mr." },

@@ -383,6 +383,31 @@ static int same_name(const char *a, const char *k, size_t n)
   return a != NULL && strlen(a) == n && strncasecmp(a, k, n) == 0;
 }
 
+/* Whether k names a user's id, as vendors spell one in bodies and answers
+** ("id", "Id", "userID", "UserId", "user_id", "uid"): ASCII case, '_' and
+** '-' ignored.  The id goes where the descriptor puts it (the URL, or the
+** body's id member) and nowhere else: an id member in extra could point
+** the write at another user wherever the vendor reads the body's id. */
+static int names_an_id(const char *k, size_t n)
+{
+  static const char *const ids[] = { "id", "userid", "uid", NULL };
+  char norm[16];
+  size_t i, m = 0;
+  int j;
+  for (i = 0; i < n; i++) {
+    if (k[i] == '_' || k[i] == '-')
+      continue;
+    if (m == sizeof norm - 1)
+      return 0;
+    norm[m++] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i]);
+  }
+  norm[m] = '\0';
+  for (j = 0; ids[j] != NULL; j++)
+    if (strcmp(norm, ids[j]) == 0)
+      return 1;
+  return 0;
+}
+
 /* What a name extra may not take: a member userupd writes or checks (a
 ** descriptor field, native, cross-vendor or as answered; the body id;
 ** the clear list; a credential) in any ASCII case, since a vendor may
@@ -403,6 +428,10 @@ static const char *extra_name_taken(const uu_client *c, const char *k,
   *same = v->id_body;
   if (same_name(v->id_body, k, n))
     return "is written by userupd itself (the id)";
+  *same = "id";
+  if (names_an_id(k, n))
+    return "names the user's id, which userupd takes from the id argument "
+           "only";
   *same = v->null_list;
   if (same_name(v->null_list, k, n))
     return "is the documented clear list; give it in fields, not extra";
