@@ -62,5 +62,24 @@ describe("refused rows keep no password", function()
     absent(PW3, "userupd failures", f.out)
     absent(PW3, "the journal file", db)
     absent(PW3, "--summary-json", cli.slurp(sum) or "")
+    -- the by-reason table under the summary is printed once the later
+    -- rows have taught that pw2 feeds the password field
+    absent(PW3, "the summary's by-reason table", r.out)
+  end)
+
+  it("quoted by the map's own message, on stderr as the row is refused",
+  function()
+    local r = run(
+      "id,first,new_password\n" ..
+      "7221,Ada," .. PW3 .. "\n" ..
+      "7222,Cy," .. PW2 .. "\n",
+      "return function(r) if r.first == 'Ada' then " ..
+      "error('too weak: ' .. r.new_password) end " ..
+      "return tonumber(r.id), { firstName = r.first, " ..
+      "password = r.new_password } end")
+    assert.are.equal(1, r.rc, r.err)
+    assert.matches("too weak: [redacted]", r.err, 1, true)
+    absent(PW3, "stderr", r.err)
+    absent(PW3, "stdout", r.out)
   end)
 end)

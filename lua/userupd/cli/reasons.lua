@@ -51,6 +51,11 @@ end
 -- printed fewer than SHOW times); reason: its group (reasons.key of the
 -- message when nil).
 function Group:row(text, reason)
+  local refused = self.counts.refused
+  if refused then                   -- a map's message may quote a secret
+    text = refused:redact_last(text)
+    reason = reason and refused:redact_last(reason)
+  end
   reason = util.one_line(reason or reasons.key(text))
   self.counts:reason(reason)
   local n = (self.shown[reason] or 0) + 1

@@ -94,17 +94,28 @@ function Collector:redacted(e)
   return (t and ok) and text or nil, reason
 end
 
--- Any secret cell value of the refused rows taken out of text (the
--- summary's by-reason table).
-function Collector:redact(text)
-  for _, e in ipairs(self.list) do
-    for name, v in pairs(e.cells or {}) do
-      if #v >= refused.MIN_SECRET and self:is_secret(name, v, e.secrets) then
-        text = util.replace_plain(text, v, refused.REDACTED)
-      end
+-- The secret cell values of one refused row taken out of text.
+local function redact_entry(self, e, text)
+  for name, v in pairs(e.cells or {}) do
+    if #v >= refused.MIN_SECRET and self:is_secret(name, v, e.secrets) then
+      text = util.replace_plain(text, v, refused.REDACTED)
     end
   end
   return text
+end
+
+-- Any secret cell value of the refused rows taken out of text (the
+-- summary's by-reason table, --summary-json).
+function Collector:redact(text)
+  for _, e in ipairs(self.list) do text = redact_entry(self, e, text) end
+  return text
+end
+
+-- The newest refused row's secret cells taken out of text: its stderr
+-- line, printed as it is refused (a map's own error may quote a cell).
+function Collector:redact_last(text)
+  local e = self.list[#self.list]
+  return e and redact_entry(self, e, text) or text
 end
 
 -- The values of the secret fields the map returned, to redact in cells.

@@ -21,6 +21,9 @@ end
 -- Under the summary: the by-reason table, rows the map gave nothing to
 -- send, where --max-invalid stops a real run, and the file's hints again.
 function run.print_reasons(c)
+  if c.refused then                 -- no secret cell in a printed reason
+    c:redact_reasons(function(text) return c.refused:redact(text) end)
+  end
   if (c.retries or 0) > 0 or (c.waited or 0) >= 1 then
     out(("  retries %s, time spent waiting %s (pacing, Retry-After and " ..
          "backoff, summed over the requests)"):format(
