@@ -355,8 +355,9 @@ static int write_nulls(walk *w, const uu_field *nf)
       return uu_bad_nomem(w->bad, nf->name);
     any = 1;
   }
-  return any && uu_buf_addc(w->b, ']') != 0 ? uu_bad_nomem(w->bad, nf->name)
-                                            : 0;
+  if (any && uu_buf_addc(w->b, ']') != 0)
+    return uu_bad_nomem(w->bad, nf->name);
+  return 0;
 }
 
 static const uu_field *null_field(const uu_vendor *v)

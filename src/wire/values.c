@@ -165,7 +165,9 @@ static int write_elements(uu_client *c, lua_State *L, int idx, uu_buf *b,
     }
     lua_pop(L, 1);
   }
-  return uu_buf_addc(b, ']') == 0 ? 0 : uu_bad_nomem(bad, field);
+  if (uu_buf_addc(b, ']') != 0)
+    return uu_bad_nomem(bad, field);
+  return 0;
 }
 
 /* A string (or UUID) element of a list. */
@@ -320,5 +322,7 @@ int uu_write_kvlist(uu_client *c, lua_State *L, int idx, uu_buf *b,
     lua_pop(L, 2);
   }
   lua_settop(L, top);
-  return uu_buf_addc(b, ']') == 0 ? 0 : uu_bad_nomem(bad, field);
+  if (uu_buf_addc(b, ']') != 0)
+    return uu_bad_nomem(bad, field);
+  return 0;
 }
