@@ -10,17 +10,8 @@ local util = require "support.util"
 local LUA = util.lua()
 local q = util.q
 
-local scratch = {}
-local function tmp(suffix)
-  local base = os.tmpname()
-  scratch[#scratch + 1] = base
-  scratch[#scratch + 1] = base .. suffix
-  return base .. suffix
-end
-local function write(path, content)
-  util.write(path, content)
-  return path
-end
+local clirun = require "support.clirun"
+local tmp, write = clirun.tmp, clirun.write
 
 -- The typo of the operator's report: departmentId for departmentID, set
 -- only when the cell has a value (every 7th row has none: those are fine).
@@ -80,7 +71,7 @@ describe("userupd apply, refused rows by reason", function()
   setup(function() sandbox.start() end)
   before_each(function() sandbox.reset() end)
   teardown(function()
-    for _, p in ipairs(scratch) do os.remove(p) end
+    clirun.cleanup()
   end)
 
   it("a typo in the map: 3 rows, a count, and a stop before sending " ..

@@ -10,17 +10,8 @@ local sleep = require("system").sleep
 local q = util.q
 local LUA = jit and "luajit" or ("lua" .. _VERSION:match("5%.%d"))
 
-local scratch = {}
-local function tmp(suffix)
-  local base = os.tmpname()
-  scratch[#scratch + 1] = base
-  scratch[#scratch + 1] = base .. suffix
-  return base .. suffix
-end
-local function write(path, content)
-  util.write(path, content)
-  return path
-end
+local clirun = require "support.clirun"
+local tmp, write = clirun.tmp, clirun.write
 
 local function command(argv)
   local words = {}
@@ -58,7 +49,7 @@ describe("userupd apply and SIGTERM", function()
     sandbox.clear_faults()
   end)
   teardown(function()
-    for _, p in ipairs(scratch) do os.remove(p) end
+    clirun.cleanup()
   end)
 
   -- The CLI's own pid, so the signal goes to it and not to a shell.

@@ -12,17 +12,8 @@ local now = require("system").gettime
 local LUA = util.lua()
 local q = util.q
 
-local scratch = {}
-local function tmp(suffix)
-  local base = os.tmpname()
-  scratch[#scratch + 1] = base
-  scratch[#scratch + 1] = base .. suffix
-  return base .. suffix
-end
-local function write(path, content)
-  util.write(path, content)
-  return path
-end
+local clirun = require "support.clirun"
+local tmp, write = clirun.tmp, clirun.write
 
 local MAP = [[
 return function(row)
@@ -84,7 +75,7 @@ describe("userupd apply, stopping", function()
   setup(function() sandbox.start() end)
   before_each(function() sandbox.reset() end)
   teardown(function()
-    for _, p in ipairs(scratch) do os.remove(p) end
+    clirun.cleanup()
   end)
 
   it("Ctrl-C twice during slow answers: says so at once, then drops " ..

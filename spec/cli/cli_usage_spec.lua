@@ -9,17 +9,8 @@ local util = require "support.util"
 local LUA = util.lua()
 local q = util.q
 
-local scratch = {}
-local function tmp(suffix)
-  local base = os.tmpname()
-  scratch[#scratch + 1] = base
-  scratch[#scratch + 1] = base .. suffix
-  return base .. suffix
-end
-local function write(path, content)
-  util.write(path, content)
-  return path
-end
+local clirun = require "support.clirun"
+local tmp, write = clirun.tmp, clirun.write
 
 local MAP = [[
 return function(row)
@@ -58,7 +49,7 @@ describe("userupd apply, usage errors", function()
   setup(function() sandbox.start() end)
   before_each(function() sandbox.reset() end)
   teardown(function()
-    for _, p in ipairs(scratch) do os.remove(p) end
+    clirun.cleanup()
   end)
 
   local csv
