@@ -170,13 +170,15 @@ static int after_field(scan *s)
   return -S_BAD;
 }
 
-/* The fields of one record into the table at the top. */
+/* The fields of one record, pushed on the stack in order (s->nfields of
+** them): the table is made once their number is known. */
 static int record(lua_State *L, scan *s)
 {
   int rc, next;
   for (;;) {
     if (s->at >= s->len && !s->eof)
       return S_MORE;
+    luaL_checkstack(L, 2, "CSV record with too many fields");
     if (s->at < s->len && s->buf[s->at] == '"')
       rc = quoted(L, s);
     else
@@ -184,7 +186,7 @@ static int record(lua_State *L, scan *s)
     s->bad_field = s->nfields + 1;
     if (rc != S_OK)
       return rc;
-    lua_rawseti(L, -2, ++s->nfields);
+    s->nfields++;
     next = after_field(s);
     if (next < 0)
       return -next;
@@ -209,37 +211,50 @@ static int skip_blank(scan *s, long *skipped)
 
 enum { C_DROP_EMPTY = 1, C_UTF8 = 2 };
 
-/* Replaces the list at -1 with a table keyed by the header at hdr when
-** the counts match, minding the cells flags.  0, or 1 with the reason a
-** cell is refused pushed instead. */
-static int key_by_header(lua_State *L, int hdr, int n, int cells)
+/* The n fields from stack index base on as a list, in place of them. */
+static void as_list(lua_State *L, int base, int n)
+{
+  int i;
+  lua_createtable(L, n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_pushvalue(L, base + i - 1);
+    lua_rawseti(L, -2, i);
+  }
+  lua_replace(L, base);
+  lua_settop(L, base);
+}
+
+/* The n fields from stack index base on, keyed by the header at hdr when
+** the counts match (minding the cells flags), else as a list; left at
+** base.  0, or 1 with the reason a cell is refused at base instead. */
+static int key_by_header(lua_State *L, int base, int hdr, int n, int cells)
 {
   int i;
   size_t len, bad;
   const char *v;
-  if (hdr == 0 || (int)uu_rawlen(L, hdr) != n)
+  if (hdr == 0 || (int)uu_rawlen(L, hdr) != n) {
+    as_list(L, base, n);
     return 0;
+  }
   lua_createtable(L, 0, n);
   for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, -2, i);
-    v = lua_tolstring(L, -1, &len);
+    v = lua_tolstring(L, base + i - 1, &len);
     if ((cells & C_UTF8) && (bad = uu_utf8_check(v, len)) < len) {
       lua_rawgeti(L, hdr, i);
       lua_pushfstring(L, "column \"%s\" is not valid UTF-8 (byte %d)",
                       lua_tostring(L, -1), (int)bad + 1);
-      lua_replace(L, -5);                         /* over the list */
-      lua_pop(L, 3);
+      lua_replace(L, base);
+      lua_settop(L, base);
       return 1;
     }
-    if (len == 0 && (cells & C_DROP_EMPTY)) {
-      lua_pop(L, 1);
+    if (len == 0 && (cells & C_DROP_EMPTY))
       continue;
-    }
     lua_rawgeti(L, hdr, i);
-    lua_insert(L, -2);
+    lua_pushvalue(L, base + i - 1);
     lua_rawset(L, -3);
   }
-  lua_remove(L, -2);
+  lua_replace(L, base);
+  lua_settop(L, base);
   return 0;
 }
 
@@ -289,7 +304,7 @@ static int l_csv_next(lua_State *L)
   lua_Number pos = luaL_checknumber(L, 2);
   const char *sep = luaL_checklstring(L, 4, &seplen);
   long skipped = 0;
-  int rc, hdr = lua_istable(L, 6) ? 6 : 0;
+  int rc, base, cells, hdr = lua_istable(L, 6) ? 6 : 0;
   memset(&s, 0, sizeof s);
   s.buf = luaL_checklstring(L, 1, &s.len);
   s.eof = lua_toboolean(L, 3);
@@ -304,7 +319,8 @@ static int l_csv_next(lua_State *L)
     lua_pushstring(L, rc == 1 ? "end" : "more");
     return 1;
   }
-  lua_newtable(L);
+  cells = whole_arg(L, 7);
+  base = lua_gettop(L) + 1;
   rc = record(L, &s);
   if (rc == S_BAD && !s.swallowed && skip_line(&s) == S_MORE)
     rc = S_MORE;
@@ -312,9 +328,11 @@ static int l_csv_next(lua_State *L)
     lua_pushliteral(L, "more");
     return 1;
   }
-  if (rc == S_BAD)
+  if (rc == S_BAD) {
+    lua_settop(L, base - 1);               /* the fields read so far */
     return push_bad(L, &s, skipped);
-  if (key_by_header(L, hdr, s.nfields, whole_arg(L, 7)))
+  }
+  if (key_by_header(L, base, hdr, s.nfields, cells))
     return push_bad(L, &s, skipped);               /* a cell refused */
   return push_row(L, &s, skipped);
 }
