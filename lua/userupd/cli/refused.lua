@@ -34,10 +34,24 @@ end
 local Collector = {}
 Collector.__index = Collector
 
+-- The names of the vendor's secret fields, from its field_info.
+local function secret_names(info)
+  local list = {}
+  for name, fi in pairs(info) do
+    if type(fi) == "table" and fi.secret then list[#list + 1] = name end
+  end
+  return list
+end
+
 -- seen: the input's seen table (seen.columns, the CSV header).
+-- The last refused.RECENT rows handed on are kept in a ring of three
+-- lists by (lineno % RECENT) + 1: their line, row and secret values
+-- (remember runs once per row, so it makes no table of its own).
 function refused.new(userupd, vendor, seen)
+  local info = userupd.vendors[vendor].field_info or {}
   return setmetatable({ userupd = userupd, seen = seen, list = {},
-    recent = {}, info = userupd.vendors[vendor].field_info or {},
+    ring_line = {}, ring_row = {}, ring_secrets = {}, info = info,
+    secret_names = secret_names(info),
     secret_cols = {},        -- columns seen feeding a secret field
     started = os.time() }, Collector)
 end
@@ -121,10 +135,10 @@ end
 -- The values of the secret fields the map returned, to redact in cells.
 function Collector:secret_values(fields)
   if type(fields) ~= "table" then return nil end
-  local set
-  for name, v in pairs(fields) do
-    local fi = self.info[name]
-    if fi and fi.secret and type(v) == "string" and v ~= "" then
+  local names, set = self.secret_names, nil
+  for i = 1, #names do
+    local v = rawget(fields, names[i])
+    if type(v) == "string" and v ~= "" then
       set = set or {}
       set[v] = true
     end
@@ -145,17 +159,26 @@ function Collector:remember(lineno, row, fields)
       end
     end
   end
-  self.recent[lineno] = { row = row, secrets = secrets }
-  self.recent[lineno - refused.RECENT] = nil
+  local k = lineno % refused.RECENT + 1
+  self.ring_line[k], self.ring_row[k], self.ring_secrets[k] =
+    lineno, row, secrets or false
+end
+
+-- The row remembered for lineno (row, secrets), taken off the ring; nil
+-- when it is not there (never handed on, or too long ago).
+function Collector:recall(lineno)
+  local k = lineno and (lineno % refused.RECENT + 1)
+  if not k or self.ring_line[k] ~= lineno then return nil end
+  local row, secrets = self.ring_row[k], self.ring_secrets[k]
+  self.ring_line[k], self.ring_row[k], self.ring_secrets[k] =
+    false, false, false
+  return row, secrets or nil
 end
 
 function Collector:add(lineno, kind, reason, row, id, fields)
-  local r = self.recent[lineno]
-  if r then
-    row = row or r.row
-    self.recent[lineno] = nil
-  end
-  local secrets = (r and r.secrets) or self:secret_values(fields)
+  local kept, secrets = self:recall(lineno)
+  row = row or kept or nil
+  secrets = secrets or self:secret_values(fields)
   self.list[#self.list + 1] = { line = lineno or 0,
     id = id ~= nil and util.one_line(id) or nil, kind = kind or "invalid",
     reason = util.one_line(reason), cells = self:cells(row),
