@@ -158,7 +158,7 @@ end
 -- stream when it returns true (--max-invalid).
 function records.stream(rows, map, vendor, counts, report, guard)
   local kind, ids = id_kind_and_set(vendor)
-  local read = 0
+  local add, id_key, read = ids.add, records.id_key, 0
   counts.duplicates = counts.duplicates or {}
   return function()
     for row, lineno, why, raw in rows do
@@ -166,7 +166,7 @@ function records.stream(rows, map, vendor, counts, report, guard)
       read = read + 1
       counts.read = read
       if row then id, fields, extra = map_row(map, row, vendor) end
-      local first = id and ids:add(records.id_key(kind, id), lineno)
+      local first = id and add(ids, id_key(kind, id), lineno)
       if id == nil then
         skipped(counts, fields)
       elseif id == false then
