@@ -4,7 +4,9 @@
 **
 **   local set = userupd.idset([opts])  opts.filter_bits, opts.pending: the
 **                         Bloom filter's first size and the pending list's
-**                         (tests make them small; defaults otherwise)
+**                         (tests make them small; defaults otherwise);
+**                         opts.hash_bits (tests): hash bits kept, so that
+**                         ids collide and only their bytes tell them apart
 **   set:add(key, line) -> nil when key is new, else the line it was first
 **                         added with; raises on a database error
 **   set:close()          (also __gc and __close)
@@ -37,6 +39,7 @@ static size_t size_opt(lua_State *L, const char *k)
 static int l_idset_new(lua_State *L)
 {
   size_t bits = size_opt(L, "filter_bits"), pend = size_opt(L, "pending");
+  size_t weak = size_opt(L, "hash_bits");
   l_idset *ls = (l_idset *)lua_newuserdata(L, sizeof *ls);
   char err[200];
   ls->s = NULL;
@@ -44,6 +47,8 @@ static int l_idset_new(lua_State *L)
   lua_setmetatable(L, -2);
   if (uu_idset_open(&ls->s, bits, pend, err, sizeof err) != 0)
     return luaL_error(L, "userupd: %s", err);
+  if (weak > 0)
+    uu_idset_weaken(ls->s, weak < 64 ? (int)weak : 63);
   return 1;
 }
 

@@ -1,8 +1,9 @@
 /*
 ** idset.h: a set of ids with the input line each was first seen on, kept
-** in a private temporary SQLite database, so its memory stays flat (a few
-** hundred KiB of page cache) whatever the number of ids: the CLI's
-** duplicate check over a whole export.  One thread at a time.
+** in unlinked temporary files (sorted runs) behind a Bloom filter, so its
+** memory stays flat (about 2 bytes an id of filter, and a few MiB of
+** buffers) whatever the number of ids: the CLI's duplicate check over a
+** whole export.  One thread at a time.
 */
 #ifndef UU_IDSET_H
 #define UU_IDSET_H
@@ -13,7 +14,7 @@ typedef struct uu_idset uu_idset;
 
 /* 0 ok (*out set), -1 error (err gets a one-line message).  bits: the
    Bloom filter's first size, pend_max: ids kept pending before a write
-   (0 and 0: the defaults, 2^20 and 8192; small ones are for tests). */
+   (0 and 0: the defaults, 2^20 and 32768; small ones are for tests). */
 int uu_idset_open(uu_idset **out, size_t bits, size_t pend_max, char *err,
                   size_t errlen);
 
@@ -22,6 +23,10 @@ int uu_idset_open(uu_idset **out, size_t bits, size_t pend_max, char *err,
    (uu_idset_errmsg). */
 int uu_idset_add(uu_idset *s, const char *id, size_t n, long line,
                  long *first);
+
+/* Tests only: keeps bits (1..63) of each id's hash, so that many ids
+   share one and the answers must come from comparing their bytes. */
+void uu_idset_weaken(uu_idset *s, int bits);
 
 const char *uu_idset_errmsg(uu_idset *s);
 
