@@ -351,30 +351,25 @@ function Reader:next_row()
   return row, start
 end
 
--- The C scanner's rows, keyed by the header, straight from one scan per
--- row (issue 22: the layers of parse_next cost more than the scan).  Any
--- other answer (more input needed, a bad record, the end) goes the
--- general way, which scans again from the same position.
-local function fast_row(self)
-  local kind, row, pos, lines, skipped, stray = c_next(self.buf, self.pos,
-    self.eof, self.sep, self.strict, self.header, self.cells)
-  if kind ~= "row" or row[1] ~= nil then return nil end  -- a list: the
-                                         -- count is off, said the long way
-  local start = self.line + skipped
-  self.pos, self.line = pos, self.line + lines
-  if stray then self:note_stray(start) end
-  return row, start
-end
-
 -- Iterator for a generic `for`: row, lineno (row is false on a bad record,
 -- with the message as a third value).  At the end the reader closes
 -- itself, so a loop run to completion leaves no file open.
+-- With the C scanner and a header, a keyed row comes straight from one
+-- scan (issue 22: the layers of parse_next cost more than the scan); any
+-- other answer (more input needed, a bad record or count, the end) goes
+-- the general way, which scans again from the same position.
 function Reader:rows()
-  local fast = self.c_next and self.header and not self.done and fast_row
+  local fast = self.c_next and self.header and not self.done
   return function()
     if fast and not self.closed and not self.done then
-      local row, start = fast(self)
-      if row then return row, start end
+      local kind, row, pos, lines, skipped, stray = c_next(self.buf,
+        self.pos, self.eof, self.sep, self.strict, self.header, self.cells)
+      if kind == "row" and row[1] == nil then   -- keyed: the count is right
+        local start = self.line + skipped
+        self.pos, self.line = pos, self.line + lines
+        if stray then self:note_stray(start) end
+        return row, start
+      end
     end
     if self.closed then return nil end
     local row, lineno, why, fields = self:next_row()

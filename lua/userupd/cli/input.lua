@@ -170,9 +170,16 @@ local function csv_rows(path, opts, seen, null)
   local rows, yielded = reader:rows(), 0
   local function is_known(k) return known[k] end
   seen.is_known = is_known
+  local mt
   return function()
     local row, lineno, msg, fields = rows()
     yielded = yielded + 1
+    if row and reader.cells_done then    -- the common row, in few steps
+      if mt then return setmetatable(row, mt), lineno end
+      row = present(row, seen, is_known)
+      mt = getmetatable(row)
+      return row, lineno
+    end
     if row == false then           -- fields: a short or long row's values
       msg = msg:gsub("^line %d+: ", "")
       if reader.cells_done and msg:find(UTF8_REFUSED) then

@@ -89,9 +89,11 @@ end
 -- without dashes and case.  A string for a numeric id is sent as written
 -- (digits only, checked when the request is built).  kind: the vendor's
 -- id kind (userupd.vendors[v].id).
+local math_type = math.type
+
 function records.id_key(kind, id)
   if type(id) == "number" then
-    if math.type and math.type(id) == "integer" then return tostring(id) end
+    if math_type and math_type(id) == "integer" then return tostring(id) end
     if id == math.floor(id) and math.abs(id) < 2^53 then
       return ("%.0f"):format(id)
     end

@@ -48,9 +48,11 @@ end
 -- and answer): a draw per row cost more than the row's own work.
 local DRAW_EVERY = 16
 
+-- Returns the source and a function that tells whether it was called.
 local function source(recs, counts, bar)
-  local drawn, n = bar.mode ~= "off", 0
+  local drawn, n, pulled = bar.mode ~= "off", 0, false
   return function()
+    pulled = true
     if counts.invalid_stop then return nil end      -- --max-invalid
     local id, fields, lineno, extra = recs()
     if drawn then
@@ -61,7 +63,7 @@ local function source(recs, counts, bar)
       end
     end
     return id, fields, extra, lineno
-  end
+  end, function() return pulled end
 end
 
 -- The run stops pulling: said at once, so Ctrl-C never meets a silent
@@ -184,15 +186,12 @@ end
 
 -- ctx: userupd, vendor, opts (client options), args.
 function send.real(client, recs, counts, ctx, bar)
-  local pull, pulled = source(recs, counts, bar), false
+  local pull, pulled = source(recs, counts, bar)
   local opts = options(ctx.args, counts, bar)
   opts.on_progress = on_progress(ctx, counts, bar)
   if ctx.metrics then opts.on_result = ctx.metrics:wrap(opts.on_result) end
-  local ok, s = pcall(client.update_many, client, function()
-    pulled = true
-    return pull()
-  end, opts)
-  if not ok then util.journal_refused(s, pulled) end
+  local ok, s = pcall(client.update_many, client, pull, opts)
+  if not ok then util.journal_refused(s, pulled()) end
   if s.lock_taken_over then              -- a killed run's lock (owner.c)
     err_line(("note: the journal's lock was left by a run that is gone " ..
               "(%s): taken over"):format(util.one_line(s.lock_taken_over)))
