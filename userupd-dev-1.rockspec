@@ -100,6 +100,7 @@ build = {
         "src/wire/format.c",
         "src/wire/ids.c",
         "src/wire/marshal.c",
+        "src/wire/names.c",
         "src/wire/reply.c",
         "src/wire/request.c",
         "src/wire/secrets.c",

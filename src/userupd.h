@@ -276,6 +276,7 @@ typedef struct uu_client {
   int sleep_ref, transport_ref;
   int attempt_ref;           /* on_attempt, called after each attempt */
   int names_ref;             /* marshal's name -> field table */
+  struct uu_names *names;    /* its keys by address (marshal.c), or NULL */
   /* the slot sync calls use, and the pool update_many draws from */
   uu_slot sync, login;
   uu_buf scratch;
@@ -349,6 +350,7 @@ int uu_marshal_x(uu_client *c, lua_State *L, int idx, int extra,
                  const char *id, size_t idlen, uu_buf *body,
                  size_t *fields_end, uu_bad *bad);
 int uu_extra_arg(lua_State *L, int opts);
+void uu_names_free(uu_client *c);
 int uu_push_extra_names(lua_State *L, int extra);
 int uu_percent_encode(uu_buf *b, const char *s, size_t n);
 int uu_base64(uu_buf *out, const char *s, size_t n);

@@ -366,6 +366,7 @@ void uu_client_release(lua_State *L, uu_client *c)
   luaL_unref(L, LUA_REGISTRYINDEX, c->sleep_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->names_ref);
+  uu_names_free(c);
   luaL_unref(L, LUA_REGISTRYINDEX, c->attempt_ref);
   c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
   c->attempt_ref = LUA_NOREF;
@@ -556,7 +557,7 @@ static int marshal_args(lua_State *L, uu_client *c)
 ** I/O.  Extra members are listed in req.extra (tostring marks them). */
 static int client_prepare(lua_State *L)
 {
-  uu_client *c = uu_check_client(L, 1);
+  uu_client *c = (uu_client *)lua_touserdata(L, 1);    /* uu_guarded's */
   int extra;
   if (marshal_args(L, c) != 0)
     return 2;
@@ -574,7 +575,7 @@ static int client_prepare(lua_State *L)
 ** the payload alone, for hashing, diffing or a transport of one's own. */
 static int client_encode(lua_State *L)
 {
-  uu_client *c = uu_check_client(L, 1);
+  uu_client *c = (uu_client *)lua_touserdata(L, 1);    /* uu_guarded's */
   if (marshal_args(L, c) != 0)
     return 2;
   lua_pushlstring(L, c->sync.body.p, c->sync.body.n);

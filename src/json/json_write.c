@@ -6,6 +6,7 @@
 */
 #include <locale.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,21 @@ static int add_escape(uu_buf *b, unsigned char c)
   return uu_buf_add(b, e, 2);
 }
 
+/* Whether the 8 bytes at p are all plain (uu_json_plain): none below
+** 0x20, none from 0x80, no '"' and no '\\'.  Each test is exact about
+** whether any byte of the word matches (a borrow only runs past a byte
+** that matched), so a word it passes is plain. */
+static int word_plain(const unsigned char *p)
+{
+  const uint64_t ones = 0x0101010101010101ull;
+  uint64_t w, q, s;
+  memcpy(&w, p, 8);
+  q = w ^ (ones * 0x22);
+  s = w ^ (ones * 0x5C);
+  return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+           ((s - ones) & ~s) | w) & (ones * 0x80)) == 0;
+}
+
 /* One pass: copy runs of plain bytes, check UTF-8, escape the rest. */
 int uu_json_string(uu_buf *b, const char *s, size_t n)
 {
@@ -51,6 +67,8 @@ int uu_json_string(uu_buf *b, const char *s, size_t n)
   if (uu_buf_reserve(b, n + 2) != 0 || uu_buf_addc(b, '"') != 0)
     return UU_JNOMEM;
   while (i < n) {
+    while (n - i >= 8 && word_plain(u + i))
+      i += 8;
     while (i < n && uu_json_plain[u[i]])
       i++;
     if (i == n)

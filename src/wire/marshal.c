@@ -11,8 +11,6 @@
 #include <strings.h>
 #include "wire/marshal.h"
 
-#define MAX_FIELDS 64 /* the largest descriptor (Thought Industries) has 50 */
-
 /* Where each descriptor field was given: absent, by its native name or by
 ** its cross-vendor name. */
 enum { GIVEN_NO = 0, GIVEN_NATIVE, GIVEN_CANON };
@@ -70,6 +68,9 @@ typedef struct walk {
   unsigned char nulled[MAX_FIELDS]; /* cleared via the vendor's null list */
   unsigned char listed[MAX_FIELDS]; /* named in the explicit null list */
   int slot[MAX_FIELDS];             /* stack index of each given value */
+  int type[MAX_FIELDS];             /* its Lua type */
+  const char *str[MAX_FIELDS];      /* a string's bytes (the slot keeps */
+  size_t len[MAX_FIELDS];           /* them alive) and length */
   int nfields;                      /* fields in the descriptor */
   uu_buf *b;                        /* the body being written */
   int first;                        /* no member written yet: no comma */
@@ -84,31 +85,6 @@ static const char *given_name(const walk *w, const uu_field *f)
 /* Pass 1: every key must name a field, and no field twice.  Unknown keys
 ** are reported smallest first, so the message does not depend on hash
 ** order. */
-/* The client's name -> field table: { FirstName = 1, first_name = -1, ...}
-** (index + 1, negative for a cross-vendor name), built on first use.  A
-** look-up is one hash probe on the key Lua already interned. */
-static int push_names(lua_State *L, uu_client *c)
-{
-  const uu_field *f;
-  int i;
-  if (c->names_ref != LUA_NOREF && c->names_ref != LUA_REFNIL) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->names_ref);
-    return lua_gettop(L);
-  }
-  lua_newtable(L);
-  for (f = c->v->fields, i = 1; f->name != NULL; f++, i++) {
-    lua_pushinteger(L, i);
-    lua_setfield(L, -2, f->name);
-    if (f->canon != NULL) {
-      lua_pushinteger(L, -i);
-      lua_setfield(L, -2, f->canon);
-    }
-  }
-  lua_pushvalue(L, -1);
-  c->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  return lua_gettop(L);
-}
-
 /* A key (under its value) that names no field: the first in byte order
 ** is kept for the error; a key that is no string is an error now.  Pops
 ** the value. */
@@ -147,8 +123,27 @@ static int keep_field(walk *w, int at, int base)
   }
   w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
   w->slot[i] = base + 1 + i;
+  w->type[i] = lua_type(w->L, -1);
+  if (w->type[i] == LUA_TSTRING)
+    w->str[i] = lua_tolstring(w->L, -1, &w->len[i]);
   lua_replace(w->L, w->slot[i]);                   /* the value, kept */
   return 0;
+}
+
+/* The names table's value for the key under the value on top: by the
+** key string's address (names.c), else by a look-up in the table. */
+static int field_at(walk *w, int names)
+{
+  int at = 0;
+  if (lua_type(w->L, -2) == LUA_TSTRING)
+    at = uu_names_find(w->c, lua_tostring(w->L, -2));
+  if (at != 0)
+    return at;
+  lua_pushvalue(w->L, -2);
+  lua_rawget(w->L, names);                         /* ..., key, value, at */
+  at = (int)lua_tointeger(w->L, -1);
+  lua_pop(w->L, 1);
+  return at;
 }
 
 /* Every key of the fields table to its field's slot (a slot per field
@@ -157,15 +152,12 @@ static int scan_keys(walk *w)
 {
   const char *unknown = NULL;
   size_t ul = 0;
-  int names = push_names(w->L, w->c), base = names, at, rc;
+  int names = uu_names_push(w->L, w->c), base = names, at, rc;
   luaL_checkstack(w->L, w->nfields + 4, "fields");
   lua_settop(w->L, base + w->nfields);             /* a slot per field */
   lua_pushnil(w->L);
   while (lua_next(w->L, w->idx)) {                 /* ..., key, value */
-    lua_pushvalue(w->L, -2);
-    lua_rawget(w->L, names);                       /* ..., key, value, at */
-    at = (int)lua_tointeger(w->L, -1);
-    lua_pop(w->L, 1);
+    at = field_at(w, names);
     rc = at == 0 ? note_unknown(w, &unknown, &ul) : keep_field(w, at, base);
     if (rc != 0)
       return rc;
@@ -215,7 +207,7 @@ static int check_guard(walk *w, const uu_field *f)
   const uu_field *lf;
   int canon;
   size_t n;
-  if (!lua_toboolean(w->L, -1))
+  if (!lua_toboolean(w->L, w->slot[f - w->c->v->fields]))
     return 0;
   for (;;) {
     bar = strchr(p, '|');
@@ -232,35 +224,39 @@ static int check_guard(walk *w, const uu_field *f)
   }
 }
 
-/* One given value, already on top of the stack. */
-static int write_value(walk *w, const uu_field *f, const char *field)
+/* Field i's given value (in its slot), of Lua type t. */
+static int write_value(walk *w, const uu_field *f, const char *field,
+                       int i, int t)
 {
   lua_State *L = w->L;
-  int t = lua_type(L, -1);
+  int at = w->slot[i];
   switch (f->kind) {
   case UU_INT:
   case UU_NUMBER:
     if (t != LUA_TNUMBER)
-      return uu_value_error(L, -1, f, field, f->kind == UU_INT ? "integer"
+      return uu_value_error(L, at, f, field, f->kind == UU_INT ? "integer"
                             : "number", w->bad);
-    return f->kind == UU_INT ? uu_write_int(L, -1, w->b, field, w->bad)
-                             : uu_write_number(L, -1, w->b, field, w->bad);
+    return f->kind == UU_INT ? uu_write_int(L, at, w->b, field, w->bad)
+                             : uu_write_number(L, at, w->b, field, w->bad);
   case UU_BOOL:
     if (t != LUA_TBOOLEAN)
-      return uu_value_error(L, -1, f, field, "boolean", w->bad);
-    return uu_buf_add(w->b, lua_toboolean(L, -1) ? "true" : "false",
-                      lua_toboolean(L, -1) ? 4 : 5) == 0
+      return uu_value_error(L, at, f, field, "boolean", w->bad);
+    return uu_buf_add(w->b, lua_toboolean(L, at) ? "true" : "false",
+                      lua_toboolean(L, at) ? 4 : 5) == 0
                ? 0 : uu_bad_nomem(w->bad, field);
   case UU_STRING_LIST:
   case UU_UUID_LIST:
   case UU_NAME_LIST:
-    return uu_write_list(w->c, L, lua_gettop(L), w->b, field, f, w->bad);
+    return uu_write_list(w->c, L, at, w->b, field, f, w->bad);
   case UU_OBJECT:
-    return uu_write_object(w->c, L, lua_gettop(L), w->b, field, w->bad);
+    return uu_write_object(w->c, L, at, w->b, field, w->bad);
   case UU_KV_LIST:
-    return uu_write_kvlist(w->c, L, lua_gettop(L), w->b, field, w->bad);
+    return uu_write_kvlist(w->c, L, at, w->b, field, w->bad);
   default:
-    return uu_write_text(w->c, L, -1, w->b, field, f, w->bad);
+    if (t != LUA_TSTRING)
+      return uu_type_error(L, at, field, "string", w->bad);
+    return uu_write_chars(w->c, w->b, field, f, w->str[i], w->len[i],
+                          w->bad);
   }
 }
 
@@ -305,37 +301,33 @@ static int write_null(walk *w, const uu_field *f, const char *name)
              ? -1 : 0;
 }
 
-/* Pass 2, one descriptor field.  The explicit null list is written last,
-** by write_nulls, once every cleared field is known. */
+/* Pass 2, one descriptor field, its value read in its slot.  The
+** explicit null list is written last, by write_nulls, once every cleared
+** field is known. */
 static int write_field(walk *w, const uu_field *f)
 {
   lua_State *L = w->L;
-  int i = (int)(f - w->c->v->fields), rc;
+  int i = (int)(f - w->c->v->fields), rc, t;
   const char *name;
-  /* scan_keys used up the room reserved so far: a value and what its
-  ** writer pushes need their own (lists push an element, objects recurse
-  ** with their own checks) */
-  luaL_checkstack(L, 4, "fields");
   if (w->given[i] == GIVEN_NO)
     return (f->flags & UU_REQLIST)
                ? (write_key(w, f->name) != 0 ||
                   uu_buf_add(w->b, "[]", 2) != 0 ? -1 : 0)
                : 0;
   name = given_name(w, f);
-  lua_pushvalue(L, w->slot[i]);                    /* ..., value */
-  if (is_null(L, -1)) {
-    lua_pop(L, 1);
+  t = w->type[i];
+  if (t == LUA_TLIGHTUSERDATA && is_null(L, w->slot[i]))
     return write_null(w, f, name);
-  }
-  if (w->listed[i]) {
-    lua_pop(L, 1);
+  if (w->listed[i])
     return uu_bad_at(w->bad, name, "%s: given a value and also listed in %s",
                      name, w->c->v->null_list);
-  }
+  /* a list's writer pushes an element, an object's recurses with its own
+  ** checks: room for what they push */
+  if (t == LUA_TTABLE)
+    luaL_checkstack(L, 4, "fields");
   rc = (f->flags & UU_GUARD) ? check_guard(w, f) : 0;
   if (rc == 0 && (rc = write_key(w, f->name)) == 0)
-    rc = write_value(w, f, name);
-  lua_pop(L, 1);
+    rc = write_value(w, f, name, i, t);
   return rc;
 }
 
@@ -557,7 +549,11 @@ int uu_extra_arg(lua_State *L, int opts)
 static int walk_init(walk *w, uu_client *c, lua_State *L, int idx,
                      uu_buf *body, uu_bad *bad)
 {
-  memset(w, 0, sizeof *w);
+  /* only what the walk reads before writing: the per-field values are
+  ** set where given[] says so */
+  memset(w->given, 0, sizeof w->given);
+  memset(w->nulled, 0, sizeof w->nulled);
+  memset(w->listed, 0, sizeof w->listed);
   w->c = c;
   w->L = L;
   w->idx = uu_absindex(L, idx);

@@ -548,25 +548,8 @@ static void set_header(lua_State *L, const char *line)
   lua_rawset(L, -3);
 }
 
-/* Made once per client and kept in its uservalue: the request metatable
-** (its __tostring must know the client's secrets) and the headers. */
-static void make_shared(lua_State *L, uu_client *c, int client, int uv)
-{
-  struct curl_slist *h;
-  lua_newtable(L);
-  lua_pushvalue(L, client);
-  lua_pushcclosure(L, l_request_tostring, 1);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "userupd.request");
-  lua_setfield(L, -2, "__name");
-  lua_rawseti(L, uv, UV_REQMT);
-  lua_createtable(L, 0, 5);
-  for (h = c->headers; h != NULL; h = h->next)
-    set_header(L, h->data);
-  lua_rawseti(L, uv, UV_HEADERS);
-}
-
-/* A copy of the shared headers (a transport may add its own), on top. */
+/* A copy of the shared headers at index shared (a transport may add its
+** own), on top. */
 static void push_headers(lua_State *L, int shared)
 {
   lua_createtable(L, 0, 6);
@@ -578,7 +561,47 @@ static void push_headers(lua_State *L, int shared)
   }
 }
 
-/* { method, url, headers = { ... }, body } for the client at index 1. */
+/* __index of a request: req.headers is made on its first read (most
+** requests are sent or encoded without anyone reading it), then kept in
+** the request like the other members.  Upvalue 1: the shared headers. */
+static int l_request_index(lua_State *L)
+{
+  const char *k = lua_tostring(L, 2);
+  if (lua_type(L, 2) != LUA_TSTRING || strcmp(k, "headers") != 0)
+    return 0;
+  push_headers(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);                                /* req.headers = copy */
+  return 1;
+}
+
+/* Made once per client and kept in its uservalue: the request metatable
+** (its __tostring must know the client's secrets; its __index makes
+** req.headers from the headers kept beside it). */
+static void make_shared(lua_State *L, uu_client *c, int client, int uv)
+{
+  struct curl_slist *h;
+  lua_createtable(L, 0, 5);
+  for (h = c->headers; h != NULL; h = h->next)
+    set_header(L, h->data);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, uv, UV_HEADERS);
+  lua_newtable(L);                                 /* headers, mt */
+  lua_pushvalue(L, client);
+  lua_pushcclosure(L, l_request_tostring, 1);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "userupd.request");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, l_request_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_rawseti(L, uv, UV_REQMT);
+  lua_pop(L, 1);
+}
+
+/* { method, url, headers = { ... }, body } for the client at index 1;
+** headers comes on first read (l_request_index). */
 void uu_push_request(lua_State *L, uu_client *c, const char *method,
                      uu_buf *url, uu_buf *body)
 {
@@ -596,10 +619,6 @@ void uu_push_request(lua_State *L, uu_client *c, const char *method,
   lua_setfield(L, -2, "method");
   lua_pushlstring(L, url->p, url->n);
   lua_setfield(L, -2, "url");
-  lua_rawgeti(L, uv, UV_HEADERS);
-  push_headers(L, lua_gettop(L));
-  lua_setfield(L, -3, "headers");
-  lua_pop(L, 1);
   if (body != NULL) {
     lua_pushlstring(L, body->p, body->n);
     lua_setfield(L, -2, "body");

@@ -107,10 +107,17 @@ int uu_write_text(uu_client *c, lua_State *L, int idx, uu_buf *b,
 {
   size_t n;
   const char *s;
-  char tmp[UU_SHOWN_BUF];
   if (lua_type(L, idx) != LUA_TSTRING)
     return uu_type_error(L, idx, field, "string", bad);
   s = lua_tolstring(L, idx, &n);
+  return uu_write_chars(c, b, field, f, s, n, bad);
+}
+
+/* The same for a string's bytes already read (s, n). */
+int uu_write_chars(uu_client *c, uu_buf *b, const char *field,
+                   const uu_field *f, const char *s, size_t n, uu_bad *bad)
+{
+  char tmp[UU_SHOWN_BUF];
   if (f->kind == UU_ENUM && !uu_in_set(f->arg, s, n))
     return uu_bad_at(bad, field, "%s: %s is not one of %s", field,
                      uu_shown(f, s, n, tmp, sizeof tmp), f->arg);

@@ -1,0 +1,106 @@
+-- The marshal fast paths (issue 22): strings scanned 8 bytes at a time,
+-- field names found by their interned string's address, req.headers
+-- made on first read.  Each must give the very bytes and tables the
+-- plain paths gave.
+local userupd = require "userupd"
+local cjson = require "cjson"
+
+local function sm()
+  return userupd.smartermeasure{ username = "u", password = "p-secret-1" }
+end
+
+-- What a JSON string of s must be, written the slow way, byte by byte.
+local function quoted(s)
+  local out = { '"' }
+  for i = 1, #s do
+    local b = s:byte(i)
+    local ch = s:sub(i, i)
+    if ch == '"' then out[#out + 1] = '\\"'
+    elseif ch == "\\" then out[#out + 1] = "\\\\"
+    elseif ch == "\n" then out[#out + 1] = "\\n"
+    elseif ch == "\r" then out[#out + 1] = "\\r"
+    elseif ch == "\t" then out[#out + 1] = "\\t"
+    elseif ch == "\b" then out[#out + 1] = "\\b"
+    elseif ch == "\f" then out[#out + 1] = "\\f"
+    elseif b < 32 then out[#out + 1] = string.format("\\u%04x", b)
+    else out[#out + 1] = ch end
+  end
+  out[#out + 1] = '"'
+  return table.concat(out)
+end
+
+describe("marshal fast paths", function()
+  it("escapes a byte that needs it at every place in a string", function()
+    local c = sm()
+    local specials = { '"', "\\", "\n", "\0", "\31", "\127", "é", "\t" }
+    for len = 1, 40 do
+      for pos = 1, len do
+        for _, sp in ipairs(specials) do
+          local s = string.rep("a", pos - 1) .. sp .. string.rep("b", len - pos)
+          local body = assert(c:encode(1, { LastName = s }))
+          assert.are.equal('{"LastName":' .. quoted(s) .. "}", body)
+        end
+      end
+    end
+  end)
+
+  it("refuses invalid UTF-8 at any place, naming the byte", function()
+    local c = sm()
+    for pos = 1, 24 do
+      local s = string.rep("x", pos - 1) .. "\255" .. string.rep("y", 9)
+      local body, err = c:encode(1, { FirstName = s })
+      assert.is_nil(body)
+      assert.are.equal("FirstName: invalid UTF-8 at byte " .. pos, err.message)
+    end
+  end)
+
+  it("finds names built at run time, cross-vendor ones, and refuses " ..
+     "unknown and doubled ones", function()
+    local c = sm()
+    local f = { [("First") .. ("Name")] = "A", [table.concat{ "e", "mail" }] = "b@x.org" }
+    assert.are.equal('{"FirstName":"A","Email":"b@x.org"}', c:encode(1, f))
+    local long = string.rep("FirstName", 6)                -- a long string
+    local body, err = c:encode(1, { [long] = "A" })
+    assert.is_nil(body)
+    assert.matches("unknown field", err.message)
+    body, err = c:encode(1, { FirstName = "A", first_name = "B" })
+    assert.is_nil(body)
+    assert.matches("given twice", err.message)
+    body, err = c:encode(1, { FirstName = 5 })
+    assert.is_nil(body)
+    assert.are.equal("FirstName: expected string, got number", err.message)
+  end)
+
+  it("gives the same names to a second client of the vendor", function()
+    local a, b = sm(), sm()
+    local f = { FirstName = "A", external_id = "X-1", EthnicityID = 3 }
+    assert.are.equal(a:encode(7, f), b:encode(7, f))
+    a:close()
+    assert.are.equal('{"FirstName":"A","InternalID":"X-1","EthnicityID":3}',
+                     b:encode(7, f))
+  end)
+
+  it("makes req.headers on first read, a table of each request's own",
+     function()
+    local c = sm()
+    local r1 = assert(c:prepare(1, { FirstName = "A" }))
+    local r2 = assert(c:prepare(2, { FirstName = "B" }))
+    assert.are.equal("table", type(r1.headers))
+    assert.matches("^Basic ", r1.headers.Authorization)
+    r1.headers["X-Mine"] = "1"
+    assert.are.equal(r1.headers, r1.headers)              -- kept once made
+    assert.is_nil(r2.headers["X-Mine"])
+    assert.is_nil(c:prepare(3, { FirstName = "C" }).headers["X-Mine"])
+    local names = {}
+    for k in pairs(r2.headers) do names[#names + 1] = k end
+    assert.is_true(#names >= 2)
+    assert.are.equal("PUT", r2.method)
+    assert.matches("/v3/users/2$", r2.url)
+    assert.are.same({ FirstName = "B" }, cjson.decode(r2.body))
+    assert.is_nil(r2.nothing)
+    assert.is_nil(r2[1])
+    local shown = tostring(c:prepare(4, { FirstName = "D" }))
+    assert.matches("\nAuthorization: ", shown, 1, true)
+    assert.is_nil(shown:find("p-secret-1", 1, true))
+  end)
+end)
