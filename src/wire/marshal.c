@@ -264,7 +264,8 @@ static int write_value(walk *w, const uu_field *f, const char *field,
 static int write_key(walk *w, const char *name)
 {
   size_t n = strlen(name);
-  if (uu_buf_reserve(w->b, n + 4) != 0)
+  /* room for ,"name": and the NUL: cap - n > n + 4 (false at cap 0) */
+  if (w->b->cap - w->b->n <= n + 4 && uu_buf_reserve(w->b, n + 4) != 0)
     return uu_bad_nomem(w->bad, name);
   if (!w->first)
     w->b->p[w->b->n++] = ',';
