@@ -241,6 +241,51 @@ if samples.tls_c_multi_16 or samples.tls_many_16 then
     end
   end
   p("")
+end
+
+-- The short run from a cold pool (issue 22): N requests at 256 in flight
+-- from a process with no connection yet; ideal = N / 256 * delay.
+local COLD_N = tonumber(env("BENCH_TLS_COLD_N", "5120"))
+local cold_clients = {
+  { "tls_cold_many", "`update_many` with on_result (a new client)" },
+  { "tls_cold_c_multi", "C libcurl multi loop, libcurl's defaults" },
+  { "tls_cold_c_plan", "C libcurl multi loop, userupd's plan (PIPEWAIT, 4 connections)" },
+}
+local cold_ideal = COLD_N / 256 * TLS_MS / 1000
+local function cold_share(s) return s.secs and s.n == COLD_N and cold_ideal / s.secs or nil end
+-- what the same run would take at the sample's own mean request time
+local function cold_reach(s) return s.req_ms and s.secs and COLD_N / 256 * s.req_ms / 1000 / s.secs or nil end
+if samples.tls_cold_many or samples.tls_cold_c_multi then
+  p("### Short run from a cold pool: ", fmt(COLD_N), " requests, 256 in flight")
+  p("")
+  p("One process per sample, no connection before it; the clock runs from the first transfer to ",
+    "the last answer, so the first handshake, the ramp to 256 in flight and the tail are in it. ",
+    "Ideal = ", fmt(COLD_N), " / 256 × ", TLS_MS, " ms = ", string.format("%.2f", cold_ideal), " s. ",
+    "Request ms = a request's mean time from its start to its answer (the stub's ", TLS_MS,
+    " ms timer, the server, TLS and h2 on both sides, the client's loop); the run at that ",
+    "pace would take ", fmt(COLD_N), " / 256 × request ms, its share of which is the last column ",
+    "but one. CPU ratio: CPU seconds over the C loop with libcurl's defaults in the same round. ",
+    "Medians over the rounds (min – max).")
+  p("")
+  p("| client | wall s | share of ideal | request ms | connections | TLS full / resumed | CPU s ",
+    "| CPU / C loop (defaults) | share of its own pace |")
+  p("|---|---|---|---|---|---|---|---|---|")
+  for _, t in ipairs(cold_clients) do
+    local row = t[1]
+    if samples[row] then
+      local m = function(f) return median(series(row, f)) end
+      local sh, shr = med_range(series(row, cold_share), "%")
+      local cr = median(paired(row, "tls_cold_c_multi", function(x, y) return y.cpu > 0 and x.cpu / y.cpu or nil end))
+      shr = shr:sub(1, 1) == "(" and shr or "(" .. shr .. ")"
+      p("| ", t[2], " | ", fmt(m(field("secs"))), " | ", sh, " ", shr, " | ", fmt(m(field("req_ms"))),
+        " | ", fmt(m(field("conns"))), " | ", fmt(m(field("tls_full"))), " / ", fmt(m(field("tls_resumed"))),
+        " | ", fmt(m(field("cpu"))), " | ", fmt(cr, "x"), " | ", fmt(m(cold_reach), "%"), " |")
+    end
+  end
+  p("")
+end
+
+if samples.tls_c_multi_16 or samples.tls_many_16 then
   local s256 = median(series("tls_many_256", share_of(256)))
   verdict("HTTPS 256 in flight, " .. TLS_MS .. " ms: share of ideal", fmt(s256, "%"), ">= 95%",
     s256 and s256 >= 0.95)
@@ -263,6 +308,18 @@ if samples.tls_c_multi_16 or samples.tls_many_16 then
       s and s.conns and (s.tls_resumed .. " of " .. (s.conns - 1) .. " (round 1)") or "n/a",
       "all", seen > 0 and ok)
   end
+end
+if samples.tls_cold_many then
+  local sc = median(series("tls_cold_many", cold_share))
+  local cc = median(series("tls_cold_c_plan", cold_share))
+  verdict("HTTPS short run from a cold pool, " .. fmt(COLD_N) .. " requests, 256 in flight: share of ideal" ..
+    " (C loop with the same plan: " .. fmt(cc, "%") .. ")", fmt(sc, "%"), ">= 95%", sc and sc >= 0.95)
+  local cn = median(series("tls_cold_many", field("conns")))
+  verdict("HTTPS short run: connections", fmt(cn), "<= 64", cn and cn <= 64)
+  local cr = median(paired("tls_cold_many", "tls_cold_c_multi",
+    function(x, y) return y.cpu > 0 and x.cpu / y.cpu or nil end))
+  verdict("HTTPS short run: CPU / C multi loop (libcurl defaults)",
+    cr and string.format("%.3fx", cr) or "n/a", "<= 0.6x", cr and cr <= 0.6)
 end
 
 p("## Memory")

@@ -114,11 +114,14 @@ static void setup(CURL *e, const char *url, const char *body, size_t len,
     curl_easy_setopt(e, CURLOPT_CAINFO, getenv("BENCH_CA"));
 }
 
-static void report(long n, double secs, double u0, double s0)
+/* The result line; extra ("k=v ...", or "") goes at its end. */
+static void report_more(long n, double secs, double u0, double s0,
+                        const char *extra)
 {
   double u1, s1;
   long rss;
   cpu(&u1, &s1, &rss);
-  printf("n=%ld secs=%.6f cpu=%.6f user=%.6f sys=%.6f rss_kb=%ld\n", n, secs,
-         (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0, rss);
+  printf("n=%ld secs=%.6f cpu=%.6f user=%.6f sys=%.6f rss_kb=%ld%s%s\n", n,
+         secs, (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0, rss,
+         *extra ? " " : "", extra);
 }

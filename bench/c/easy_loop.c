@@ -42,7 +42,7 @@ int main(int argc, char **argv)
       break;
     }
   }
-  report(i, now() - t0, u0, s0);
+  report_more(i, now() - t0, u0, s0, "");
   if (failed)
     fprintf(stderr, "easy_loop: %ld failed\n", failed);
   curl_easy_cleanup(e);
