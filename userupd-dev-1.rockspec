@@ -101,6 +101,7 @@ build = {
         "src/wire/ids.c",
         "src/wire/marshal.c",
         "src/wire/names.c",
+        "src/wire/redact.c",
         "src/wire/reply.c",
         "src/wire/request.c",
         "src/wire/secrets.c",

@@ -364,6 +364,7 @@ int uu_build_url(uu_client *c, uu_op op, const char *id, size_t idlen,
                  uu_buf *url);
 void uu_push_request(lua_State *L, uu_client *c, const char *method,
                      uu_buf *url, uu_buf *body);
+/* redact.c */
 void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
 void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
                    size_t max, int cut);

@@ -103,4 +103,45 @@ describe("marshal fast paths", function()
     assert.matches("\nAuthorization: ", shown, 1, true)
     assert.is_nil(shown:find("p-secret-1", 1, true))
   end)
+
+  -- The rule (redact.c, issue 21): a run of 8 bytes or more of a secret
+  -- of 12 or more, starting at a letter or digit and holding a byte that
+  -- is no letter, is hidden, ASCII case ignored.
+  it("hides every piece of a secret wherever it stands in a shown text " ..
+     "(the redaction's quick checks)", function()
+    local PW = "Tr0ub4dor-Horse-77"
+    local c = userupd.smartermeasure{ username = "someone", password = PW }
+    local seed = 22
+    local function rand(n)                      -- a small LCG: same every run
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    end
+    local filler = "abcdefghij0123456789-_ ABCXYZ"
+    for _ = 1, 300 do
+      local parts = {}
+      for _ = 1, 1 + rand(4) do
+        local len = 8 + rand(#PW - 7)
+        local at = 1 + rand(#PW - len + 1)
+        local piece = PW:sub(at, at + len - 1)
+        if rand(2) == 0 then piece = piece:upper() end
+        local pad = {}
+        for _ = 1, rand(12) do
+          local k = 1 + rand(#filler)
+          pad[#pad + 1] = filler:sub(k, k)
+        end
+        parts[#parts + 1] = table.concat(pad) .. " " .. piece
+      end
+      local text = table.concat(parts, " ")
+      local shown = tostring(assert(c:prepare(5, { AgeRange = text })))
+      local low = shown:lower()
+      for i = 1, #PW - 7 do
+        local piece = PW:sub(i, i + 7)
+        if piece:find("^%w") and piece:find("[^%a]") then   -- the rule
+          assert.is_nil(low:find(piece:lower(), 1, true),
+                        ("piece %q shown in %s"):format(piece, shown))
+        end
+      end
+      assert.matches("AgeRange", shown, 1, true)
+    end
+  end)
 end)
