@@ -103,6 +103,28 @@ describe("update_many", function()
     assert.are.same({ "none", "none" }, { got[1], got[2] })
   end)
 
+  it("tells a function source how many of its records were queued",
+  function()
+    -- the CLI holds an input row only while the library holds its record
+    -- (issue 22): the count grows by one after each record queued, and
+    -- not after one skipped as unchanged or refused
+    local path = tmpdb()
+    qp():update_many(records(3), { progress = false, journal = path })
+    local i, args = 0, {}
+    local function source(queued)
+      args[#args + 1] = queued
+      i = i + 1
+      if i == 5 then return i, { firstName = 5 } end          -- invalid
+      if i > 7 then return nil end
+      return i, { firstName = "N" .. i }     -- 1-3 unchanged, 4, 6, 7 new
+    end
+    local s = qp():update_many(source, { progress = false, journal = path,
+                                         concurrency = 1 })
+    assert.are.same({ 3, 3, 1 }, { s.ok, s.unchanged, s.invalid })
+    assert.are.same({ 0, 0, 0, 0, 1, 1, 2, 3 }, args)
+    os.remove(path)
+  end)
+
   it("ends every record right through 429, 503 and dropped connections",
      function()
     for _, f in ipairs({ "429", "503", "drop" }) do

@@ -97,13 +97,18 @@ static void iter_tail(uu_run *r)
 }
 
 /* Pushes the next record's id, fields and extra (or nil); 0 when the
-** source is done.  A function source returns id, fields [, extra] [, line]. */
+** source is done.  A function source returns id, fields [, extra] [, line]
+** and is called with the number of the records it gave that were queued
+** to be sent so far (not skipped as unchanged, nor refused): a caller
+** keeping something per record (the CLI keeps the input row) can tell
+** which records it will hear of again in on_result. */
 static int pull(uu_run *r)
 {
   lua_State *L = r->L;
   if (r->iter) {
     lua_pushvalue(L, r->src);
-    lua_call(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)r->queued);
+    lua_call(L, 1, 4);
     iter_tail(r);
     if (lua_isnil(L, -3)) {
       lua_pop(L, 3);
@@ -189,6 +194,7 @@ static void fill(uu_run *r)
         continue;
       }
       now = uu_now();
+      r->queued++;
       s->state = UU_SLOT_WAIT;
       s->attempts = s->relogged = 0;
       s->t0 = now;

@@ -64,6 +64,7 @@ typedef struct uu_run {
   long unchanged;            /* records the journal showed unchanged */
   long done;                 /* outcomes reported, of every kind */
   long pulled;               /* records taken from the source */
+  long queued;               /* of those, given a slot to be sent */
   long held;                 /* records pulled, never sent: a stop left them */
   long quota_sent;           /* the quota's count of calls today at stop */
   unsigned char skey[16];    /* the key for secret records' hashes */
