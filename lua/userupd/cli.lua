@@ -344,9 +344,11 @@ end
 -- A record client:prepare refused in the first rows (records.checked):
 -- counted and reported as update_many would; true when the run must stop.
 local function refuse_row(args, counts, group)
-  return function(lineno, id, e)
+  return function(lineno, id, e, row, fields)
     local msg = util.describe_error(e)
-    if counts.refused then counts.refused:add(lineno, "invalid", msg, nil, id) end
+    if counts.refused then
+      counts.refused:add(lineno, "invalid", msg, row, id, fields)
+    end
     counts.invalid = counts.invalid + 1
     counts.by_kind.invalid = (counts.by_kind.invalid or 0) + 1
     counts.invalid_lines[#counts.invalid_lines + 1] = lineno

@@ -135,6 +135,35 @@ end]]
     assert.are.same({}, failures(journal))
   end)
 
+  it("keeps the cells of a row the vendor refused after thousands of " ..
+     "unchanged rows were read while it waited", function()
+    -- the CLI holds a row while the library holds its record, however
+    -- many rows pass meanwhile (it kept the last 4,096 rows read before
+    -- issue 22, and lost this one's cells)
+    local journal, rows = cli.tmp(".journal"), { "id,first,email,pw,dept" }
+    for i = 1, 5000 do
+      rows[#rows + 1] = ("%d,F%d,e%d@x.example,,"):format(20000 + i, i, i)
+    end
+    local r = apply(cli.write(cli.tmp(".csv"), table.concat(rows, "\n") ..
+                              "\n"), journal)
+    assert.are.equal(0, r.rc, r.err)
+    rows[2] = "20001,Changed,changed@x.example,,"
+    sandbox.fault{ fault = "503:retry_after=1", count = 10,
+                   path = "20001" }
+    r = cli.run{ "apply", "questionpro", "--input", cli.write(cli.tmp(".csv"),
+      table.concat(rows, "\n") .. "\n"), "--map",
+      cli.write(cli.tmp(".lua"), MAP), "--base-url", sandbox.url(),
+      "--rate", "0", "--no-progress", "--journal", journal,
+      env = { USERUPD_QUESTIONPRO_API_KEY = KEY,
+              USERUPD_QUESTIONPRO_RETRIES = "1" } }
+    assert.are.equal(1, r.rc, r.err)
+    assert.matches("failed 1, invalid 0, unchanged 4999", r.out, 1, true)
+    local f = by_line(failures(journal))[2]
+    assert.are.equal("http", f.kind)                 -- a 503 to the end
+    assert.are.equal("20001", f.cells.id)
+    assert.are.equal("changed@x.example", f.cells.email)
+  end)
+
   it("keeps the run and time; a row leaves when it succeeds; --prune " ..
      "drops rows the last run's input lacks", function()
     local journal = cli.tmp(".journal")

@@ -153,7 +153,7 @@ local function refused(counts, lineno, why, row)
   keep(counts, lineno, "invalid", why, row)
 end
 
--- Iterator over mapped records: id, fields, lineno, extra.  Bad rows go to
+-- Iterator over mapped records: id, fields, lineno, extra, row.  Bad rows go to
 -- report(lineno, message, invalid) and rows the map skips are counted,
 -- so the caller only sees what can be sent.  guard(read), when given, is
 -- asked after each refused row (read: the rows read so far) and ends the
@@ -180,8 +180,9 @@ function records.stream(rows, map, vendor, counts, report, guard)
         keep(counts, lineno, "duplicate", ("duplicate id, first at line %d")
           :format(first), row, id, fields)
       else
-        if counts.refused then counts.refused:remember(lineno, row, fields) end
-        return id, fields, lineno, extra
+        local c = counts.refused
+        if c and c.learning then c:learn(row, fields) end
+        return id, fields, lineno, extra, row
       end
     end
     ids:close()
@@ -192,20 +193,20 @@ end
 -- The first `window` records are checked with client:prepare before any
 -- is handed on, so a file whose first rows are mostly invalid stops
 -- before anything is sent (--max-invalid; the guard decides).  refuse
--- (lineno, id, err) reports one.  After the window, records pass through
--- as they come (update_many checks them itself).
+-- (lineno, id, err, row, fields) reports one.  After the window, records
+-- pass through as they come (update_many checks them itself).
 function records.checked(recs, client, window, refuse, guard)
   local held, i, open = {}, 0, false
   local function fill()
     local n = 0
     while n < window do
-      local id, fields, lineno, extra = recs()
+      local id, fields, lineno, extra, row = recs()
       if id == nil then return end
       n = n + 1
       local req, e = client:prepare(id, fields, { extra = extra })
       if req then
-        held[#held + 1] = { id, fields, lineno, extra }
-      elseif refuse(lineno, id, e) then
+        held[#held + 1] = { id, fields, lineno, extra, row }
+      elseif refuse(lineno, id, e, row, fields) then
         return true
       end
     end
@@ -222,7 +223,7 @@ function records.checked(recs, client, window, refuse, guard)
     if held then
       i = i + 1
       local r = held[i]
-      if r then return r[1], r[2], r[3], r[4] end
+      if r then return r[1], r[2], r[3], r[4], r[5] end
       held = nil                         -- the window is spent
     end
     return recs()

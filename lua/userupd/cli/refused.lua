@@ -16,7 +16,6 @@ local util = require "userupd.cli.util"
 local refused = {}
 
 refused.REDACTED = "[redacted]"
-refused.RECENT = 4096            -- rows remembered for later refusals
 
 local SECRET_COLUMN = { "pass", "secret", "token", "key", "pwd" }
 
@@ -44,14 +43,20 @@ local function secret_names(info)
 end
 
 -- seen: the input's seen table (seen.columns, the CSV header).
--- The last refused.RECENT rows handed on are kept in a ring of three
--- lists by (lineno % RECENT) + 1: their line, row and secret values
--- (remember runs once per row, so it makes no table of its own).
+-- The rows of the records the library holds are kept by line (held) until
+-- their outcome comes: send.lua tells which were queued (update_many
+-- says so when it pulls), so a refusal always finds its row's cells and
+-- a row skipped as unchanged is never kept.
 function refused.new(userupd, vendor, seen)
   local info = userupd.vendors[vendor].field_info or {}
+  local names = secret_names(info)
   return setmetatable({ userupd = userupd, seen = seen, list = {},
-    ring_line = {}, ring_row = {}, ring_secrets = {}, info = info,
-    secret_names = secret_names(info),
+    held = {},               -- line -> { row, secrets } of queued records
+    cur_line = false,        -- the record the library pulled last: line,
+    cur_row = false,         -- its input row
+    cur_fields = false,      -- and the fields the map made of it
+    info = info, secret_names = names,
+    learning = #names > 0,   -- the vendor has secret fields to learn from
     secret_cols = {},        -- columns seen feeding a secret field
     started = os.time() }, Collector)
 end
@@ -146,12 +151,11 @@ function Collector:secret_values(fields)
   return set
 end
 
--- Every record handed on, so a later refusal (the library's) finds its
--- cells; only the last refused.RECENT are kept.
-function Collector:remember(lineno, row, fields)
-  if not lineno then return end
+-- Learns which columns feed a secret field, from every mapped row (so a
+-- row refused before the column was learned is redacted too).
+function Collector:learn(row, fields)
   local secrets = self:secret_values(fields)
-  if secrets and type(row) == "table" then   -- learn the secret columns
+  if secrets and type(row) == "table" then
     for _, name in ipairs(self.seen.columns or {}) do
       local v = rawget(row, name)
       if type(v) == "string" and secrets[v] then
@@ -159,20 +163,46 @@ function Collector:remember(lineno, row, fields)
       end
     end
   end
-  local k = lineno % refused.RECENT + 1
-  self.ring_line[k], self.ring_row[k], self.ring_secrets[k] =
-    lineno, row, secrets or false
 end
 
--- The row remembered for lineno (row, secrets), taken off the ring; nil
--- when it is not there (never handed on, or too long ago).
+-- The record the library pulls now: its line, row and fields.
+function Collector:current(lineno, row, fields)
+  self.cur_line, self.cur_row, self.cur_fields = lineno or false, row,
+                                                 fields
+end
+
+-- The record pulled last was queued to be sent: its row is kept until
+-- its outcome (release, or add when it is refused).
+function Collector:hold()
+  local line = self.cur_line
+  if line then
+    self.held[line] = { row = self.cur_row,
+                        secrets = self:secret_values(self.cur_fields) }
+  end
+end
+
+-- A queued record succeeded: its row is not needed any more (its outcome
+-- may come before the next pull: then there is nothing left to hold).
+function Collector:release(lineno)
+  if not lineno then return end
+  self.held[lineno] = nil
+  if self.cur_line == lineno then self.cur_line = false end
+end
+
+-- The row (and its secret values) of the record at lineno the library
+-- refuses, taken off the held rows; nil when it is not there.
 function Collector:recall(lineno)
-  local k = lineno and (lineno % refused.RECENT + 1)
-  if not k or self.ring_line[k] ~= lineno then return nil end
-  local row, secrets = self.ring_row[k], self.ring_secrets[k]
-  self.ring_line[k], self.ring_row[k], self.ring_secrets[k] =
-    false, false, false
-  return row, secrets or nil
+  if not lineno then return nil end
+  local h = self.held[lineno]
+  if h then
+    self.held[lineno] = nil
+    return h.row, h.secrets
+  end
+  if self.cur_line == lineno then
+    self.cur_line = false
+    return self.cur_row, self:secret_values(self.cur_fields)
+  end
+  return nil
 end
 
 function Collector:add(lineno, kind, reason, row, id, fields)

@@ -17,6 +17,7 @@ local function on_result(counts, bar)
   return function(id, _, e, _, line)
     if not e then
       counts.ok = counts.ok + 1
+      if counts.refused then counts.refused:release(line) end
     else
       local kind = tostring(e.kind or "unknown")
       if kind == "invalid" then
@@ -49,12 +50,19 @@ end
 local DRAW_EVERY = 16
 
 -- Returns the source and a function that tells whether it was called.
+-- update_many calls it with the number of records queued so far: when it
+-- grew, the record pulled last was queued, and its row is held for its
+-- outcome (refused.lua); a record skipped as unchanged keeps nothing.
 local function source(recs, counts, bar)
-  local drawn, n, pulled = bar.mode ~= "off", 0, false
-  return function()
+  local drawn, n, pulled, seen = bar.mode ~= "off", 0, false, 0
+  return function(queued)
     pulled = true
+    local c = counts.refused
+    if c and queued and queued > seen then c:hold() end
+    seen = queued or seen
     if counts.invalid_stop then return nil end      -- --max-invalid
-    local id, fields, lineno, extra = recs()
+    local id, fields, lineno, extra, row = recs()
+    if c and id ~= nil then c:current(lineno, row, fields) end
     if drawn then
       n = n + 1
       if n >= DRAW_EVERY then
