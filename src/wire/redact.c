@@ -360,6 +360,16 @@ static void hide_value(lua_State *L, int t, const char *v, size_t n)
   lua_pop(L, 1);
 }
 
+/* Whether any field of v's is a secret (most vendors have none). */
+static int has_secret_field(const uu_vendor *v)
+{
+  const uu_field *f;
+  for (f = v->fields; f->name != NULL; f++)
+    if (f->flags & UU_SECRET)
+      return 1;
+  return 0;
+}
+
 /* The string on top, with the value of every secret field in body (the
 ** JSON an update sent: the record's own password, say) hidden as well: a
 ** vendor may echo it without its key ("password X is too weak"). */
@@ -367,11 +377,15 @@ void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n)
 {
   size_t i, k, keylen;
   int t = lua_gettop(L);
-  if (body == NULL || lua_type(L, t) != LUA_TSTRING)
+  const char *q;
+  if (body == NULL || lua_type(L, t) != LUA_TSTRING ||
+      !has_secret_field(c->v))
     return;
   for (i = 0; i < n; i++) {
-    if (body[i] != '"' ||
-        (k = secret_field_at(c->v, body + i, n - i, &keylen)) == 0)
+    if ((q = (const char *)memchr(body + i, '"', n - i)) == NULL)
+      return;
+    i = (size_t)(q - body);
+    if ((k = secret_field_at(c->v, body + i, n - i, &keylen)) == 0)
       continue;
     hide_value(L, t, body + i + keylen, k);
     i += keylen + k;

@@ -372,13 +372,18 @@ static long envelope_status(lua_State *L, uu_client *c)
 static int has_quoted(const uu_answer *a, const char *k)
 {
   size_t n, i;
+  const char *q;
   if (k == NULL)
     return 0;
   n = strcspn(k, ".");
-  for (i = 0; i + n + 2 <= a->len; i++)
-    if (a->body[i] == '"' && a->body[i + n + 1] == '"' &&
+  for (i = 0; i + n + 2 <= a->len; i++) {
+    if ((q = (const char *)memchr(a->body + i, '"', a->len - i)) == NULL)
+      return 0;                          /* no quote left: no key either */
+    i = (size_t)(q - a->body);
+    if (i + n + 2 <= a->len && a->body[i + n + 1] == '"' &&
         memcmp(a->body + i + 1, k, n) == 0)
       return 1;
+  }
   return 0;
 }
 
