@@ -155,7 +155,8 @@ end
 -- The C scanner's message for a cell that is not UTF-8.
 local UTF8_REFUSED = '^column ".*" is not valid UTF%-8 %(byte %d+%)$'
 
-local function csv_rows(path, opts, seen, null)
+-- The CSV reader, its header's columns noted in seen: reader, is_known.
+local function open_csv(path, opts, seen)
   -- the C scanner applies the blank rule and the UTF-8 check itself
   -- while it keys each row (reader.cells_done); else clean() does
   local reader, why = csv.open(path == "-" and io.stdin or path,
@@ -167,10 +168,14 @@ local function csv_rows(path, opts, seen, null)
   local known = {}
   for _, name in ipairs(reader.header) do known[name] = true end
   seen.columns = reader.header
-  local rows, yielded = reader:rows(), 0
   local function is_known(k) return known[k] end
   seen.is_known = is_known
-  local mt
+  return reader, is_known
+end
+
+local function csv_rows(path, opts, seen, null)
+  local reader, is_known = open_csv(path, opts, seen)
+  local rows, yielded, mt = reader:rows(), 0, nil
   return function()
     local row, lineno, msg, fields = rows()
     yielded = yielded + 1
