@@ -71,6 +71,13 @@ int uu_json_string(uu_buf *b, const char *s, size_t n)
       i += 8;
     while (i < n && uu_json_plain[u[i]])
       i++;
+    if (i == n && run == 0) {      /* all plain: one copy, room reserved */
+      memcpy(b->p + b->n, s, n);
+      b->n += n;
+      b->p[b->n++] = '"';
+      b->p[b->n] = '\0';
+      return UU_JOK;
+    }
     if (i == n)
       break;
     if (u[i] >= 0x80) {

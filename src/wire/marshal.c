@@ -106,8 +106,9 @@ static int note_unknown(walk *w, const char **unknown, size_t *ul)
 }
 
 /* The value on top for the field at index at of the names table (< 0:
-** given by its cross-vendor name) goes to that field's stack slot. */
-static int keep_field(walk *w, int at, int base)
+** given by its cross-vendor name) stays where it is, as that field's
+** slot, and a copy of its key goes on top for the next lua_next. */
+static int keep_field(walk *w, int at)
 {
   const uu_field *f;
   int i = (at < 0 ? -at : at) - 1;
@@ -122,11 +123,11 @@ static int keep_field(walk *w, int at, int base)
                      f->name, f->name, f->canon);
   }
   w->given[i] = at < 0 ? GIVEN_CANON : GIVEN_NATIVE;
-  w->slot[i] = base + 1 + i;
+  w->slot[i] = lua_gettop(w->L);
   w->type[i] = lua_type(w->L, -1);
   if (w->type[i] == LUA_TSTRING)
     w->str[i] = lua_tolstring(w->L, -1, &w->len[i]);
-  lua_replace(w->L, w->slot[i]);                   /* the value, kept */
+  lua_pushvalue(w->L, -2);                         /* key, value, key */
   return 0;
 }
 
@@ -146,19 +147,20 @@ static int field_at(walk *w, int names)
   return at;
 }
 
-/* Every key of the fields table to its field's slot (a slot per field
-** above the names table); an unknown name fails with the closest one. */
+/* Every key of the fields table to its field's slot: a known field's
+** key and value stay on the stack above the names table (each field at
+** most once, so 2 slots per field of the descriptor at most); an unknown
+** name fails with the closest one. */
 static int scan_keys(walk *w)
 {
   const char *unknown = NULL;
   size_t ul = 0;
-  int names = uu_names_push(w->L, w->c), base = names, at, rc;
-  luaL_checkstack(w->L, w->nfields + 4, "fields");
-  lua_settop(w->L, base + w->nfields);             /* a slot per field */
+  int names = uu_names_push(w->L, w->c), at, rc;
+  luaL_checkstack(w->L, 2 * w->nfields + 6, "fields");
   lua_pushnil(w->L);
   while (lua_next(w->L, w->idx)) {                 /* ..., key, value */
     at = field_at(w, names);
-    rc = at == 0 ? note_unknown(w, &unknown, &ul) : keep_field(w, at, base);
+    rc = at == 0 ? note_unknown(w, &unknown, &ul) : keep_field(w, at);
     if (rc != 0)
       return rc;
   }
