@@ -67,6 +67,7 @@ build = {
         "src/binding/term.c",
         "src/journal/history.c",
         "src/journal/idset.c",
+        "src/journal/payload.c",
         "src/journal/journal.c",
         "src/journal/owner.c",
         "src/journal/records.c",

@@ -141,7 +141,7 @@ describe("the second run", function()
     local ok, msg = pcall(qp().update_many, qp(), {}, { journal = db })
     assert.is_false(ok)
     assert.matches("newer userupd (journal schema 9; this one reads up " ..
-                   "to 2)", tostring(msg), 1, true)
+                   "to 3)", tostring(msg), 1, true)
     os.remove(db)
   end)
 

@@ -5,14 +5,17 @@
 **               prepared statements, close, accessors
 **   records.c   reading and writing records: lookups, batches, outcomes,
 **               get, the failures cursor, counts, the daily quota
+**   payload.c   the compact form of kept payloads (schema 3)
 */
 #ifndef UU_JOURNAL_IMPL_H
 #define UU_JOURNAL_IMPL_H
 
 #include <sqlite3.h>
 #include "journal/journal.h"
+#include "json/json.h"
 
-#define J_SCHEMA 2          /* meta 'schema': bump on incompatible change */
+#define J_SCHEMA 3          /* meta 'schema': bump on incompatible change */
+#define J_NKEYS 28          /* field names a compact payload abbreviates */
 #define J_KEYLEN 16         /* meta 'hash_key': keys secret-record hashes */
 #define J_BUSY_MS 10000     /* wait this long for another writer */
 #define J_ERRLEN 320
@@ -35,12 +38,20 @@ struct uu_journal {
   int reads;                /* lookups in the open read transaction */
   int ro;                   /* opened read-only: a dry run's plan */
   int lock_fd;              /* the writer lock (owner.c), -1 when none */
+  int schema;               /* meta 'schema' after migration */
+  char *keys;               /* the '"Name":' texts of meta 'keys' */
+  const char *kname[J_NKEYS]; /* each, in keys (payload.c) */
+  size_t keylen[J_NKEYS];   /* their lengths */
+  int nkeys;                /* names in key */
+  uu_buf pack;              /* a payload's compact form, being bound */
+  uu_buf row;               /* the ok_payload of the row get returned */
   char err[J_ERRLEN];
 };
 
 struct uu_jcursor {
   uu_journal *j;            /* errors are reported on the journal */
   sqlite3_stmt *st;
+  uu_buf row;               /* the ok_payload of the row last returned */
 };
 
 /* Column list shared by get and the failures cursor (see read_row). */
@@ -57,5 +68,13 @@ int uu_jset_err(uu_journal *j, const char *fmt, ...)
 int uu_jdb_fail(uu_journal *j);
 int uu_jrun_stmt(uu_journal *j, sqlite3_stmt *st);
 int uu_jexec_sql(uu_journal *j, const char *sql);
+
+/* payload.c: compact payloads */
+int uu_jkeys_load(uu_journal *j, const char *text, size_t n);
+void uu_jkeys_free(uu_journal *j);
+int uu_jpayload_pack(const uu_journal *j, const char *p, size_t n,
+                     uu_buf *out);
+int uu_jpayload_read(const uu_journal *j, const char *p, size_t n, int blob,
+                     uu_buf *out);
 
 #endif

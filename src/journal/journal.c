@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "journal/impl.h"
+#include "userupd.h"
 
 /* Upsert columns in bind order: ?1 id .. ?12 updated_at (bind_record). */
 #define J_INSERT "INSERT INTO records (id, state, attempts, http_status, " \
@@ -44,8 +45,7 @@
   "line = excluded.line, "
 
 static const char *const j_sql[ST_N] = {
-  "SELECT state, attempts, http_status, ok_hash, ok_payload "
-  "FROM records WHERE id = ?1",
+  "SELECT state, ok_hash, ok_payload FROM records WHERE id = ?1",
   "SELECT " J_ROWCOLS " FROM records WHERE id = ?1",
   /* success: replace the good payload, forget the failure's */
   J_INSERT "?9, ?10, NULL, ?11, ?12, ?13) " J_UPDATE
@@ -61,24 +61,25 @@ static const char *const j_sql[ST_N] = {
   "BEGIN"
 };
 
-/* records is a rowid table on purpose, not WITHOUT ROWID: rows (with
-   payloads ~250 bytes) are appended in arrival order and only the compact
-   id index takes random writes, so random ids cost one dirty index page
-   per record instead of splitting big-row pages; a re-run in the same
-   order rewrites rows nearly sequentially.  Measured at 200,000 random ids
-   with payloads, batches of 64: 8-9 us (first run) and 3.2-3.9 us (re-run)
-   of CPU per record, against 16-18 and 11 for WITHOUT ROWID; lookups pay
-   ~0.3 us for the second descent.  NOT NULL: rowid tables otherwise admit NULL
-   keys.  The partial index keeps failures() from scanning a million ok
-   rows; its WHERE must match the cursor's for the planner to use it. */
+/* records is WITHOUT ROWID (schema 3): the id is the B-tree's key, so a
+   lookup is one descent and the id is stored once.  Schema 2 journals
+   keep their rowid table with its id index (two descents, the id twice):
+   they are read and written as they are.  Measured at 400,000 rows (see
+   docs/performance.md): lookups 2.2 -> 1.5 us, 187 -> 112 bytes a row
+   with compact payloads (payload.c).  A first run over random ids writes
+   rows into random pages, which costs more than appending rows and
+   indexing only the id; exports sorted by id append in both layouts.
+   NOT NULL: SQLite would admit a NULL key otherwise in a rowid table.  The
+   partial index keeps failures() from scanning a million ok rows; its
+   WHERE must match the cursor's for the planner to use it. */
 static const char j_schema_sql[] =
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL,"
   " state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 3),"
   " attempts INTEGER NOT NULL, http_status INTEGER NOT NULL,"
   " kind TEXT, message TEXT, vendor_code TEXT, field TEXT,"
-  " ok_hash INTEGER, ok_payload TEXT, fail_payload TEXT,"
-  " elapsed REAL, updated_at INTEGER NOT NULL, line INTEGER);"
+  " ok_hash INTEGER, ok_payload BLOB, fail_payload TEXT,"
+  " elapsed REAL, updated_at INTEGER NOT NULL, line INTEGER) WITHOUT ROWID;"
   "CREATE INDEX records_failures ON records (id) WHERE state > 1;"
   "CREATE TABLE totals (state INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
   "INSERT INTO totals VALUES (1, 0), (2, 0), (3, 0);"
@@ -225,16 +226,44 @@ static int connect_db(uu_journal *j, const char *vendor)
                   "PRAGMA cache_size = -16384;");
 }
 
+/* The vendor's field names, one a line (at most J_NKEYS): meta 'keys',
+   frozen for the journal's life (payload.c).  NULL: out of memory. */
+static char *vendor_keys(const char *vendor)
+{
+  const uu_vendor *v = uu_vendor_find(vendor);
+  const uu_field *f;
+  size_t n = 1;
+  int k = 0;
+  char *text;
+  for (f = v != NULL ? v->fields : NULL; f != NULL && f->name != NULL &&
+       k < J_NKEYS; f++, k++)
+    n += strlen(f->name) + 1;
+  if ((text = (char *)malloc(n)) == NULL)
+    return NULL;
+  text[0] = '\0';
+  for (f = v != NULL ? v->fields : NULL, k = 0; f != NULL &&
+       f->name != NULL && k < J_NKEYS; f++, k++) {
+    if (k > 0)
+      strcat(text, "\n");
+    strcat(text, f->name);
+  }
+  return text;
+}
+
 /* Creates the schema and meta rows in the open transaction. */
 static int create_schema(uu_journal *j, const char *vendor)
 {
   sqlite3_stmt *st = NULL;
+  char *keys;
   int rc;
   if (uu_jexec_sql(j, j_schema_sql) != 0)
     return -1;
+  if ((keys = vendor_keys(vendor)) == NULL)
+    return uu_jset_err(j, "out of memory");
   rc = sqlite3_prepare_v2(j->db, "INSERT INTO meta VALUES ('schema', ?1),"
                           " ('vendor', ?2), ('created', ?3),"
-                          " ('hash_key', randomblob(16))", -1, &st, NULL);
+                          " ('hash_key', randomblob(16)), ('keys', ?4)",
+                          -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int(st, 1, J_SCHEMA);
   if (rc == SQLITE_OK)
@@ -242,10 +271,13 @@ static int create_schema(uu_journal *j, const char *vendor)
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
   if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 4, keys, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
     rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
   if (rc != SQLITE_OK)
     uu_jdb_fail(j);
   sqlite3_finalize(st);
+  free(keys);
   return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -286,7 +318,8 @@ static int migrate_1(uu_journal *j)
                   "UPDATE meta SET value = 2 WHERE key = 'schema';");
 }
 
-/* Copies meta 'hash_key' into j->key. */
+/* Copies meta 'hash_key' into j->key and the names of meta 'keys' (a
+   schema 3 journal's) into j->keys. */
 static int read_key(uu_journal *j)
 {
   sqlite3_stmt *st = NULL;
@@ -298,6 +331,16 @@ static int read_key(uu_journal *j)
     rc = 0;
   } else
     rc = uu_jset_err(j, "its hash key is missing or damaged");
+  sqlite3_finalize(st);
+  st = NULL;
+  if (rc == 0 && sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE"
+                                    " key = 'keys'", -1, &st, NULL)
+      != SQLITE_OK)
+    rc = uu_jdb_fail(j);
+  if (rc == 0 && sqlite3_step(st) == SQLITE_ROW &&
+      uu_jkeys_load(j, (const char *)sqlite3_column_text(st, 0),
+                    (size_t)sqlite3_column_bytes(st, 0)) != 0)
+    rc = uu_jset_err(j, "out of memory");
   sqlite3_finalize(st);
   return rc;
 }
@@ -313,6 +356,7 @@ static int check_schema(uu_journal *j, int schema)
     return uu_jset_err(j, "not a userupd journal (schema %d)", schema);
   if (schema == 1 && migrate_1(j) != 0)
     return -1;
+  j->schema = schema == 1 ? 2 : schema;
   return read_key(j);
 }
 
@@ -430,6 +474,9 @@ void uu_journal_close(uu_journal *j)
   }
   free(j->path);
   free(j->vendor);
+  uu_jkeys_free(j);
+  uu_buf_free(&j->pack);
+  uu_buf_free(&j->row);
   free(j);
 }
 

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "json/json.h"
+
 typedef struct uu_journal uu_journal;
 
 enum { UU_J_NONE = 0, UU_J_OK = 1, UU_J_FAILED = 2, UU_J_INVALID = 3 };
@@ -38,10 +40,9 @@ typedef struct uu_jrecord {
 
 /* What lookup returns. */
 typedef struct uu_jentry {
-  int state, attempts, http_status;
+  int state;               /* UU_J_NONE when the id is unknown */
   uint64_t hash;           /* of the last successful payload, 0 if none */
-  char *payload;           /* copy of the last successful payload, NUL- */
-  size_t payload_len;      /* terminated, caller free()s; NULL if none */
+  int has_payload;         /* 1: the last successful payload is kept */
 } uu_jentry;
 
 /* Opens or creates the journal at path; err gets a one-line message that
@@ -58,9 +59,11 @@ int uu_journal_open(const char *path, const char *vendor, uu_journal **out,
 int uu_journal_open_ro(const char *path, const char *vendor,
                        uu_journal **out, char *err, size_t errlen);
 
-/* 0 ok (state UU_J_NONE if the id is unknown), -1 sqlite error. */
+/* 0 ok (state UU_J_NONE if the id is unknown), -1 error.  The last
+   successful payload, when kept (e->has_payload), is written to payload
+   (replacing what it held), read straight from the page. */
 int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
-                      uu_jentry *e);
+                      uu_jentry *e, uu_buf *payload);
 
 /* Lookups run inside one read transaction, opened by the first and kept
    for a few thousand: call this before writing to the database by any

@@ -29,29 +29,10 @@ static int bind_cstr(sqlite3_stmt *st, int i, const char *s)
   return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-/* Copies a TEXT column into a fresh NUL-terminated buffer. */
-static int copy_column(sqlite3_stmt *st, int col, char **out, size_t *len)
+/* Opens the shared read transaction when none is open, and counts the
+   lookup in it. */
+static int read_txn(uu_journal *j)
 {
-  const unsigned char *s = sqlite3_column_text(st, col);
-  size_t n = (size_t)sqlite3_column_bytes(st, col);
-  *out = NULL;
-  *len = 0;
-  if (s == NULL)
-    return 0;
-  if ((*out = (char *)malloc(n + 1)) == NULL)
-    return -1;
-  memcpy(*out, s, n);
-  (*out)[n] = '\0';
-  *len = n;
-  return 0;
-}
-
-int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
-                      uu_jentry *e)
-{
-  sqlite3_stmt *st = j->st[ST_LOOKUP];
-  int rc;
-  memset(e, 0, sizeof *e);
   if (j->reads >= J_READ_BATCH)
     uu_journal_end_read(j);
   if (j->reads == 0 && !j->batch && sqlite3_get_autocommit(j->db) &&
@@ -59,16 +40,53 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
     return -1;
   if (!j->batch)
     j->reads++;
+  return 0;
+}
+
+/* The stored ok_payload of column col into out (NULL: none). */
+static int read_payload(uu_journal *j, sqlite3_stmt *st, int col,
+                        uu_buf *out, const char **p, size_t *n)
+{
+  int type = sqlite3_column_type(st, col);
+  const char *v;
+  *p = NULL;
+  *n = 0;
+  if (type == SQLITE_NULL)
+    return 0;
+  v = type == SQLITE_BLOB ? (const char *)sqlite3_column_blob(st, col)
+                          : (const char *)sqlite3_column_text(st, col);
+  switch (uu_jpayload_read(j, v, (size_t)sqlite3_column_bytes(st, col),
+                           type == SQLITE_BLOB, out)) {
+  case 0:
+    break;
+  case -2:
+    return uu_jset_err(j, "a kept payload is damaged");
+  default:
+    return uu_jset_err(j, "out of memory");
+  }
+  *p = out->p;
+  *n = out->n;
+  return 0;
+}
+
+int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
+                      uu_jentry *e, uu_buf *payload)
+{
+  sqlite3_stmt *st = j->st[ST_LOOKUP];
+  const char *p;
+  size_t n;
+  int rc;
+  memset(e, 0, sizeof *e);
+  if (read_txn(j) != 0)
+    return -1;
   if (bind_str(st, 1, id, idlen) != SQLITE_OK)
     return uu_jdb_fail(j);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     e->state = sqlite3_column_int(st, 0);
-    e->attempts = sqlite3_column_int(st, 1);
-    e->http_status = sqlite3_column_int(st, 2);
-    e->hash = (uint64_t)sqlite3_column_int64(st, 3);
-    rc = copy_column(st, 4, &e->payload, &e->payload_len) == 0
-         ? 0 : uu_jset_err(j, "out of memory");
+    e->hash = (uint64_t)sqlite3_column_int64(st, 1);
+    rc = read_payload(j, st, 2, payload, &p, &n);
+    e->has_payload = rc == 0 && p != NULL;
   } else
     rc = rc == SQLITE_DONE ? 0 : uu_jdb_fail(j);
   sqlite3_reset(st);
@@ -117,8 +135,24 @@ int uu_journal_commit(uu_journal *j)
   return -1;
 }
 
+/* Binds ?10, the payload: a success's in its compact form in a schema 3
+   journal (a BLOB, payload.c), else the text as it is (a failure's goes
+   to fail_payload, always text). */
+static int bind_payload(uu_journal *j, sqlite3_stmt *st, const uu_jrecord *r)
+{
+  int packed = 0;
+  if (j->schema >= 3 && r->state == UU_J_OK && r->payload != NULL)
+    packed = uu_jpayload_pack(j, r->payload, r->payload_len, &j->pack);
+  if (packed < 0)
+    return SQLITE_NOMEM;
+  if (packed)
+    return sqlite3_bind_blob64(st, 10, j->pack.p, (sqlite3_uint64)j->pack.n,
+                               SQLITE_STATIC);
+  return bind_str(st, 10, r->payload, r->payload_len);
+}
+
 /* Binds ?1..?13 of ST_OK / ST_FAIL; see J_INSERT for the order. */
-static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
+static int bind_record(uu_journal *j, sqlite3_stmt *st, const uu_jrecord *r)
 {
   int rc = bind_str(st, 1, r->id, r->idlen);
   if (rc == SQLITE_OK)
@@ -138,7 +172,7 @@ static int bind_record(sqlite3_stmt *st, const uu_jrecord *r)
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int64(st, 9, (sqlite3_int64)r->hash);
   if (rc == SQLITE_OK)
-    rc = bind_str(st, 10, r->payload, r->payload_len);
+    rc = bind_payload(j, st, r);
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_double(st, 11, r->elapsed);
   if (rc == SQLITE_OK)
@@ -162,13 +196,15 @@ int uu_journal_record(uu_journal *j, const uu_jrecord *r)
     return uu_jset_err(j, "the batch was rolled back after an error");
   uu_journal_end_read(j);
   st = j->st[r->state == UU_J_OK ? ST_OK : ST_FAIL];
-  if (bind_record(st, r) != SQLITE_OK)
+  if (bind_record(j, st, r) != SQLITE_OK)
     return uu_jdb_fail(j);
   return uu_jrun_stmt(j, st);
 }
 
-/* Fills row from a statement selecting J_ROWCOLS. */
-static void read_row(sqlite3_stmt *st, uu_jrow *row)
+/* Fills row from a statement selecting J_ROWCOLS; its ok_payload is read
+   into buf (payload.c). */
+static int read_row(uu_journal *j, sqlite3_stmt *st, uu_jrow *row,
+                    uu_buf *buf)
 {
   row->id = (const char *)sqlite3_column_text(st, 0);
   row->idlen = (size_t)sqlite3_column_bytes(st, 0);
@@ -180,13 +216,13 @@ static void read_row(sqlite3_stmt *st, uu_jrow *row)
   row->vendor_code = (const char *)sqlite3_column_text(st, 6);
   row->field = (const char *)sqlite3_column_text(st, 7);
   row->ok_hash = (uint64_t)sqlite3_column_int64(st, 8);
-  row->ok_payload = (const char *)sqlite3_column_text(st, 9);
-  row->ok_payload_len = (size_t)sqlite3_column_bytes(st, 9);
   row->fail_payload = (const char *)sqlite3_column_text(st, 10);
   row->fail_payload_len = (size_t)sqlite3_column_bytes(st, 10);
   row->elapsed = sqlite3_column_double(st, 11);
   row->updated_at = (int64_t)sqlite3_column_int64(st, 12);
   row->line = (long)sqlite3_column_int64(st, 13);
+  return read_payload(j, st, 9, buf, &row->ok_payload,
+                      &row->ok_payload_len);
 }
 
 /* The row stays readable until uu_journal_get_done or the next get, so
@@ -201,11 +237,9 @@ int uu_journal_get(uu_journal *j, const char *id, size_t idlen,
   if (bind_str(st, 1, id, idlen) != SQLITE_OK)
     return uu_jdb_fail(j);
   rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    read_row(st, row);
+  if (rc == SQLITE_ROW && read_row(j, st, row, &j->row) == 0)
     return 1;
-  }
-  if (rc != SQLITE_DONE)
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     uu_jdb_fail(j);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : -1;
@@ -237,10 +271,8 @@ int uu_jcursor_next(uu_jcursor *c, uu_jrow *row)
 {
   int rc = sqlite3_step(c->st);
   memset(row, 0, sizeof *row);
-  if (rc == SQLITE_ROW) {
-    read_row(c->st, row);
-    return 1;
-  }
+  if (rc == SQLITE_ROW)
+    return read_row(c->j, c->st, row, &c->row) == 0 ? 1 : -1;
   if (rc == SQLITE_DONE)
     return 0;
   return uu_jdb_fail(c->j);
@@ -251,6 +283,7 @@ void uu_jcursor_close(uu_jcursor *c)
   if (c == NULL)
     return;
   sqlite3_finalize(c->st);
+  uu_buf_free(&c->row);
   free(c);
 }
 

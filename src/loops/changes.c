@@ -218,12 +218,10 @@ int uu_many_already_done(uu_run *r, uu_slot *s, int fields, int whole)
     return 0;
   memset(&e, 0, sizeof e);
   k = uu_many_jkey(r, s, key, &kn);
-  if (uu_journal_lookup(r->j, k, kn, &e) != 0)
+  s->prev.n = 0;
+  if (uu_journal_lookup(r->j, k, kn, &e, &s->prev) != 0)
     luaL_error(r->L, "userupd: journal: %s", uu_journal_errmsg(r->j));
-  s->prev.n = 0;                         /* copy, then free: no raise between */
-  have_prev = e.payload != NULL &&
-              uu_buf_add(&s->prev, e.payload, e.payload_len) == 0;
-  free(e.payload);
+  have_prev = e.has_payload;
   r->why = e.state == UU_J_OK ? "changed" : e.state == UU_J_NONE ? "new"
                                                                  : "failed";
   if (!r->skip_unchanged || e.state == UU_J_FAILED)
