@@ -91,7 +91,11 @@ local function med_range(xs, unit)
 end
 
 local out = {}
-local function p(...) out[#out + 1] = table.concat({ ... }) end
+-- The sections of a part that did not run (BENCH_PARTS=tls: no loopback
+-- samples) are left out: muted while they are written.
+local muted = false
+local LOOPBACK = samples.micro or samples.c_easy or samples.many_16
+local function p(...) if not muted then out[#out + 1] = table.concat({ ... }) end end
 
 -- ---- header -------------------------------------------------------------------
 
@@ -114,6 +118,7 @@ p("| pinning | ", env("BENCH_PINNING"), " |")
 p("| load average (1, 5, 15 min) at start / end | ", env("BENCH_MACHINE_LOAD"), " / ",
   env("BENCH_MACHINE_LOAD_END"), " |")
 p("")
+muted = not LOOPBACK
 p("Every request is `PUT /_fast/smartermeasure/v3/users/10000001` over loopback with the ",
   env("BENCH_BODY_BYTES"), "-byte body `client:prepare` builds for an 8-field SmarterMeasure ",
   "user, and the same four headers (Basic auth, JSON content type, Accept, User-Agent) ",
@@ -194,12 +199,14 @@ for _, t in ipairs(tp_rows) do
   end
 end
 p("")
+muted = false
 
 -- ---- memory, budget, journal ---------------------------------------------------------
 
 local function one(row) return samples[row] and samples[row][1] end
 local verdicts = {}      -- {name, value, target, met}
 local function verdict(name, value, target, met)
+  if muted then return end
   verdicts[#verdicts + 1] = { name, value, target, met == nil and "n/a" or (met and "met" or "**missed**") }
 end
 
@@ -331,6 +338,7 @@ if samples.tls_cold_many then
     cr and string.format("%.3fx", cr) or "n/a", "<= 0.6x", cr and cr <= 0.6)
 end
 
+muted = not LOOPBACK
 p("## Memory")
 p("")
 p("| run | records | time s | peak RSS MiB | target |")
@@ -453,6 +461,7 @@ local pm = median(series("micro", field("prepare_ns")))
 verdict("prepare time", pm and (fmt(pm) .. " ns") or "n/a", "< 1 µs", pm and pm < 1000)
 cpu_verdict("many_cb_16", "update_many 16 with on_result (answers decoded)")
 cpu_verdict("many_16", "update_many 16 without on_result")
+muted = false
 
 p("## Targets")
 p("")
