@@ -1,7 +1,8 @@
 -- spec/net/journal_layout_spec.lua: the journal's layout (issue 22).  New
 -- journals are schema 3: records WITHOUT ROWID (one B-tree, the id stored
 -- once) and each kept payload in a compact form (the vendor's field names
--- as one byte each) that reads back byte for byte.  A journal of schema 2
+-- as one byte each) that reads back byte for byte, and elapsed times in
+-- whole microseconds.  A journal of schema 2
 -- (a9fd2d4's fixture) keeps its layout when it is written to.
 local userupd = require "userupd"
 local sandbox = require "support.sandbox"
@@ -71,8 +72,15 @@ describe("the journal layout", function()
       local want = '{"firstName":"say \\"firstName\\":\\"x\\""}'
       assert.equal(tostring(#want - #'"firstName":' + 1),
                    sqlite(db, "SELECT length(ok_payload) FROM records"))
+      -- elapsed: whole microseconds on disk (1 to 4 bytes), seconds out
+      assert.equal("1", sqlite(db, "SELECT elapsed = round(elapsed) AND " ..
+                                   "elapsed > 0 FROM records"))
       local j = userupd.journal(db)
-      assert.equal(want, j:get(7).ok_payload)
+      local row = j:get(7)
+      assert.equal(want, row.ok_payload)
+      assert.is_true(row.elapsed > 0 and row.elapsed < 60)
+      assert.equal(tonumber(sqlite(db, "SELECT elapsed FROM records")) / 1e6,
+                   row.elapsed)
       j:close()
       remove(db)
     end)

@@ -89,6 +89,7 @@ struct uu_idset {
   char *arena;              /* pending ids' bytes */
   size_t arena_len;         /* arena bytes in use */
   pending *pend;            /* pending ids, pend_max slots */
+  pending *spare;           /* pend_max more: the radix sort's other half */
   size_t npend;             /* pending ids */
   size_t pend_max;          /* pending ids before a write */
   run runs[S_RUNS];         /* oldest first; units decrease */
@@ -195,7 +196,9 @@ int uu_idset_open(uu_idset **out, size_t bits, size_t pend_max, char *err,
   s->bloom = new_filter(s->bits);
   s->arena = (char *)malloc(S_ARENA);
   s->pend = (pending *)malloc(s->pend_max * sizeof *s->pend);
-  if (s->bloom == NULL || s->arena == NULL || s->pend == NULL) {
+  s->spare = (pending *)malloc(s->pend_max * sizeof *s->spare);
+  if (s->bloom == NULL || s->arena == NULL || s->pend == NULL ||
+      s->spare == NULL) {
     snprintf(err, errlen, "id set: out of memory");
     uu_idset_close(s);
     return -1;
@@ -298,10 +301,28 @@ static int merge(uu_idset *s)
   return 0;
 }
 
-static int pend_cmp(const void *pa, const void *pb)
+/* Sorts the pending ids by hash: a radix sort, a byte a pass, from the
+** lowest (a pass where every hash has the same byte is skipped). */
+static void sort_pending(uu_idset *s)
 {
-  const pending *a = (const pending *)pa, *b = (const pending *)pb;
-  return a->h < b->h ? -1 : a->h > b->h;
+  size_t count[256], at[256], i, n = s->npend;
+  pending *t;
+  unsigned shift;
+  int d;
+  for (shift = 0; shift < 64 && n > 1; shift += 8) {
+    memset(count, 0, sizeof count);
+    for (i = 0; i < n; i++)
+      count[(s->pend[i].h >> shift) & 255]++;
+    if (count[(s->pend[0].h >> shift) & 255] == n)
+      continue;
+    for (at[0] = 0, d = 1; d < 256; d++)
+      at[d] = at[d - 1] + count[d - 1];
+    for (i = 0; i < n; i++)
+      s->spare[at[(s->pend[i].h >> shift) & 255]++] = s->pend[i];
+    t = s->pend;
+    s->pend = s->spare;
+    s->spare = t;
+  }
 }
 
 /* Writes the pending ids as a new run, sorted by hash, empties the list
@@ -314,7 +335,7 @@ static int flush(uu_idset *s)
   int rc = 0;
   if (s->npend == 0)
     return 0;
-  qsort(s->pend, s->npend, sizeof *s->pend, pend_cmp);
+  sort_pending(s);
   if (open_tmp(s, w) != 0) {
     run_free(w);
     return -1;
@@ -467,6 +488,7 @@ void uu_idset_close(uu_idset *s)
   free(s->bloom);
   free(s->arena);
   free(s->pend);
+  free(s->spare);
   free(s->buf[0]);
   free(s->buf[1]);
   free(s);

@@ -69,6 +69,9 @@ static const char *const j_sql[ST_N] = {
    with compact payloads (payload.c).  A first run over random ids writes
    rows into random pages, which costs more than appending rows and
    indexing only the id; exports sorted by id append in both layouts.
+   elapsed holds whole microseconds in schema 3 (REAL affinity stores a
+   whole number in 1 to 4 bytes, a fraction of a second in 8), seconds in
+   schema 2; records.c converts.
    NOT NULL: SQLite would admit a NULL key otherwise in a rowid table.  The
    partial index keeps failures() from scanning a million ok rows; its
    WHERE must match the cursor's for the planner to use it. */

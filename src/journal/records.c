@@ -6,6 +6,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +175,8 @@ static int bind_record(uu_journal *j, sqlite3_stmt *st, const uu_jrecord *r)
   if (rc == SQLITE_OK)
     rc = bind_payload(j, st, r);
   if (rc == SQLITE_OK)
-    rc = sqlite3_bind_double(st, 11, r->elapsed);
+    rc = sqlite3_bind_double(st, 11, j->schema >= 3
+                             ? floor(r->elapsed * 1e6 + 0.5) : r->elapsed);
   if (rc == SQLITE_OK)
     rc = sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
   if (rc == SQLITE_OK)
@@ -218,7 +220,7 @@ static int read_row(uu_journal *j, sqlite3_stmt *st, uu_jrow *row,
   row->ok_hash = (uint64_t)sqlite3_column_int64(st, 8);
   row->fail_payload = (const char *)sqlite3_column_text(st, 10);
   row->fail_payload_len = (size_t)sqlite3_column_bytes(st, 10);
-  row->elapsed = sqlite3_column_double(st, 11);
+  row->elapsed = sqlite3_column_double(st, 11) / (j->schema >= 3 ? 1e6 : 1);
   row->updated_at = (int64_t)sqlite3_column_int64(st, 12);
   row->line = (long)sqlite3_column_int64(st, 13);
   return read_payload(j, st, 9, buf, &row->ok_payload,
