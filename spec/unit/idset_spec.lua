@@ -133,6 +133,20 @@ describe("userupd.idset", function()
     set:close()
   end)
 
+  it("takes an integer key as its decimal digits, as tostring writes them",
+    function()
+      -- the CLI hands numeric ids over as integers (no string per row)
+      local set = userupd.idset()
+      local max = math.maxinteger or 2 ^ 53
+      local min = math.mininteger or -2 ^ 53
+      for i, v in ipairs({ 0, 7, -7, 100001, max, min }) do
+        if math.type == nil then v = tostring(v) end   -- 5.1: strings only
+        assert.is_nil(set:add(v, i))
+        assert.are.equal(i, set:add(tostring(v), 100 + i))
+      end
+      set:close()
+    end)
+
   it("refuses bad options", function()
     assert.has_error(function() userupd.idset{ pending = -1 } end)
     assert.has_error(function() userupd.idset{ filter_bits = "x" } end)

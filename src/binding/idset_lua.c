@@ -8,7 +8,8 @@
 **                         opts.hash_bits (tests): hash bits kept, so that
 **                         ids collide and only their bytes tell them apart
 **   set:add(key, line) -> nil when key is new, else the line it was first
-**                         added with; raises on a database error
+**                         added with; raises on a database error.  An
+**                         integer key is its decimal digits (as tostring)
 **   set:close()          (also __gc and __close)
 */
 #include <stdio.h>
@@ -52,11 +53,32 @@ static int l_idset_new(lua_State *L)
   return 1;
 }
 
+/* An integer key's decimal digits, as tostring writes them, at the end
+** of buf (at least 21 bytes): the start; *n their length.  No string is
+** made for it (the CLI's numeric ids, one per row). */
+static const char *int_key(lua_Integer v, char *buf, size_t size, size_t *n)
+{
+  char *p = buf + size;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                : (unsigned long long)v;
+  do {
+    *--p = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    *--p = '-';
+  *n = (size_t)(buf + size - p);
+  return p;
+}
+
 static int l_idset_add(lua_State *L)
 {
   l_idset *ls = (l_idset *)luaL_checkudata(L, 1, S_MT);
   size_t n;
-  const char *key = luaL_checklstring(L, 2, &n);
+  char digits[24];
+  const char *key = uu_isinteger(L, 2)
+    ? int_key((lua_Integer)lua_tointeger(L, 2), digits, sizeof digits, &n)
+    : luaL_checklstring(L, 2, &n);
   lua_Number line = luaL_checknumber(L, 3);
   long first = 0;
   int rc;

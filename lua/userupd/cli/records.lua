@@ -111,6 +111,7 @@ local function table_set()
   local first = {}
   local set = {}
   function set.add(_, key, line)
+    key = tostring(key)                  -- an integer is its digits
     if first[key] then return first[key] end
     first[key] = line
   end
@@ -168,7 +169,9 @@ function records.stream(rows, map, vendor, counts, report, guard)
       read = read + 1
       counts.read = read
       if row then id, fields, extra = map_row(map, row, vendor) end
-      local first = id and add(ids, id_key(kind, id), lineno)
+      local first = id and add(ids, (math_type and math_type(id) ==
+        "integer") and id or id_key(kind, id), lineno)  -- its digits: as
+                                                        -- id_key, in C
       if id == nil then
         skipped(counts, fields)
       elseif id == false then
