@@ -367,21 +367,33 @@ static long envelope_status(lua_State *L, uu_client *c)
   return st >= 300 ? st : 400;           /* an "error" saying 2xx: refused */
 }
 
+/* Whether "k" (its first n bytes, quoted) is in the len bytes at s. */
+static int memmem_quoted(const char *s, size_t len, const char *k, size_t n)
+{
+  size_t i;
+  for (i = 0; i + n + 2 <= len; i++)
+    if (s[i] == '"' && s[i + n + 1] == '"' && memcmp(s + i + 1, k, n) == 0)
+      return 1;
+  return 0;
+}
+
 /* The key an error envelope of c's vendor must hold, quoted, so a body
 ** without it is not decoded twice (every success would be). */
 static int has_quoted(const uu_answer *a, const char *k)
 {
-  size_t n, i;
-  const char *q;
+  size_t n;
+  const char *p, *end = a->body + a->len;
   if (k == NULL)
     return 0;
   n = strcspn(k, ".");
-  for (i = 0; i + n + 2 <= a->len; i++) {
-    if ((q = (const char *)memchr(a->body + i, '"', a->len - i)) == NULL)
-      return 0;                          /* no quote left: no key either */
-    i = (size_t)(q - a->body);
-    if (i + n + 2 <= a->len && a->body[i + n + 1] == '"' &&
-        memcmp(a->body + i + 1, k, n) == 0)
+  if (n == 0)
+    return memmem_quoted(a->body, a->len, k, 0);
+  /* from one k[0] to the next (rarer than quotes in a JSON body) */
+  for (p = a->body; p < end; p++) {
+    if ((p = (const char *)memchr(p, k[0], (size_t)(end - p))) == NULL)
+      return 0;
+    if (p > a->body && p[-1] == '"' && (size_t)(end - p) > n &&
+        memcmp(p, k, n) == 0 && p[n] == '"')
       return 1;
   }
   return 0;
