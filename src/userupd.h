@@ -296,6 +296,8 @@ typedef struct uu_client {
   unsigned char account[32]; /* SHA-256 of the credential options: binds */
                              /* a journal to an account (owner.c) */
   char *token_forms[UU_TOKEN_FORMS]; /* the login token: raw, %, JSON */
+  struct uu_redact_views *redact; /* copies of those and their views */
+                             /* (redact.c), or NULL */
 } uu_client;
 
 /* A client, open or closed, under either of the two metatables; raises
@@ -366,6 +368,7 @@ void uu_push_request(lua_State *L, uu_client *c, const char *method,
                      uu_buf *url, uu_buf *body);
 /* redact.c */
 void uu_redact(uu_client *c, lua_State *L, const char *s, size_t n);
+void uu_redact_free(uu_client *c);
 void uu_redact_cut(uu_client *c, lua_State *L, const char *s, size_t n,
                    size_t max, int cut);
 void uu_redact_sent(uu_client *c, lua_State *L, const char *body, size_t n);

@@ -144,4 +144,34 @@ describe("marshal fast paths", function()
       assert.matches("AgeRange", shown, 1, true)
     end
   end)
+
+  it("hides a new login token at once, though the views are kept " ..
+     "between calls", function()
+    local tokens = { "tok1-AAAA7777-1111", "tok2-BBBB8888-2222" }
+    local logins, updates = 0, 0
+    local bb = userupd.blackbaud{ username = "u", password = "pw-secret-99",
+      base_url = "http://127.0.0.1:1", rate = 0, retries = 1,
+      sleep = function() end,
+      transport = function(req)
+        if req.url:find("/api/authentication/login", 1, true) then
+          logins = logins + 1
+          return 200, '{"Token":"' .. tokens[logins] .. '"}', {}
+        end
+        updates = updates + 1
+        if updates == 2 then return 401, '{"Error":"expired"}', {} end
+        return 400, '{"ErrorType":"Bad","Error":"token ' .. tokens[1] ..
+                    " and " .. tokens[2] .. ' seen, ' ..
+                    tokens[2]:sub(3, 14) .. '..."}', {}
+      end }
+    local _, err1 = bb:update(1, { FirstName = "A" })       -- token 1
+    assert.is_nil(err1.message:find(tokens[1], 1, true))
+    local _, err2 = bb:update(1, { FirstName = "B" })       -- 401, token 2
+    assert.are.equal(2, logins)
+    -- the token now in use (the one before it is hidden until replaced:
+    -- request.c token_forms)
+    assert.is_nil(err2.message:lower():find(tokens[2]:lower(), 1, true),
+                  err2.message)
+    assert.is_nil(err2.message:find(tokens[2]:sub(3, 14), 1, true), err2.message)
+    assert.matches("***", err2.message, 1, true)
+  end)
 end)

@@ -367,6 +367,7 @@ void uu_client_release(lua_State *L, uu_client *c)
   luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->names_ref);
   uu_names_free(c);
+  uu_redact_free(c);
   luaL_unref(L, LUA_REGISTRYINDEX, c->attempt_ref);
   c->sleep_ref = c->transport_ref = c->names_ref = LUA_NOREF;
   c->attempt_ref = LUA_NOREF;

@@ -4,6 +4,7 @@
 ** request): whole, in any of its wire forms, in any ASCII case, and in
 ** pieces a vendor may echo.
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,19 +139,183 @@ static void view_set(secret_view *v, const char *sec)
   }
 }
 
-/* The views of c's secrets, then of its token forms, in secret_at's
-** order: how many, or -1 when there are more than cap. */
-static int views_of(const uu_client *c, secret_view *v, int cap)
+/* All the views, and two filters over them for a place of a text: the
+** first bytes that start a secret, and every run of UU_PIECE bytes that
+** a secret of UU_PIECE_OF bytes or more holds (ASCII case folded), in a
+** small hash set.  A place that starts no secret and begins no such run
+** is passed over without looking at each secret. */
+#define UU_GRAM_SLOTS 512  /* a power of 2, over twice UU_GRAMS_MAX */
+#define UU_GRAMS_MAX 200   /* more runs than this: no set, each secret */
+
+typedef struct secret_views {
+  secret_view v[UU_VIEWS];          /* in secret_at's order */
+  int nv;                           /* how many */
+  unsigned char first[32];          /* bit ch: a secret starts with ch */
+  int grams;                        /* the set below is filled */
+  uint64_t gram[UU_GRAM_SLOTS];     /* a run's bytes, case folded */
+  unsigned char used[UU_GRAM_SLOTS];
+} secret_views;
+
+/* The UU_PIECE bytes at s, ASCII case folded, as one word. */
+static uint64_t gram_at(const char *s)
+{
+  unsigned char g[UU_PIECE];
+  uint64_t w;
+  int k;
+  for (k = 0; k < UU_PIECE; k++)
+    g[k] = (unsigned char)lower((unsigned char)s[k]);
+  memcpy(&w, g, sizeof w);
+  return w;
+}
+
+static unsigned gram_slot(uint64_t w)
+{
+  return (unsigned)((w * 0x9E3779B97F4A7C15ull) >> 40) & (UU_GRAM_SLOTS - 1);
+}
+
+/* The slot of the run w in the set: its own, or the empty one that
+** ends its probe. */
+static unsigned gram_probe(const secret_views *sv, uint64_t w)
+{
+  unsigned h;
+  for (h = gram_slot(w); sv->used[h]; h = (h + 1) & (UU_GRAM_SLOTS - 1))
+    if (sv->gram[h] == w)
+      break;
+  return h;
+}
+
+static int gram_in(const secret_views *sv, const char *s)
+{
+  return sv->used[gram_probe(sv, gram_at(s))];
+}
+
+static void gram_add(secret_views *sv, const char *s)
+{
+  uint64_t w = gram_at(s);
+  unsigned h = gram_probe(sv, w);
+  sv->used[h] = 1;
+  sv->gram[h] = w;
+}
+
+/* The runs of every secret long enough for pieces, when they fit. */
+static void grams_of(secret_views *sv)
+{
+  int i, total = 0;
+  size_t j;
+  for (i = 0; i < sv->nv; i++)
+    if (sv->v[i].n >= UU_PIECE_OF)
+      total += (int)(sv->v[i].n - UU_PIECE + 1);
+  sv->grams = total <= UU_GRAMS_MAX;
+  if (!sv->grams)
+    return;
+  memset(sv->used, 0, sizeof sv->used);
+  for (i = 0; i < sv->nv; i++)
+    for (j = 0; sv->v[i].n >= UU_PIECE_OF && j + UU_PIECE <= sv->v[i].n;
+         j++)
+      gram_add(sv, sv->v[i].s + j);
+}
+
+/* The views of the n secrets at sec, in order, and their filters. */
+static void views_over(secret_views *sv, char *const *sec, int n)
+{
+  int i, ch;
+  memset(sv->first, 0, sizeof sv->first);
+  for (i = 0; i < n; i++) {
+    view_set(&sv->v[i], sec[i]);
+    ch = lower((unsigned char)sec[i][0]);
+    sv->first[ch >> 3] |= (unsigned char)(1u << (ch & 7));
+  }
+  sv->nv = n;
+  grams_of(sv);
+}
+
+/* ---- the views, kept per client ----------------------------------------- */
+
+/* c's secrets, then its token forms, in secret_at's order, as copies the
+** views point into.  Kept while every one is the same text: compared by
+** content on each use, so a secret freed and another made at the same
+** address (a new login token) is never missed. */
+struct uu_redact_views {
+  int n;                      /* secrets held in copy[] */
+  char *copy[UU_VIEWS];       /* each one's bytes, owned */
+  secret_views sv;            /* the views over copy[] */
+};
+
+/* c's secrets and token forms in order into out: how many, or -1 when
+** there are more than UU_VIEWS. */
+static int secret_list(const uu_client *c, const char **out)
 {
   int i, m = 0;
-  if (c->nsecrets > cap - UU_TOKEN_FORMS)
+  if (c->nsecrets > UU_VIEWS - UU_TOKEN_FORMS)
     return -1;
   for (i = 0; i < c->nsecrets; i++)
-    view_set(&v[m++], c->secrets[i]);
+    out[m++] = c->secrets[i];
   for (i = 0; i < UU_TOKEN_FORMS; i++)
     if (c->token_forms[i] != NULL)
-      view_set(&v[m++], c->token_forms[i]);
+      out[m++] = c->token_forms[i];
   return m;
+}
+
+static int views_fresh(const struct uu_redact_views *rv, const char **cur,
+                       int n)
+{
+  int i;
+  if (rv == NULL || rv->n != n)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (strcmp(rv->copy[i], cur[i]) != 0)
+      return 0;
+  return 1;
+}
+
+void uu_redact_free(uu_client *c)
+{
+  int i;
+  if (c->redact == NULL)
+    return;
+  for (i = 0; i < c->redact->n; i++)
+    free(c->redact->copy[i]);
+  free(c->redact);
+  c->redact = NULL;
+}
+
+/* Copies of the n secrets at cur and their views, or NULL (no memory). */
+static struct uu_redact_views *views_build(const char **cur, int n)
+{
+  struct uu_redact_views *rv;
+  size_t len;
+  rv = (struct uu_redact_views *)calloc(1, sizeof *rv);
+  if (rv == NULL)
+    return NULL;
+  for (rv->n = 0; rv->n < n; rv->n++) {
+    len = strlen(cur[rv->n]) + 1;
+    if ((rv->copy[rv->n] = (char *)malloc(len)) == NULL)
+      break;
+    memcpy(rv->copy[rv->n], cur[rv->n], len);
+  }
+  if (rv->n < n) {
+    while (rv->n > 0)
+      free(rv->copy[--rv->n]);
+    free(rv);
+    return NULL;
+  }
+  views_over(&rv->sv, rv->copy, n);
+  return rv;
+}
+
+/* c's views, made again when its secrets changed; NULL when there are
+** too many secrets or no memory (redact_into then compares each one). */
+static const secret_views *views_for(uu_client *c)
+{
+  const char *cur[UU_VIEWS];
+  int n = c->closed ? -1 : secret_list(c, cur);
+  if (n < 0)                  /* closed: nothing kept past the release */
+    return NULL;
+  if (!views_fresh(c->redact, cur, n)) {
+    uu_redact_free(c);
+    c->redact = views_build(cur, n);
+  }
+  return c->redact != NULL ? &c->redact->sv : NULL;
 }
 
 /* Whether the UU_PIECE bytes at s (left of them or more) are all in v. */
@@ -166,17 +331,20 @@ static int may_piece(const secret_view *v, const char *s, size_t left)
 }
 
 /* secret_at over the views: the same answer, sooner. */
-static size_t secret_at_v(const secret_view *v, int nv, const char *s,
+static size_t secret_at_v(const secret_views *sv, const char *s,
                           size_t left, int prev, int cut)
 {
-  int i;
+  const secret_view *v = sv->v;
+  int i, ch = lower((unsigned char)s[0]);
   size_t n, k, best = 0;
-  for (i = 0; i < nv; i++)
-    if (v[i].n > 0 && lower((unsigned char)s[0]) ==
-                          lower((unsigned char)v[i].s[0]) &&
-        (n = token_at(s, left, prev, v[i].s, cut)) > 0)
-      return n;
-  for (i = 0; i < nv; i++)
+  if ((sv->first[ch >> 3] >> (ch & 7)) & 1)
+    for (i = 0; i < sv->nv; i++)
+      if (v[i].n > 0 && ch == lower((unsigned char)v[i].s[0]) &&
+          (n = token_at(s, left, prev, v[i].s, cut)) > 0)
+        return n;
+  if (left < UU_PIECE || (sv->grams && !gram_in(sv, s)))
+    return 0;                           /* no run of a secret starts here */
+  for (i = 0; i < sv->nv; i++)
     if (may_piece(&v[i], s, left) && (k = piece_at(s, left, v[i].s)) > best)
       best = k;
   return best;
@@ -241,13 +409,13 @@ static size_t secret_field_at(const uu_vendor *v, const char *s, size_t left,
 static void redact_into(uu_client *c, luaL_Buffer *b, const char *s,
                         size_t n, int cut)
 {
-  secret_view v[UU_VIEWS];
+  const secret_views *sv = views_for(c);
   size_t i = 0, k, keylen;
-  int nv = views_of(c, v, UU_VIEWS), prev;
+  int prev;
   while (i < n) {
     prev = i > 0 ? (unsigned char)s[i - 1] : 0;
-    k = nv >= 0 ? secret_at_v(v, nv, s + i, n - i, prev, cut)
-                : secret_at(c, s + i, n - i, prev, cut);
+    k = sv != NULL ? secret_at_v(sv, s + i, n - i, prev, cut)
+                   : secret_at(c, s + i, n - i, prev, cut);
     if (k > 0) {
       luaL_addstring(b, "***");
       i += k;
