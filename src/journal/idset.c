@@ -96,6 +96,7 @@ struct uu_idset {
   int nruns;                /* runs in use */
   char *buf[2];             /* the two entries' ids a merge holds */
   size_t bufcap[2];         /* their sizes */
+  int broken;               /* a grown filter missed ids: refuse adds */
   char err[200];            /* the last failure */
 };
 
@@ -433,8 +434,10 @@ static int grow(uu_idset *s)
   for (i = 0; i < s->npend; i++)
     bloom(s, s->pend[i].h, 1);
   for (r = 0; r < s->nruns; r++)
-    if (refill(s, &s->runs[r]) != 0)
+    if (refill(s, &s->runs[r]) != 0) {
+      s->broken = 1;               /* its answers would not be exact */
       return -1;
+    }
   return 0;
 }
 
@@ -444,6 +447,8 @@ int uu_idset_add(uu_idset *s, const char *id, size_t n, long line,
   uint64_t h = uu_siphash(s->key, id, n) & s->hmask;
   pending *p;
   int rc;
+  if (s->broken)
+    return -1;                       /* s->err still says why */
   if (bloom(s, h, 0) && (rc = find(s, h, id, n, first)) != 0)
     return rc;
   if (n > S_ARENA)
