@@ -28,6 +28,14 @@ enum { ST_LOOKUP, ST_GET, ST_OK, ST_FAIL, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
    transaction takes and drops SQLite's file locks (fcntl) every time. */
 #define J_READ_BATCH 4096
 
+/* Lookups (records.c) step ST_LOOKUP forward while the ids asked for
+   ascend, as a night's export in the journal's order does: a step costs
+   a fraction of a seek.  J_SCAN_OFF: reset, the next lookup seeks;
+   J_SCAN_ROW: it stands on a row; J_SCAN_END: no row is left after the
+   last id asked for.  Past J_SCAN_AHEAD rows it seeks instead. */
+enum { J_SCAN_OFF, J_SCAN_ROW, J_SCAN_END };
+#define J_SCAN_AHEAD 8
+
 struct uu_journal {
   sqlite3 *db;
   sqlite3_stmt *st[ST_N];
@@ -36,6 +44,8 @@ struct uu_journal {
   unsigned char key[J_KEYLEN]; /* meta 'hash_key' (schema 2) */
   int batch;                /* between begin and commit */
   int reads;                /* lookups in the open read transaction */
+  int scan;                 /* ST_LOOKUP: J_SCAN_OFF, _ROW or _END */
+  uu_buf scan_key;          /* the id the last lookup asked for */
   int ro;                   /* opened read-only: a dry run's plan */
   int lock_fd;              /* the writer lock (owner.c), -1 when none */
   int schema;               /* meta 'schema' after migration */
@@ -58,6 +68,10 @@ struct uu_jcursor {
 #define J_ROWCOLS "id, state, attempts, http_status, kind, message, " \
   "vendor_code, field, ok_hash, ok_payload, fail_payload, elapsed, " \
   "updated_at, line"
+
+/* records.c: resets the lookup cursor (before a write or the end of the
+   read transaction). */
+void uu_journal_scan_off(uu_journal *j);
 
 /* journal.c: errors and statements, for every file of the room */
 int uu_jset_err(uu_journal *j, const char *fmt, ...)

@@ -45,7 +45,9 @@
   "line = excluded.line, "
 
 static const char *const j_sql[ST_N] = {
-  "SELECT state, ok_hash, ok_payload FROM records WHERE id = ?1",
+  /* lookups step forward from the last one while ids ascend (records.c) */
+  "SELECT id, state, ok_hash, ok_payload FROM records WHERE id >= ?1 "
+  "ORDER BY id",
   "SELECT " J_ROWCOLS " FROM records WHERE id = ?1",
   /* success: replace the good payload, forget the failure's */
   J_INSERT "?9, ?10, NULL, ?11, ?12, ?13) " J_UPDATE
@@ -469,6 +471,8 @@ void uu_journal_close(uu_journal *j)
   int i;
   if (j == NULL)
     return;
+  if (j->scan != J_SCAN_OFF)             /* the lookup cursor (records.c) */
+    sqlite3_reset(j->st[ST_LOOKUP]);
   /* An unfinished batch was never reported to anyone: drop it. */
   if (j->db != NULL && !sqlite3_get_autocommit(j->db))
     sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -484,6 +488,7 @@ void uu_journal_close(uu_journal *j)
   uu_jkeys_free(j);
   uu_buf_free(&j->pack);
   uu_buf_free(&j->row);
+  uu_buf_free(&j->scan_key);
   free(j);
 }
 

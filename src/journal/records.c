@@ -70,28 +70,94 @@ static int read_payload(uu_journal *j, sqlite3_stmt *st, int col,
   return 0;
 }
 
+/* id (n bytes) against the row ST_LOOKUP stands on, in SQLite's order
+   for TEXT under BINARY: bytes, then length.  A row whose id is not TEXT
+   sorts after every TEXT id. */
+static int scan_cmp(sqlite3_stmt *st, const char *id, size_t n)
+{
+  const char *at = (const char *)sqlite3_column_text(st, 0);
+  size_t m = (size_t)sqlite3_column_bytes(st, 0);
+  int c;
+  if (sqlite3_column_type(st, 0) != SQLITE_TEXT || at == NULL)
+    return 1;
+  c = memcmp(at, id, m < n ? m : n);
+  if (c != 0)
+    return c;
+  return m < n ? -1 : m > n;
+}
+
+/* Puts ST_LOOKUP on the first row whose id is id or after it. */
+static int scan_seek(uu_journal *j, const char *id, size_t n)
+{
+  sqlite3_stmt *st = j->st[ST_LOOKUP];
+  int rc;
+  sqlite3_reset(st);
+  j->scan = J_SCAN_OFF;
+  if (sqlite3_bind_text64(st, 1, id, (sqlite3_uint64)n, SQLITE_TRANSIENT,
+                          SQLITE_UTF8) != SQLITE_OK)
+    return uu_jdb_fail(j);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return uu_jdb_fail(j);
+  j->scan = rc == SQLITE_ROW ? J_SCAN_ROW : J_SCAN_END;
+  return 0;
+}
+
+/* Moves ST_LOOKUP to the first row at id or after it: a few steps on
+   from where it stands when id comes after the last id asked for, else
+   a seek.  Returns 0, -1 on an error. */
+static int scan_to(uu_journal *j, const char *id, size_t n)
+{
+  sqlite3_stmt *st = j->st[ST_LOOKUP];
+  const uu_buf *last = &j->scan_key;
+  int steps = 0, rc, c;
+  if (j->scan == J_SCAN_OFF || last->n == 0 || n == 0 ||
+      (c = memcmp(last->p, id, last->n < n ? last->n : n)) > 0 ||
+      (c == 0 && last->n >= n))
+    return scan_seek(j, id, n);
+  while (j->scan == J_SCAN_ROW && scan_cmp(st, id, n) < 0) {
+    if (++steps > J_SCAN_AHEAD)
+      return scan_seek(j, id, n);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return uu_jdb_fail(j);
+    if (rc == SQLITE_DONE)
+      j->scan = J_SCAN_END;
+  }
+  return 0;
+}
+
 int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
                       uu_jentry *e, uu_buf *payload)
 {
   sqlite3_stmt *st = j->st[ST_LOOKUP];
   const char *p;
   size_t n;
-  int rc;
+  int rc = 0;
   memset(e, 0, sizeof *e);
-  if (read_txn(j) != 0)
+  if (read_txn(j) != 0 || scan_to(j, id, idlen) != 0)
     return -1;
-  if (bind_str(st, 1, id, idlen) != SQLITE_OK)
-    return uu_jdb_fail(j);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    e->state = sqlite3_column_int(st, 0);
-    e->hash = (uint64_t)sqlite3_column_int64(st, 1);
-    rc = read_payload(j, st, 2, payload, &p, &n);
+  j->scan_key.n = 0;
+  if (uu_buf_add(&j->scan_key, id, idlen) != 0) {
+    uu_journal_scan_off(j);                 /* no record of where it is */
+    return uu_jset_err(j, "out of memory");
+  }
+  if (j->scan == J_SCAN_ROW && scan_cmp(st, id, idlen) == 0) {
+    e->state = sqlite3_column_int(st, 1);
+    e->hash = (uint64_t)sqlite3_column_int64(st, 2);
+    rc = read_payload(j, st, 3, payload, &p, &n);
     e->has_payload = rc == 0 && p != NULL;
-  } else
-    rc = rc == SQLITE_DONE ? 0 : uu_jdb_fail(j);
-  sqlite3_reset(st);
+  }
   return rc;
+}
+
+/* Resets the lookup cursor: before the read transaction ends and before
+   any write, so a lookup never steps over rows that changed under it. */
+void uu_journal_scan_off(uu_journal *j)
+{
+  if (j->scan != J_SCAN_OFF)
+    sqlite3_reset(j->st[ST_LOOKUP]);
+  j->scan = J_SCAN_OFF;
 }
 
 /* Ends the read transaction lookups opened (a write inside it would be
@@ -99,6 +165,7 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
 void uu_journal_end_read(uu_journal *j)
 {
   int n = j->reads;
+  uu_journal_scan_off(j);
   j->reads = 0;
   if (n > 0 && !j->batch && !sqlite3_get_autocommit(j->db))
     uu_jrun_stmt(j, j->st[ST_COMMIT]);
