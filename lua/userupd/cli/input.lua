@@ -176,10 +176,11 @@ end
 local function csv_rows(path, opts, seen, null)
   local reader, is_known = open_csv(path, opts, seen)
   local rows, yielded, mt = reader:rows(), 0, nil
+  local cells_done = reader.cells_done
   return function()
     local row, lineno, msg, fields = rows()
     yielded = yielded + 1
-    if row and reader.cells_done then    -- the common row, in few steps
+    if row and cells_done then           -- the common row, in few steps
       if mt then return setmetatable(row, mt), lineno end
       row = present(row, seen, is_known)
       mt = getmetatable(row)

@@ -50,8 +50,10 @@ end
 -- run's.  extra: members the vendor's descriptor lacks (client `extra`).
 local function map_row(map, row, vendor)
   local ok, id, fields, extra = pcall(map, row, vendor)
-  util.pass_interrupt(ok, id)
-  if not ok then return false, "map: " .. tostring(id) end
+  if not ok then
+    util.pass_interrupt(ok, id)
+    return false, "map: " .. tostring(id)
+  end
   if id == nil or id == false then return nil end
   local t = type(id)
   if t ~= "number" and t ~= "string" then
