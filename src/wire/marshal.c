@@ -99,8 +99,10 @@ static int note_unknown(walk *w, const char **unknown, size_t *ul)
                      "key (is fields a list instead of a table of names?)", t);
   }
   k = lua_tolstring(w->L, -2, &kl);
-  if (*unknown == NULL || strcmp(k, *unknown) < 0)
-    *unknown = k, *ul = kl;                        /* the table holds it */
+  if (*unknown == NULL || strcmp(k, *unknown) < 0) {
+    *unknown = k;                                  /* the table holds it */
+    *ul = kl;
+  }
   lua_pop(w->L, 1);
   return 0;
 }
