@@ -98,7 +98,7 @@ describe("journal lookups", function()
     for _, name in ipairs({ "shuffled", "text" }) do
       local copy = tmpdb()
       local fh = assert(io.open(journal, "rb"))
-      local data = fh:read("a")
+      local data = fh:read("*a")             -- "*a": Lua 5.1 too
       fh:close()
       fh = assert(io.open(copy, "wb"))
       fh:write(data)
