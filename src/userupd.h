@@ -244,7 +244,7 @@ typedef struct uu_slot {
 
 typedef struct uu_budget uu_budget;
 
-#define UU_TOKEN_FORMS 3
+#define UU_TOKEN_FORMS 6   /* the token's 3 forms, then the last token's */
 typedef struct uu_client {
   const uu_vendor *v;
   uu_setup setup;            /* the descriptor's templates, as configured */
@@ -295,7 +295,7 @@ typedef struct uu_client {
   int nsecrets;
   unsigned char account[32]; /* SHA-256 of the credential options: binds */
                              /* a journal to an account (owner.c) */
-  char *token_forms[UU_TOKEN_FORMS]; /* the login token: raw, %, JSON */
+  char *token_forms[UU_TOKEN_FORMS]; /* login token, then the one before */
   struct uu_redact_views *redact; /* copies of those and their views */
                              /* (redact.c), or NULL */
 } uu_client;

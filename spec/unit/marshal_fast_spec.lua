@@ -174,4 +174,42 @@ describe("marshal fast paths", function()
     assert.is_nil(err2.message:find(tokens[2]:sub(3, 14), 1, true), err2.message)
     assert.matches("***", err2.message, 1, true)
   end)
+
+  it("hides the token before a re-login too: an answer to a request " ..
+     "sent with it may come after the new one", function()
+    local tokens = { "old1-CCCC5555-3333", "new2-DDDD6666-4444",
+                     "new3-EEEE7777-5555" }
+    local logins, updates = 0, 0
+    local bb = userupd.blackbaud{ username = "u", password = "pw-secret-98",
+      base_url = "http://127.0.0.1:1", rate = 0, retries = 1,
+      sleep = function() end,
+      transport = function(req)
+        if req.url:find("/api/authentication/login", 1, true) then
+          logins = logins + 1
+          return 200, '{"Token":"' .. tokens[logins] .. '"}', {}
+        end
+        updates = updates + 1
+        if updates == 1 or updates == 3 then
+          return 401, '{"Error":"expired"}', {}
+        end
+        local last = tokens[logins - 1]
+        return 400, '{"ErrorType":"Bad","Error":"token ' .. last ..
+          " is gone, " .. last:sub(2, 13) .. '... (now ' ..
+          tokens[logins] .. ')"}', {}
+      end }
+    local _, err = bb:update(1, { FirstName = "A" })    -- 401, re-login
+    assert.are.equal(2, logins)
+    assert.is_nil(err.message:find(tokens[1], 1, true), err.message)
+    assert.is_nil(err.message:find(tokens[1]:sub(2, 13), 1, true),
+                  err.message)
+    assert.is_nil(err.message:find(tokens[2], 1, true), err.message)
+    assert.matches("***", err.message, 1, true)
+    -- a second re-login: the one before it (token 2) stays hidden
+    _, err = bb:update(1, { FirstName = "B" })
+    assert.are.equal(3, logins)
+    assert.is_nil(err.message:find(tokens[2], 1, true), err.message)
+    assert.is_nil(err.message:find(tokens[2]:sub(2, 13), 1, true),
+                  err.message)
+    assert.is_nil(err.message:find(tokens[3], 1, true), err.message)
+  end)
 end)

@@ -57,18 +57,22 @@ static void expand(uu_client *c, lua_State *L, int opts, const char *t,
 
 /* The login token in the forms it takes (raw, %-encoded as the URL has
 ** it, JSON-escaped), kept when the token is dropped for a re-login: an old
-** token may still work, so it stays hidden until the next one replaces it.
-** Built with plain mallocs: a failure leaves a form out, never a leak. */
+** token may still work.  A new token's forms go first and the last
+** token's move behind them, so an answer to a request still in flight
+** with the old token (a 401 quoting it, say) is hidden too; the token
+** before that is forgotten.  Built with plain mallocs: a failure leaves
+** a form out, never a leak. */
 static void token_forms(uu_client *c)
 {
   uu_buf r = {NULL, 0, 0}, u = {NULL, 0, 0}, j = {NULL, 0, 0};
   size_t n;
-  int i;
+  int i, half = UU_TOKEN_FORMS / 2;
   if (c->token == NULL || (c->token_forms[0] != NULL &&
                            strcmp(c->token_forms[0], c->token) == 0))
     return;
-  for (i = 0; i < UU_TOKEN_FORMS; i++) {
-    free(c->token_forms[i]);
+  for (i = 0; i < half; i++) {
+    free(c->token_forms[half + i]);
+    c->token_forms[half + i] = c->token_forms[i];
     c->token_forms[i] = NULL;
   }
   n = strlen(c->token);
