@@ -14,15 +14,7 @@ local function qp()
                               retries = 0 }
 end
 
-local function tmpdb()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".db"
-end
-
-local function remove(db)
-  for _, s in ipairs({ "", "-wal", "-shm", ".lock" }) do os.remove(db .. s) end
-end
+local tmpdb, remove = util.tmpdb, util.remove_db
 
 local function sqlite(db, sql)
   local p = assert(io.popen(("sqlite3 %s %s 2>&1"):format(util.q(db),

@@ -6,17 +6,14 @@
 -- run, which writes between lookups, sends exactly the same ids.
 local userupd = require "userupd"
 local sandbox = require "support.sandbox"
+local util = require "support.util"
 
 local function qp()
   return userupd.questionpro{ api_key = "order-key", base_url = sandbox.url(),
     rate = 0, retry_base = 0.01 }
 end
 
-local function tmpdb()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".db"
-end
+local tmpdb = util.tmpdb
 
 local N = 5200   -- past one read transaction's 4,096 lookups
 -- night 1 journals every id but multiples of 3; night 2 changes the
@@ -71,10 +68,7 @@ describe("journal lookups", function()
                                         progress = false })
     assert.are.equal(#first, s.ok)
   end)
-  teardown(function()
-    os.remove(journal)
-    os.remove(journal .. ".lock")
-  end)
+  teardown(function() util.remove_db(journal) end)
 
   for name, list in pairs(orders()) do
     it("answers as a lookup by key does, ids " .. name, function()
@@ -97,12 +91,7 @@ describe("journal lookups", function()
   function()
     for _, name in ipairs({ "shuffled", "text" }) do
       local copy = tmpdb()
-      local fh = assert(io.open(journal, "rb"))
-      local data = fh:read("*a")             -- "*a": Lua 5.1 too
-      fh:close()
-      fh = assert(io.open(copy, "wb"))
-      fh:write(data)
-      fh:close()
+      util.write(copy, util.read(journal))
       local sent = {}
       local s = qp():update_many(source(orders()[name]), { journal = copy,
         concurrency = 4, progress = false,
@@ -117,8 +106,7 @@ describe("journal lookups", function()
       end
       assert.are.equal(n, s.ok)
       assert.are.equal(N - n, s.unchanged)
-      os.remove(copy)
-      os.remove(copy .. ".lock")
+      util.remove_db(copy)
     end
   end)
 end)

@@ -21,6 +21,18 @@ function M.read_if(path)
   return s
 end
 
+-- A fresh path for a journal (nothing there yet).
+function M.tmpdb()
+  local p = os.tmpname()
+  os.remove(p)
+  return p .. ".db"
+end
+
+-- Removes a journal and the files SQLite and the writer lock keep by it.
+function M.remove_db(db)
+  for _, s in ipairs({ "", "-wal", "-shm", ".lock" }) do os.remove(db .. s) end
+end
+
 function M.write(path, s)
   local f = assert(io.open(path, "wb"))
   f:write(s)
