@@ -145,9 +145,10 @@ describe("marshal fast paths", function()
     end
   end)
 
-  it("hides a new login token at once, though the views are kept " ..
-     "between calls", function()
-    local tokens = { "tok1-AAAA7777-1111", "tok2-BBBB8888-2222" }
+  -- A Blackbaud client whose logins hand out tokens in turn; the updates
+  -- numbered in expired answer 401, the others 400 with answer(logins)
+  -- as the body.  Returns the client and a function giving the logins.
+  local function token_client(tokens, expired, answer)
     local logins, updates = 0, 0
     local bb = userupd.blackbaud{ username = "u", password = "pw-secret-99",
       base_url = "http://127.0.0.1:1", rate = 0, retries = 1,
@@ -158,15 +159,23 @@ describe("marshal fast paths", function()
           return 200, '{"Token":"' .. tokens[logins] .. '"}', {}
         end
         updates = updates + 1
-        if updates == 2 then return 401, '{"Error":"expired"}', {} end
-        return 400, '{"ErrorType":"Bad","Error":"token ' .. tokens[1] ..
-                    " and " .. tokens[2] .. ' seen, ' ..
-                    tokens[2]:sub(3, 14) .. '..."}', {}
+        if expired[updates] then return 401, '{"Error":"expired"}', {} end
+        return 400, answer(logins), {}
       end }
+    return bb, function() return logins end
+  end
+
+  it("hides a new login token at once, though the views are kept " ..
+     "between calls", function()
+    local tokens = { "tok1-AAAA7777-1111", "tok2-BBBB8888-2222" }
+    local bb, logins = token_client(tokens, { [2] = true }, function()
+      return '{"ErrorType":"Bad","Error":"token ' .. tokens[1] .. " and " ..
+             tokens[2] .. ' seen, ' .. tokens[2]:sub(3, 14) .. '..."}'
+    end)
     local _, err1 = bb:update(1, { FirstName = "A" })       -- token 1
     assert.is_nil(err1.message:find(tokens[1], 1, true))
     local _, err2 = bb:update(1, { FirstName = "B" })       -- 401, token 2
-    assert.are.equal(2, logins)
+    assert.are.equal(2, logins())
     -- the token now in use (the one before it is hidden until replaced:
     -- request.c token_forms)
     assert.is_nil(err2.message:lower():find(tokens[2]:lower(), 1, true),
@@ -179,26 +188,14 @@ describe("marshal fast paths", function()
      "sent with it may come after the new one", function()
     local tokens = { "old1-CCCC5555-3333", "new2-DDDD6666-4444",
                      "new3-EEEE7777-5555" }
-    local logins, updates = 0, 0
-    local bb = userupd.blackbaud{ username = "u", password = "pw-secret-98",
-      base_url = "http://127.0.0.1:1", rate = 0, retries = 1,
-      sleep = function() end,
-      transport = function(req)
-        if req.url:find("/api/authentication/login", 1, true) then
-          logins = logins + 1
-          return 200, '{"Token":"' .. tokens[logins] .. '"}', {}
-        end
-        updates = updates + 1
-        if updates == 1 or updates == 3 then
-          return 401, '{"Error":"expired"}', {}
-        end
-        local last = tokens[logins - 1]
-        return 400, '{"ErrorType":"Bad","Error":"token ' .. last ..
-          " is gone, " .. last:sub(2, 13) .. '... (now ' ..
-          tokens[logins] .. ')"}', {}
-      end }
+    local bb, logins = token_client(tokens, { [1] = true, [3] = true },
+      function(n)
+        local last = tokens[n - 1]
+        return '{"ErrorType":"Bad","Error":"token ' .. last .. " is gone, " ..
+               last:sub(2, 13) .. '... (now ' .. tokens[n] .. ')"}'
+      end)
     local _, err = bb:update(1, { FirstName = "A" })    -- 401, re-login
-    assert.are.equal(2, logins)
+    assert.are.equal(2, logins())
     assert.is_nil(err.message:find(tokens[1], 1, true), err.message)
     assert.is_nil(err.message:find(tokens[1]:sub(2, 13), 1, true),
                   err.message)
@@ -206,7 +203,7 @@ describe("marshal fast paths", function()
     assert.matches("***", err.message, 1, true)
     -- a second re-login: the one before it (token 2) stays hidden
     _, err = bb:update(1, { FirstName = "B" })
-    assert.are.equal(3, logins)
+    assert.are.equal(3, logins())
     assert.is_nil(err.message:find(tokens[2], 1, true), err.message)
     assert.is_nil(err.message:find(tokens[2]:sub(2, 13), 1, true),
                   err.message)
