@@ -105,25 +105,36 @@ static int scan_seek(uu_journal *j, const char *id, size_t n)
 
 /* Moves ST_LOOKUP to the first row at id or after it: a few steps on
    from where it stands when id comes after the last id asked for, else
-   a seek.  Returns 0, -1 on an error. */
-static int scan_to(uu_journal *j, const char *id, size_t n)
+   a seek.  *hit: that row is id's.  Returns 0, -1 on an error. */
+static int scan_to(uu_journal *j, const char *id, size_t n, int *hit)
 {
   sqlite3_stmt *st = j->st[ST_LOOKUP];
   const uu_buf *last = &j->scan_key;
-  int steps = 0, rc, c;
+  int steps = 0, sought = 0, rc, c;
   if (j->scan == J_SCAN_OFF || last->n == 0 || n == 0 ||
       (c = memcmp(last->p, id, last->n < n ? last->n : n)) > 0 ||
-      (c == 0 && last->n >= n))
-    return scan_seek(j, id, n);
-  while (j->scan == J_SCAN_ROW && scan_cmp(st, id, n) < 0) {
-    if (++steps > J_SCAN_AHEAD)
-      return scan_seek(j, id, n);
+      (c == 0 && last->n >= n)) {
+    if (scan_seek(j, id, n) != 0)
+      return -1;
+    sought = 1;
+  }
+  for (;;) {
+    c = j->scan == J_SCAN_ROW ? scan_cmp(st, id, n) : 1;
+    if (c >= 0 || sought)          /* after a seek: id's row or later */
+      break;
+    if (++steps > J_SCAN_AHEAD) {
+      if (scan_seek(j, id, n) != 0)
+        return -1;
+      sought = 1;
+      continue;
+    }
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
       return uu_jdb_fail(j);
     if (rc == SQLITE_DONE)
       j->scan = J_SCAN_END;
   }
+  *hit = c == 0;
   return 0;
 }
 
@@ -133,16 +144,16 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
   sqlite3_stmt *st = j->st[ST_LOOKUP];
   const char *p;
   size_t n;
-  int rc = 0;
+  int rc = 0, hit = 0;
   memset(e, 0, sizeof *e);
-  if (read_txn(j) != 0 || scan_to(j, id, idlen) != 0)
+  if (read_txn(j) != 0 || scan_to(j, id, idlen, &hit) != 0)
     return -1;
   j->scan_key.n = 0;
   if (uu_buf_add(&j->scan_key, id, idlen) != 0) {
     uu_journal_scan_off(j);                 /* no record of where it is */
     return uu_jset_err(j, "out of memory");
   }
-  if (j->scan == J_SCAN_ROW && scan_cmp(st, id, idlen) == 0) {
+  if (hit) {
     e->state = sqlite3_column_int(st, 1);
     e->hash = (uint64_t)sqlite3_column_int64(st, 2);
     rc = read_payload(j, st, 3, payload, &p, &n);
