@@ -50,6 +50,25 @@ describe("csv reader", function()
     assert.equal("3", tostring(out[2][2]))     -- "line 3", never "3.0"
   end)
 
+  for _, cells in ipairs({ false, true }) do
+    it("reads a record wider than Lua's stack as a row with the wrong " ..
+       "count, and reads on" .. (cells and " (CLI cells rules)" or ""),
+    function()
+      -- a hostile line of 1.1 million separators: the C scanner moves
+      -- its fields into a list once the stack cannot grow (it ended the
+      -- input there once, leaving the rows after it unread)
+      local wide = (","):rep(1100000)
+      local out = parse("id,name\n1,a\n" .. wide .. "\n3,c\n",
+        { cells = cells and { drop_empty = true, utf8 = true } or nil })
+      assert.equal(3, #out)
+      assert.same({ { id = "1", name = "a" }, 2 }, out[1])
+      assert.is_false(out[2][1])
+      assert.equal(3, out[2][2])
+      assert.equal("line 3: expected 2 fields, got 1100001", out[2][3])
+      assert.same({ { id = "3", name = "c" }, 4 }, out[3])
+    end)
+  end
+
   each_chunk("handles quoted separators, doubled quotes and newlines",
     function(opts)
       local text = 'a,b,c\n"x,y","say ""hi""","l1\nl2\r\nl3"\nlast,row,here\n'

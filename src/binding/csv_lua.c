@@ -46,7 +46,9 @@ typedef struct scan {
   long lines;               /* line ends consumed */
   int stray;                /* a quote in an unquoted field, kept */
   int swallowed;            /* an unclosed quote took the rest */
-  int nfields;              /* fields pushed so far */
+  int nfields;              /* fields read so far */
+  int list;                 /* 0: they are on the stack; else the stack
+                               index of the list they spilled into */
   int bad_field;            /* the field "bad" names */
   const char *why;          /* the reason for "bad" */
 } scan;
@@ -170,15 +172,35 @@ static int after_field(scan *s)
   return -S_BAD;
 }
 
-/* The fields of one record, pushed on the stack in order (s->nfields of
-** them): the table is made once their number is known. */
-static int record(lua_State *L, scan *s)
+/* Room on the stack for the next field.  A record too wide for the
+** stack (a hostile line of a million separators) moves the fields read
+** so far into a list at base, where the rest go too: it is then read
+** and reported like any row with the wrong count. */
+static void room(lua_State *L, scan *s, int base)
+{
+  int i;
+  if (s->list != 0 || lua_checkstack(L, 4))
+    return;
+  lua_createtable(L, s->nfields + 64, 0);
+  for (i = 1; i <= s->nfields; i++) {
+    lua_pushvalue(L, base + i - 1);
+    lua_rawseti(L, -2, i);
+  }
+  lua_replace(L, base);
+  lua_settop(L, base);
+  s->list = base;
+}
+
+/* The fields of one record from stack index base on: on the stack in
+** order (s->nfields of them), or in the list s->list when they spilled.
+** The table is made once their number is known. */
+static int record(lua_State *L, scan *s, int base)
 {
   int rc, next;
   for (;;) {
     if (s->at >= s->len && !s->eof)
       return S_MORE;
-    luaL_checkstack(L, 2, "CSV record with too many fields");
+    room(L, s, base);
     if (s->at < s->len && s->buf[s->at] == '"')
       rc = quoted(L, s);
     else
@@ -187,6 +209,8 @@ static int record(lua_State *L, scan *s)
     if (rc != S_OK)
       return rc;
     s->nfields++;
+    if (s->list != 0)
+      lua_rawseti(L, s->list, s->nfields);
     next = after_field(s);
     if (next < 0)
       return -next;
@@ -211,34 +235,47 @@ static int skip_blank(scan *s, long *skipped)
 
 enum { C_DROP_EMPTY = 1, C_UTF8 = 2 };
 
-/* The n fields from stack index base on as a list, in place of them. */
-static void as_list(lua_State *L, int base, int n)
+/* Pushes field i of the record at base (on the stack or in s->list). */
+static void field(lua_State *L, const scan *s, int base, int i)
+{
+  if (s->list != 0)
+    lua_rawgeti(L, s->list, i);
+  else
+    lua_pushvalue(L, base + i - 1);
+}
+
+/* The fields from stack index base on as a list, in place of them. */
+static void as_list(lua_State *L, const scan *s, int base)
 {
   int i;
-  lua_createtable(L, n, 0);
-  for (i = 1; i <= n; i++) {
-    lua_pushvalue(L, base + i - 1);
-    lua_rawseti(L, -2, i);
+  if (s->list == 0) {
+    lua_createtable(L, s->nfields, 0);
+    for (i = 1; i <= s->nfields; i++) {
+      lua_pushvalue(L, base + i - 1);
+      lua_rawseti(L, -2, i);
+    }
+    lua_replace(L, base);
   }
-  lua_replace(L, base);
   lua_settop(L, base);
 }
 
-/* The n fields from stack index base on, keyed by the header at hdr when
+/* The fields from stack index base on, keyed by the header at hdr when
 ** the counts match (minding the cells flags), else as a list; left at
 ** base.  0, or 1 with the reason a cell is refused at base instead. */
-static int key_by_header(lua_State *L, int base, int hdr, int n, int cells)
+static int key_by_header(lua_State *L, const scan *s, int base, int hdr,
+                         int cells)
 {
-  int i;
+  int i, n = s->nfields;
   size_t len, bad;
   const char *v;
   if (hdr == 0 || (int)uu_rawlen(L, hdr) != n) {
-    as_list(L, base, n);
+    as_list(L, s, base);
     return 0;
   }
   lua_createtable(L, 0, n);
   for (i = 1; i <= n; i++) {
-    v = lua_tolstring(L, base + i - 1, &len);
+    field(L, s, base, i);
+    v = lua_tolstring(L, -1, &len);
     if ((cells & C_UTF8) && (bad = uu_utf8_check(v, len)) < len) {
       lua_rawgeti(L, hdr, i);
       lua_pushfstring(L, "column \"%s\" is not valid UTF-8 (byte %d)",
@@ -247,10 +284,12 @@ static int key_by_header(lua_State *L, int base, int hdr, int n, int cells)
       lua_settop(L, base);
       return 1;
     }
-    if (len == 0 && (cells & C_DROP_EMPTY))
+    if (len == 0 && (cells & C_DROP_EMPTY)) {
+      lua_pop(L, 1);
       continue;
+    }
     lua_rawgeti(L, hdr, i);
-    lua_pushvalue(L, base + i - 1);
+    lua_insert(L, -2);
     lua_rawset(L, -3);
   }
   lua_replace(L, base);
@@ -321,7 +360,7 @@ static int l_csv_next(lua_State *L)
   }
   cells = whole_arg(L, 7);
   base = lua_gettop(L) + 1;
-  rc = record(L, &s);
+  rc = record(L, &s, base);
   if (rc == S_BAD && !s.swallowed && skip_line(&s) == S_MORE)
     rc = S_MORE;
   if (rc == S_MORE) {
@@ -332,7 +371,7 @@ static int l_csv_next(lua_State *L)
     lua_settop(L, base - 1);               /* the fields read so far */
     return push_bad(L, &s, skipped);
   }
-  if (key_by_header(L, base, hdr, s.nfields, cells))
+  if (key_by_header(L, &s, base, hdr, cells))
     return push_bad(L, &s, skipped);               /* a cell refused */
   return push_row(L, &s, skipped);
 }
