@@ -172,15 +172,23 @@ static int after_field(scan *s)
   return -S_BAD;
 }
 
-/* Room on the stack for the next field.  A record too wide for the
-** stack (a hostile line of a million separators) moves the fields read
-** so far into a list at base, where the rest go too: it is then read
-** and reported like any row with the wrong count. */
+/* Fields a record keeps on the stack before they move to a list.  The
+** stack is never filled to its limit: a finalizer the collector runs
+** meanwhile needs room too (Lua 5.3 raises "error in __gc metamethod
+** (stack overflow)" out of the allocation that ran it). */
+enum { STACK_FIELDS = 1024 };
+
+/* Room on the stack for the next field.  A wide record (a hostile line
+** of a million separators) moves the fields read so far into a list at
+** base, where the rest go too: it is then read and reported like any
+** row with the wrong count. */
 static void room(lua_State *L, scan *s, int base)
 {
   int i;
-  if (s->list != 0 || lua_checkstack(L, 4))
+  if (s->list != 0
+      || (s->nfields < STACK_FIELDS && lua_checkstack(L, 4)))
     return;
+  luaL_checkstack(L, 4, "CSV record");
   lua_createtable(L, s->nfields + 64, 0);
   for (i = 1; i <= s->nfields; i++) {
     lua_pushvalue(L, base + i - 1);
