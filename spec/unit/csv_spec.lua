@@ -107,6 +107,16 @@ describe("csv reader", function()
         { cells = cells and { drop_empty = true, utf8 = true } or nil })
       assert.same({ want, 2 }, out[1])
       assert.equal("1", out[2][1].c1)
+      if cells then                 -- a bad cell past the first 1,024
+        values[2500] = "\255"
+        local bad = parse(table.concat(names, ",") .. "\n" ..
+                          table.concat(values, ",") .. "\n",
+          { cells = { drop_empty = true, utf8 = true } })
+        values[2500] = "v2500"
+        assert.is_false(bad[1][1])
+        assert.equal('line 2: column "c2500" is not valid UTF-8 (byte 1)',
+                     bad[1][3])
+      end
       assert.equal(cells and 1 or 3000, (function()
         local n = 0
         for _ in pairs(out[2][1]) do n = n + 1 end

@@ -280,6 +280,7 @@ static int key_by_header(lua_State *L, const scan *s, int base, int hdr,
     as_list(L, s, base);
     return 0;
   }
+  luaL_checkstack(L, 4, "CSV record");  /* the row, a cell, a name, why */
   lua_createtable(L, 0, n);
   for (i = 1; i <= n; i++) {
     field(L, s, base, i);
