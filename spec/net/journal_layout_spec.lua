@@ -9,19 +9,13 @@ local sandbox = require "support.sandbox"
 local util = require "support.util"
 
 local function qp()
-  return userupd.questionpro{ api_key = "layout-key",
-                              base_url = sandbox.url(), rate = 0,
-                              retries = 0 }
+  return sandbox.questionpro("layout-key", { retries = 0 })
 end
 
 local tmpdb, remove = util.tmpdb, util.remove_db
 
 local function sqlite(db, sql)
-  local p = assert(io.popen(("sqlite3 %s %s 2>&1"):format(util.q(db),
-                                                         util.q(sql))))
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
+  return (util.sqlite(db, sql):gsub("\n$", ""))
 end
 
 local function send(db, records)

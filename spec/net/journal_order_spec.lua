@@ -4,13 +4,11 @@
 -- order must give the answers a lookup by key gives: the plan of a dry
 -- run says new, changed or nothing (unchanged) for each id, and a real
 -- run, which writes between lookups, sends exactly the same ids.
-local userupd = require "userupd"
 local sandbox = require "support.sandbox"
 local util = require "support.util"
 
 local function qp()
-  return userupd.questionpro{ api_key = "order-key", base_url = sandbox.url(),
-    rate = 0, retry_base = 0.01 }
+  return sandbox.questionpro("order-key", { retry_base = 0.01 })
 end
 
 local tmpdb = util.tmpdb

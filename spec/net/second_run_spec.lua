@@ -4,6 +4,7 @@
 -- run stops early on systemic failure.
 local userupd = require "userupd"
 local sandbox = require "support.sandbox"
+local util = require "support.util"
 
 local function qp(t)
   t = t or {}
@@ -32,12 +33,7 @@ end
 
 local function puts() return sandbox.stats().puts end
 
-local function sqlite(db, sql)
-  local p = assert(io.popen(("sqlite3 %q %q 2>&1"):format(db, sql)))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sqlite = util.sqlite
 
 describe("the second run", function()
   setup(function() sandbox.start() end)

@@ -9,23 +9,12 @@ local sandbox = require "support.sandbox"
 local util = require "support.util"
 
 local function qp()
-  return userupd.questionpro{ api_key = "rule-key", base_url = sandbox.url(),
-                              rate = 0, retries = 0 }
+  return sandbox.questionpro("rule-key", { retries = 0 })
 end
 
-local function tmpdb()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".db"
-end
+local tmpdb = util.tmpdb
 
-local function sqlite(db, sql)
-  local p = assert(io.popen(("sqlite3 %s %s 2>&1"):format(util.q(db),
-                                                         util.q(sql))))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sqlite = util.sqlite
 
 local function puts() return sandbox.stats().puts end
 

@@ -85,6 +85,14 @@ function M.tls_url() return "https://127.0.0.1:" .. cfg.tls_port end
 function M.ca() return cfg.prefix .. "/tls/ca.crt" end
 function M.prefix() return cfg.prefix end
 
+-- A QuestionPro client of the sandbox under api_key, unpaced (rate 0),
+-- with opts' options on top: the client most journal specs use.
+function M.questionpro(api_key, opts)
+  local t = { api_key = api_key, base_url = M.url(), rate = 0 }
+  for k, v in pairs(opts or {}) do t[k] = v end
+  return require("userupd").questionpro(t)
+end
+
 -- Shell command running spec/sandbox/ctl for this instance.
 local function ctl_command(verb)
   return ("USERUPD_SANDBOX_PORT=%s USERUPD_SANDBOX_TLS_PORT=%s USERUPD_SANDBOX_PREFIX=%s %s %s 2>&1")

@@ -33,6 +33,14 @@ function M.remove_db(db)
   for _, s in ipairs({ "", "-wal", "-shm", ".lock" }) do os.remove(db .. s) end
 end
 
+-- The sqlite3 shell's output (stderr too) for sql run on db.
+function M.sqlite(db, sql)
+  local p = assert(io.popen(("sqlite3 %s %s 2>&1"):format(M.q(db), M.q(sql))))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 function M.write(path, s)
   local f = assert(io.open(path, "wb"))
   f:write(s)
