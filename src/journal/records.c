@@ -146,8 +146,12 @@ int uu_journal_lookup(uu_journal *j, const char *id, size_t idlen,
   size_t n;
   int rc = 0, hit = 0;
   memset(e, 0, sizeof *e);
-  if (read_txn(j) != 0 || scan_to(j, id, idlen, &hit) != 0)
+  if (read_txn(j) != 0)
     return -1;
+  if (scan_to(j, id, idlen, &hit) != 0) {
+    uu_journal_scan_off(j);     /* a failed step: the next lookup seeks */
+    return -1;
+  }
   j->scan_key.n = 0;
   if (uu_buf_add(&j->scan_key, id, idlen) != 0) {
     uu_journal_scan_off(j);                 /* no record of where it is */
